@@ -1,0 +1,163 @@
+"""The consult booking and intake service: ``create_app`` builds the Flask app."""
+
+import logging
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, config_for_environment
+
+from . import crypto
+from .durations import parse_duration, parse_duration_list
+from .extensions import csrf, db, limiter, mail, migrate
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the app from a config class (``APP_ENV`` by default) and keyword overrides."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config or config_for_environment())
+    app.config.update(overrides)
+    load_instance_defaults(app)
+    check_required_settings(app)
+    parse_settings(app)
+    configure_logging(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def load_instance_defaults(app: Flask) -> None:
+    """Development keeps its database and generated keys in ``instance/``."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = Path(app.instance_path) / "booking.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not app.config.get("GENERATE_DEV_SECRETS"):
+        return
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_hex(32))
+    if not app.config.get("ENCRYPTION_KEYS"):
+        app.config["ENCRYPTION_KEYS"] = _instance_secret(
+            app, "encryption_keys", crypto.generate_key()
+        )
+
+
+def _instance_secret(app: Flask, name: str, fresh: str) -> str:
+    """Read a generated secret from ``instance/``, writing it (owner-only) the first time."""
+    path = Path(app.instance_path) / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(fresh)
+    return path.read_text().strip()
+
+
+def check_required_settings(app: Flask) -> None:
+    """Refuse to start without the secrets, naming each one that is missing."""
+    missing = [name for name in ("SECRET_KEY", "ENCRYPTION_KEYS") if not app.config.get(name)]
+    if missing:
+        raise RuntimeError(
+            "Refusing to start: set "
+            + " and ".join(missing)
+            + " in the environment (see the README's configuration table)."
+        )
+
+
+def parse_settings(app: Flask) -> None:
+    """Turn duration strings into timedeltas once, so a typo fails at start-up."""
+    for name in (
+        "BOOKING_MIN_NOTICE",
+        "BOOKING_HORIZON",
+        "OUTBOX_LEASE",
+        "OUTBOX_INTERVAL",
+        "REMINDER_INTERVAL",
+        "MAIL_TIMEOUT",
+    ):
+        value = app.config[name]
+        if isinstance(value, str):
+            app.config[name] = parse_duration(value, name)
+    offsets = app.config["REMINDER_OFFSETS"]
+    if isinstance(offsets, str):
+        app.config["REMINDER_OFFSETS"] = parse_duration_list(offsets, "REMINDER_OFFSETS")
+    emails = app.config["STAFF_NOTIFY_EMAILS"]
+    if isinstance(emails, str):
+        app.config["STAFF_NOTIFY_EMAILS"] = [e.strip() for e in emails.split(",") if e.strip()]
+    if app.config["CONSULT_MINUTES"] < 5:
+        raise RuntimeError("CONSULT_MINUTES must be at least 5")
+    app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        # Wait for a busy writer instead of failing at once; the pragmas are set on connect.
+        options.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def configure_logging(app: Flask) -> None:
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    crypto.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .health import bp as health_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(health_bp)
+
+
+def register_security(app: Flask) -> None:
+    from .security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers work while one writer commits; foreign keys are off by default."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,213 @@
+"""Booking a consult: one transaction writes everything, or nothing.
+
+The appointment, its intake, its reminder rows, the two outbox emails and the audit event are
+committed together. Double booking is prevented by the database (the partial unique index on
+consultant and start time), not by a check-then-insert that two requests could both pass: when
+the index fires, the next free consultant at that time is tried, and when there is none the
+caller gets :class:`SlotTaken` and re-offers other times with the patient's answers kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+
+from . import audit
+from .availability import consultants_free_at, slot_rules
+from .models import Appointment, Intake, StaffUser
+from .notifications import confirmation_email, staff_new_booking_email
+from .outbox import enqueue
+from .questions import question_list
+from .reminders import plan_reminders
+
+log = logging.getLogger(__name__)
+
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read aloud on phones
+
+
+class SlotTaken(Exception):
+    """Every consultant free at the chosen time was taken by another booking."""
+
+
+@dataclass
+class BookingRequest:
+    """The patient's answers, already validated and normalised by the form."""
+
+    submission_key: str
+    starts_at: datetime
+    patient_timezone: str
+    booked_by: str
+    patient_name: str
+    patient_email: str
+    patient_phone: str
+    preferred_channel: str
+    cancer_type: str
+    stage: str
+    diagnosed: str
+    treatments: list[str]
+    has_insurance: str
+    urgent: bool
+    consult_mode: str
+    consent_health: bool
+    consent_reminders: bool
+    booker_name: str | None = None
+    booker_relationship: str | None = None
+    cancer_type_other: str | None = None
+    diagnosis_details: str | None = None
+    treatment_details: str | None = None
+    treating_hospital: str | None = None
+    insurer: str | None = None
+    policy_number: str | None = None
+    policy_holder: str | None = None
+    preauthorisation: str | None = None
+    own_questions: str | None = None
+    ip_address: str | None = None
+
+
+@dataclass
+class BookingResult:
+    appointment: Appointment
+    # The raw manage token exists only here and in the emails; the database keeps its hash.
+    manage_token: str | None = None
+    duplicate: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def new_reference() -> str:
+    return "CT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def find_by_submission(session: so.Session, submission_key: str) -> Appointment | None:
+    return session.scalar(
+        sa.select(Appointment).where(Appointment.submission_key == submission_key)
+    )
+
+
+def _build(
+    session: so.Session,
+    request: BookingRequest,
+    consultant_id: int,
+    questions: list[str],
+    now: datetime,
+) -> tuple[Appointment, str]:
+    """Add the booking's rows to the session, ready to commit."""
+    config = current_app.config
+    rules = slot_rules(config)
+    token = secrets.token_urlsafe(32)
+    appointment = Appointment(
+        reference=new_reference(),
+        consultant=session.get(StaffUser, consultant_id),
+        starts_at=request.starts_at,
+        ends_at=request.starts_at + rules.consult,
+        status="confirmed",
+        urgent=request.urgent,
+        consult_mode=request.consult_mode,
+        patient_name=request.patient_name,
+        patient_email=request.patient_email,
+        patient_phone=request.patient_phone,
+        preferred_channel=request.preferred_channel,
+        patient_timezone=request.patient_timezone,
+        booked_by=request.booked_by,
+        booker_name=request.booker_name,
+        booker_relationship=request.booker_relationship,
+        consent_health_at=now,
+        consent_reminders=request.consent_reminders,
+        consent_reminders_at=now if request.consent_reminders else None,
+        version=0,
+        manage_token_hash=hash_token(token),
+        submission_key=request.submission_key,
+        created_at=now,
+    )
+    appointment.intake = Intake(
+        cancer_type=request.cancer_type,
+        cancer_type_other=request.cancer_type_other,
+        stage=request.stage,
+        diagnosed=request.diagnosed,
+        diagnosis_details=request.diagnosis_details,
+        treatments=",".join(request.treatments),
+        treatment_details=request.treatment_details,
+        treating_hospital=request.treating_hospital,
+        has_insurance=request.has_insurance,
+        insurer=request.insurer,
+        policy_number=request.policy_number,
+        policy_holder=request.policy_holder,
+        preauthorisation=request.preauthorisation,
+        own_questions=request.own_questions,
+    )
+    appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
+    session.add(appointment)
+    enqueue(
+        session,
+        confirmation_email(appointment, questions, request.own_questions, token),
+        now,
+        appointment,
+    )
+    for recipient in config["STAFF_NOTIFY_EMAILS"]:
+        enqueue(session, staff_new_booking_email(appointment, recipient), now, appointment)
+    audit.record(
+        session,
+        "booked",
+        now,
+        actor="patient",
+        appointment=appointment,
+        ip_address=request.ip_address,
+    )
+    return appointment, token
+
+
+def book_consult(session: so.Session, request: BookingRequest, now: datetime) -> BookingResult:
+    """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
+
+    This function commits (unlike most domain functions) because its retry loop has to: a
+    failed insert poisons the transaction, so each consultant is tried in a fresh one.
+    The form that was already submitted once is recognised by its submission key.
+    """
+    existing = find_by_submission(session, request.submission_key)
+    if existing is not None:
+        return BookingResult(existing, duplicate=True)
+
+    questions = question_list(session, request.cancer_type, request.treatments)
+    candidates = consultants_free_at(
+        session, slot_rules(current_app.config), now, request.starts_at
+    )
+    session.rollback()  # end the read before writing, so SQLite takes the write lock cleanly
+    for consultant_id in candidates:
+        for _ in range(3):  # a new reference on the rare chance of a collision
+            appointment, token = _build(session, request, consultant_id, questions, now)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                session.rollback()
+                existing = find_by_submission(session, request.submission_key)
+                if existing is not None:
+                    return BookingResult(existing, duplicate=True)
+                if _consultant_taken(session, consultant_id, request.starts_at):
+                    break
+                continue
+            log.info("booking %s made", appointment.reference)
+            return BookingResult(appointment, manage_token=token)
+    raise SlotTaken()
+
+
+def _consultant_taken(session: so.Session, consultant_id: int, starts_at: datetime) -> bool:
+    return (
+        session.scalar(
+            sa.select(sa.func.count(Appointment.id)).where(
+                Appointment.consultant_id == consultant_id,
+                Appointment.starts_at == starts_at,
+                Appointment.status != "cancelled",
+            )
+        )
+        > 0
+    )

@@ -1,0 +1,81 @@
+"""The fixed answer lists of the intake, shared by forms, models, emails and the question list.
+
+Values are stored; labels are shown. Categorical answers stay plain in the database (staff filter
+on them); free text is encrypted (see ``crypto.py``).
+"""
+
+BOOKED_BY = [
+    ("self", "I am the patient"),
+    ("caregiver", "I am booking for someone else"),
+]
+
+CHANNELS = [
+    ("email", "Email"),
+    ("phone", "Phone call"),
+    ("whatsapp", "WhatsApp"),
+]
+
+CANCER_TYPES = [
+    ("melanoma", "Melanoma"),
+    ("renal_cell", "Renal cell carcinoma (kidney cancer)"),
+    ("leukaemia", "Leukaemia"),
+    ("lymphoma", "Lymphoma"),
+    ("other_solid", "Other solid tumour"),
+    ("other_blood", "Other blood cancer"),
+    ("other", "Not sure / other"),
+]
+CANCER_TYPES_WITH_NAME = {"other_solid", "other_blood", "other"}
+
+STAGES = [
+    ("1", "Stage I"),
+    ("2", "Stage II"),
+    ("3", "Stage III"),
+    ("4", "Stage IV"),
+    ("unknown", "Not staged / not sure"),
+]
+
+DIAGNOSED = [
+    ("lt3m", "In the last 3 months"),
+    ("3to12m", "3 to 12 months ago"),
+    ("1to5y", "1 to 5 years ago"),
+    ("gt5y", "More than 5 years ago"),
+    ("unknown", "Not sure"),
+]
+
+TREATMENTS = [
+    ("none", "No treatment at the moment"),
+    ("chemotherapy", "Chemotherapy"),
+    ("radiation", "Radiation therapy"),
+    ("surgery", "Surgery"),
+    ("immunotherapy", "Immunotherapy / checkpoint inhibitors"),
+    ("targeted", "Targeted therapy"),
+    ("interferon", "Cytokine therapy: interferon"),
+    ("interleukin2", "Cytokine therapy: interleukin-2"),
+    ("other", "Other"),
+]
+
+YES_NO_UNSURE = [
+    ("yes", "Yes"),
+    ("no", "No"),
+    ("not_sure", "Not sure"),
+]
+
+CONSULT_MODES = [
+    ("phone", "Phone call"),
+    ("video", "Video call"),
+    ("whatsapp", "WhatsApp call"),
+]
+
+# How each consult mode happens, in the words used in emails and the calendar entry.
+CONSULT_MODE_HOW = {
+    "phone": "We will call you on {phone} at the time of your consult.",
+    "video": "We will email you a video link before your consult.",
+    "whatsapp": "We will call you on WhatsApp at {phone} at the time of your consult.",
+}
+
+STATUSES = ["confirmed", "completed", "no_show", "cancelled"]
+
+
+def label(choices: list[tuple[str, str]], value: str | None) -> str:
+    """The label shown for a stored value; an unknown value is shown as it is."""
+    return dict(choices).get(value or "", value or "")

@@ -1,0 +1,216 @@
+"""Command-line tasks: ``flask --app booking <command>``."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+from datetime import UTC, time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from werkzeug.security import generate_password_hash
+
+from . import crypto
+from .crypto import EncryptedText
+from .extensions import db
+from .models import StaffUser, WeeklyHours
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MIN_PASSWORD_LENGTH = 12
+
+
+def register(app: Flask) -> None:
+    for command in (create_staff, set_hours, seed_demo, rotate_keys, generate_key, worker, serve):
+        app.cli.add_command(command)
+
+
+def parse_hours(text: str) -> list[tuple[int, time, time]]:
+    """``"mon-fri 09:00-17:00"`` or ``"sat 10:00-13:00"`` into (weekday, start, end) rows."""
+    match = re.fullmatch(
+        r"\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*", text.lower()
+    )
+    if not match or match[1] not in WEEKDAYS or (match[2] and match[2] not in WEEKDAYS):
+        raise click.BadParameter('write hours like "mon-fri 09:00-17:00"')
+    first = WEEKDAYS.index(match[1])
+    last = WEEKDAYS.index(match[2]) if match[2] else first
+    try:
+        start = time(int(match[3]), int(match[4]))
+        end = time(int(match[5]), int(match[6]))
+    except ValueError:
+        raise click.BadParameter("that is not a time of day") from None
+    if start >= end or last < first:
+        raise click.BadParameter("the hours must start before they end")
+    return [(day, start, end) for day in range(first, last + 1)]
+
+
+def add_staff(email: str, name: str, role: str, consultant: bool, password: str) -> StaffUser:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = StaffUser(
+        email=email.strip().lower(),
+        name=name,
+        role=role,
+        is_consultant=consultant,
+        password_hash=generate_password_hash(password),
+    )
+    db.session.add(user)
+    return user
+
+
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--consultant", is_flag=True, help="Takes consults (give hours with set-hours).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_staff(email, name, role, consultant, password_stdin):
+    """Create a staff account (the first admin, or more later)."""
+    if db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower())):
+        raise click.ClickException(f"{email} already has an account")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    add_staff(email, name, role, consultant, password)
+    db.session.commit()
+    click.echo(f"Created {role} {email}{' (consultant)' if consultant else ''}.")
+
+
+@click.command("set-hours")
+@click.argument("email")
+@click.argument("hours", nargs=-1, required=True)
+def set_hours(email, hours):
+    """Replace a consultant's weekly hours, e.g. set-hours a@b.c "mon-fri 09:00-17:00"."""
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None or not user.is_consultant:
+        raise click.ClickException(f"{email} is not a consultant")
+    rows = [row for text in hours for row in parse_hours(text)]
+    user.hours = [
+        WeeklyHours(weekday=day, start_time=start, end_time=end) for day, start, end in rows
+    ]
+    db.session.commit()
+    click.echo(f"{email} now has {len(rows)} blocks of weekly hours.")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Two consultants (Mon-Fri 09:00-17:00) and one admin, only into an empty database."""
+    if db.session.scalar(sa.select(sa.func.count(StaffUser.id))):
+        click.echo("Staff accounts exist already; demo data not added.")
+        return
+    for email, name in (
+        ("asha.rao@clinic.example", "Dr Asha Rao"),
+        ("vikram.mehta@clinic.example", "Dr Vikram Mehta"),
+    ):
+        consultant = add_staff(email, name, "staff", True, secrets.token_urlsafe(18))
+        consultant.hours = [
+            WeeklyHours(weekday=day, start_time=time(9), end_time=time(17)) for day in range(5)
+        ]
+    password = secrets.token_urlsafe(12)
+    add_staff("admin@clinic.example", "Clinic admin", "admin", False, password)
+    db.session.commit()
+    click.echo("Demo data added: two consultants with Mon-Fri 09:00-17:00 hours.")
+    click.echo(f"Admin sign-in (shown once): admin@clinic.example / {password}")
+
+
+@click.command("rotate-keys")
+@click.option("--batch-size", default=500, show_default=True)
+def rotate_keys(batch_size):
+    """Re-encrypt every encrypted value with the first key in ENCRYPTION_KEYS."""
+    fernet = crypto.fernet()
+    total = 0
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, EncryptedText)]
+        if not columns:
+            continue
+        raw = [sa.type_coerce(c, sa.Text).label(c.name) for c in columns]
+        update = (
+            table.update()
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({c.name: sa.bindparam(f"new_{c.name}", type_=sa.Text) for c in columns})
+        )
+        last_id = 0
+        while True:
+            rows = db.session.execute(
+                sa.select(table.c.id, *raw)
+                .where(table.c.id > last_id)
+                .order_by(table.c.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            params = []
+            for row in rows:
+                values = {"row_id": row.id}
+                for column in columns:
+                    token = getattr(row, column.name)
+                    values[f"new_{column.name}"] = (
+                        None if token is None else fernet.rotate(token.encode()).decode()
+                    )
+                params.append(values)
+            db.session.execute(update, params)
+            db.session.commit()
+            total += len(rows)
+            last_id = rows[-1].id
+    click.echo(f"Re-encrypted {total} rows with the first key.")
+
+
+@click.command("generate-key")
+def generate_key():
+    """Print a new Fernet key for ENCRYPTION_KEYS."""
+    click.echo(crypto.generate_key())
+
+
+def _scheduler_for(app: Flask, blocking: bool):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from .worker import JOB_DEFAULTS, add_jobs
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(job_defaults=JOB_DEFAULTS, timezone=UTC)
+    add_jobs(scheduler, app)
+    return scheduler
+
+
+@click.command("worker")
+def worker():
+    """Send the outbox and queue reminders, forever. Run one or more beside the web servers."""
+    app = current_app._get_current_object()
+    click.echo("Worker started: sending the outbox.")
+    try:
+        _scheduler_for(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Worker stopped.")
+
+
+@click.command("serve")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000")
+def serve(port):
+    """Development: web server, worker and (unless MAIL_SERVER is set) a mail sink in one."""
+    from .mailsink import start_sink
+
+    app = current_app._get_current_object()
+    sink = None
+    if not os.environ.get("MAIL_SERVER"):
+        folder = Path(app.instance_path) / "mail"
+        sink, _ = start_sink("127.0.0.1", app.config["MAIL_PORT"], folder)
+        click.echo(
+            f"Mail sink on 127.0.0.1:{app.config['MAIL_PORT']}: every email is kept as an .eml "
+            f"file in {folder}/"
+        )
+    else:
+        click.echo(f"Sending mail through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    scheduler = _scheduler_for(app, blocking=False)
+    scheduler.start()
+    click.echo(f"Worker running in this process. Booking form: http://127.0.0.1:{port}/book")
+    try:
+        app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
+        if sink:
+            sink.stop()

@@ -1,0 +1,40 @@
+"""Friendly error pages: a patient never sees a stack trace or a bare status line."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: ("Something went wrong with that request", "Please go back and try again."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: (
+        "Page not found",
+        "The link may be mistyped or no longer valid.",
+    ),
+    405: ("Not allowed", "That action is not available here."),
+    413: (
+        "Too much text",
+        "What you sent was larger than we accept. Please shorten your answers and try again.",
+    ),
+    429: (
+        "Too many attempts",
+        "Please wait a little while before trying again. If you need help now, call the clinic.",
+    ),
+    500: (
+        "Sorry, something went wrong on our side",
+        "Please try again in a minute, or call the clinic.",
+    ),
+}
+
+
+def render_error(code: int):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", title=title, message=message), code
+
+
+def register(app: Flask) -> None:
+    for code in MESSAGES:
+        app.register_error_handler(code, lambda error, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400)

@@ -1,0 +1,254 @@
+"""Typed models. Times are aware UTC (``UTCDateTime``); free text is ``EncryptedText``."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from .crypto import EncryptedText
+from .extensions import db
+from .timeutil import UTCDateTime, now_utc
+
+ACTIVE_STATUSES = ("confirmed", "completed", "no_show")
+
+
+class StaffUser(db.Model):
+    __tablename__ = "staff_user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    role: so.Mapped[str] = so.mapped_column(sa.String(10), default="staff")
+    is_consultant: so.Mapped[bool] = so.mapped_column(default=False)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
+    locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Bumped on sign-out and password change: a cookie carrying an older version is refused.
+    session_version: so.Mapped[int] = so.mapped_column(default=1)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+    hours: so.Mapped[list[WeeklyHours]] = so.relationship(
+        back_populates="consultant", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'staff')", name="role"),)
+
+
+class WeeklyHours(db.Model):
+    """One block of working hours on one weekday, in the clinic's time zone."""
+
+    __tablename__ = "weekly_hours"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    consultant_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    weekday: so.Mapped[int] = so.mapped_column()  # Monday is 0, as in datetime.weekday()
+    start_time: so.Mapped[time] = so.mapped_column(sa.Time())
+    end_time: so.Mapped[time] = so.mapped_column(sa.Time())
+
+    consultant: so.Mapped[StaffUser] = so.relationship(back_populates="hours")
+
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        sa.CheckConstraint("start_time < end_time", name="order"),
+    )
+
+
+class TimeOff(db.Model):
+    """A consultant away, or the whole clinic closed when ``consultant_id`` is empty."""
+
+    __tablename__ = "time_off"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    consultant_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("staff_user.id"), index=True
+    )
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(12), unique=True)
+    consultant_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="confirmed")
+    urgent: so.Mapped[bool] = so.mapped_column(default=False)
+    consult_mode: so.Mapped[str] = so.mapped_column(sa.String(12))
+
+    patient_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    patient_email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    patient_phone: so.Mapped[str] = so.mapped_column(sa.String(20))
+    preferred_channel: so.Mapped[str] = so.mapped_column(sa.String(10))
+    patient_timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    booked_by: so.Mapped[str] = so.mapped_column(sa.String(10))
+    booker_name: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    booker_relationship: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+
+    consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
+    consent_reminders_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    # Bumped on every reschedule; it is the SEQUENCE of the calendar entry.
+    version: so.Mapped[int] = so.mapped_column(default=0)
+    manage_token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    # The hidden key of the form that made this booking: a second submit finds it.
+    submission_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    cancel_reason: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+
+    consultant: so.Mapped[StaffUser] = so.relationship()
+    intake: so.Mapped[Intake] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
+    reminders: so.Mapped[list[Reminder]] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        # Double booking is impossible by construction: one active appointment per
+        # consultant and start time. The booking code catches the IntegrityError.
+        sa.Index(
+            "uq_appointment_consultant_start_active",
+            "consultant_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=sa.text("status != 'cancelled'"),
+            postgresql_where=sa.text("status != 'cancelled'"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('confirmed', 'completed', 'no_show', 'cancelled')", name="status"
+        ),
+    )
+
+
+class Intake(db.Model):
+    """The patient's answers. Categories are plain; free text and identifiers are encrypted."""
+
+    __tablename__ = "intake"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
+    cancer_type: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
+    cancer_type_other: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    stage: so.Mapped[str] = so.mapped_column(sa.String(10))
+    diagnosed: so.Mapped[str] = so.mapped_column(sa.String(10))
+    diagnosis_details: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # Comma-separated values from choices.TREATMENTS, e.g. "chemotherapy,interferon".
+    treatments: so.Mapped[str] = so.mapped_column(sa.String(200))
+    treatment_details: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    treating_hospital: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    has_insurance: so.Mapped[str] = so.mapped_column(sa.String(10), index=True)
+    insurer: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    policy_number: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    policy_holder: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    preauthorisation: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    own_questions: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+
+    appointment: so.Mapped[Appointment] = so.relationship(back_populates="intake")
+
+    @property
+    def treatment_list(self) -> list[str]:
+        return [item for item in self.treatments.split(",") if item]
+
+
+class PreVisitQuestion(db.Model):
+    """A question for the consult; blank cancer type and treatment mean "for everyone"."""
+
+    __tablename__ = "previsit_question"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    text: so.Mapped[str] = so.mapped_column(sa.String(500))
+    cancer_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    treatment: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+
+
+class Reminder(db.Model):
+    __tablename__ = "reminder"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE")
+    )
+    offset_minutes: so.Mapped[int] = so.mapped_column()
+    due_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    queued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    appointment: so.Mapped[Appointment] = so.relationship(back_populates="reminders")
+
+    __table_args__ = (
+        sa.UniqueConstraint("appointment_id", "offset_minutes"),
+        # The reminder job only ever looks at pending rows by due time.
+        sa.Index(
+            "ix_reminder_pending_due",
+            "due_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'queued', 'skipped', 'cancelled')", name="status"
+        ),
+    )
+
+
+class OutboundEmail(db.Model):
+    """The outbox: every email is a row first, sent by the worker after the commit."""
+
+    __tablename__ = "outbound_email"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(30))
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
+    )
+    recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Bodies can carry the patient's own questions and urgent-care guidance: encrypted.
+    body_text: so.Mapped[str] = so.mapped_column(EncryptedText())
+    body_html: so.Mapped[str] = so.mapped_column(EncryptedText())
+    ics: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    message_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    lease_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+    appointment: so.Mapped[Appointment | None] = so.relationship()
+
+    __table_args__ = (
+        sa.Index("ix_outbound_email_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead')", name="status"),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what to which appointment, from where. Never the health data itself."""
+
+    __tablename__ = "audit_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc, index=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(10))  # staff | patient | system
+    staff_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
+    )
+    ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(45))
+
+    appointment: so.Mapped[Appointment | None] = so.relationship()

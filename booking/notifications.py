@@ -1,0 +1,159 @@
+"""What the service says to people: emails (paired .txt and .html templates) and .ics files.
+
+Everything here renders from plain values handed in; nothing queries the database. The emails
+are written into the outbox by the caller's transaction and sent later by the worker.
+Staff notifications carry the reference, the time and a link, never the intake's answers:
+staff inboxes are shared and forwarded, the staff page is where health data is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+from flask import current_app, render_template
+
+from . import choices
+from .models import Appointment
+from .timeutil import format_local, zone
+
+
+@dataclass
+class Email:
+    """One rendered email, ready to become an outbox row."""
+
+    kind: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    ics: str | None = None
+
+
+def manage_url(token: str) -> str:
+    return f"{current_app.config['BASE_URL']}/manage/{token}"
+
+
+def staff_url(appointment: Appointment) -> str:
+    return f"{current_app.config['BASE_URL']}/staff/appointments/{appointment.reference}"
+
+
+def ics_uid(appointment: Appointment) -> str:
+    """Stable for the life of the booking, so calendars update the entry instead of adding one."""
+    host = current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0].split(":")[0]
+    return f"{appointment.reference}@{host or 'consult.local'}"
+
+
+def times(appointment: Appointment) -> dict[str, str]:
+    """The consult's start in the patient's zone and the clinic's, for every template."""
+    config = current_app.config
+    patient_tz = zone(appointment.patient_timezone, config["CLINIC_TIMEZONE"])
+    clinic_tz = ZoneInfo(config["CLINIC_TIMEZONE"])
+    return {
+        "patient_time": format_local(appointment.starts_at, patient_tz),
+        "patient_zone": str(patient_tz),
+        "clinic_time": format_local(appointment.starts_at, clinic_tz),
+        "clinic_zone": config["CLINIC_TIMEZONE"],
+        "same_zone": str(patient_tz) == config["CLINIC_TIMEZONE"],
+    }
+
+
+def consult_how(appointment: Appointment) -> str:
+    return choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
+        phone=appointment.patient_phone
+    )
+
+
+def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = False) -> str:
+    """A calendar entry with a stable UID and SEQUENCE = the booking's version.
+
+    The summary says "free consult" and nothing about the diagnosis: calendars are synced to
+    phones, shared with family and shown on lock screens.
+    """
+    config = current_app.config
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//{config['CLINIC_NAME']}//Consult booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", ics_uid(appointment))
+    event.add("sequence", appointment.version)
+    event.add("dtstamp", datetime.now(tz=ZoneInfo("UTC")))
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Free consult with {config['CLINIC_NAME']}")
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    description = [f"Reference: {appointment.reference}", consult_how(appointment)]
+    if manage_link and not cancel:
+        description.append(f"Change or cancel: {manage_link}")
+    description.append(f"Clinic: {config['CLINIC_PHONE']}")
+    event.add("description", "\n".join(description))
+    event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
+    event.add(
+        "organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": config["CLINIC_NAME"]}
+    )
+    event.add(
+        "attendee",
+        f"mailto:{appointment.patient_email}",
+        parameters={"cn": appointment.patient_name},
+    )
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
+
+
+def _render_pair(name: str, **context) -> tuple[str, str]:
+    context.setdefault("clinic", current_app.config)
+    return (
+        render_template(f"email/{name}.txt", **context),
+        render_template(f"email/{name}.html", **context),
+    )
+
+
+def confirmation_email(
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+) -> Email:
+    """The patient's confirmation: time, how it happens, the question list and the .ics."""
+    link = manage_url(manage_token)
+    when = times(appointment)
+    text, html = _render_pair(
+        "confirmation",
+        appointment=appointment,
+        questions=questions,
+        own_questions=own_questions,
+        manage_link=link,
+        how=consult_how(appointment),
+        **when,
+    )
+    return Email(
+        kind="confirmation",
+        recipient=appointment.patient_email,
+        subject=f"Your free consult is booked: {when['patient_time']} ({appointment.reference})",
+        text=text,
+        html=html,
+        ics=build_ics(appointment, link),
+    )
+
+
+def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
+    """The staff notification: reference, time, mode, urgency and a link; no intake answers."""
+    when = times(appointment)
+    text, html = _render_pair(
+        "staff_new_booking",
+        appointment=appointment,
+        mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        staff_link=staff_url(appointment),
+        **when,
+    )
+    prefix = "URGENT: " if appointment.urgent else ""
+    return Email(
+        kind="staff_new_booking",
+        recipient=recipient,
+        subject=f"{prefix}New consult {appointment.reference} at {when['clinic_time']}",
+        text=text,
+        html=html,
+    )

@@ -1,0 +1,249 @@
+"""The outbox: emails are rows written in the same transaction as the change they report, and
+sent later by the worker. A request never talks to the SMTP server, and a crash never loses a
+message.
+
+Sending, one batch at a time:
+
+1. **Claim** due rows atomically: a single ``UPDATE ... RETURNING`` marks them ``sending`` with a
+   lease (on PostgreSQL the inner select takes ``FOR UPDATE SKIP LOCKED``, so two workers split
+   the work instead of waiting on each other). A row whose lease ran out (its worker died
+   mid-send) is due again.
+2. **Send** over one SMTP connection with a socket timeout, committing each row as ``sent`` as
+   soon as the server accepted it, so a crash resends at most the message in flight.
+3. On failure, **retry** with growing backoff; after ``OUTBOX_MAX_ATTEMPTS`` the row is ``dead``
+   and waits for staff. The Message-ID is fixed when the row is written, so a resend after a
+   crash carries the same ID and mail clients show one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from flask_mail import Connection, Message
+
+from .models import Appointment, OutboundEmail
+from .notifications import Email
+from .timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def enqueue(
+    session: so.Session, email: Email, now: datetime, appointment: Appointment | None = None
+) -> OutboundEmail:
+    """Add one email to the outbox, in the caller's transaction."""
+    sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
+    row = OutboundEmail(
+        kind=email.kind,
+        appointment=appointment,
+        recipient=email.recipient,
+        subject=email.subject,
+        body_text=email.text,
+        body_html=email.html,
+        ics=email.ics,
+        message_id=make_msgid(domain=sender_domain or None),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after each failed attempt, capped at six hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def claim_outbox_batch(
+    session: so.Session, now: datetime, limit: int, lease: timedelta
+) -> list[int]:
+    """Mark up to ``limit`` due rows as ``sending`` for this worker; return their ids."""
+    due = sa.or_(
+        sa.and_(OutboundEmail.status == "pending", OutboundEmail.next_attempt_at <= now),
+        sa.and_(OutboundEmail.status == "sending", OutboundEmail.lease_expires_at <= now),
+    )
+    candidates = (
+        sa.select(OutboundEmail.id)
+        .where(due)
+        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id.in_(candidates.scalar_subquery()))
+        .where(due)
+        .values(
+            status="sending",
+            lease_expires_at=now + lease,
+            attempts=OutboundEmail.attempts + 1,
+        )
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(session.scalars(claim))
+    session.commit()
+    return sorted(ids)
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection, with the socket timeout it does not set by itself.
+
+    Without it a silent SMTP server would hang the worker forever, holding its leases.
+    """
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT"].total_seconds()
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb):
+        # The server may already have dropped us; what was sent is recorded either way.
+        try:
+            super().__exit__(exc_type, exc_value, tb)
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def build_message(row: OutboundEmail) -> Message:
+    config = current_app.config
+    message = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.body_text,
+        html=row.body_html,
+        sender=config["MAIL_DEFAULT_SENDER"],
+        reply_to=config["CLINIC_EMAIL"],
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.msgId = row.message_id
+    if row.ics:
+        method = "CANCEL" if "METHOD:CANCEL" in row.ics else "REQUEST"
+        message.attach(
+            "consult.ics",
+            f"text/calendar; method={method}; charset=UTF-8",
+            row.ics.encode("utf-8"),
+        )
+    return message
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Claimed:
+    """What the sender needs of a claimed row, read once before the connection opens."""
+
+    id: int
+    kind: str
+    attempts: int
+    message: Message
+
+
+def _mark_sent(session: so.Session, item: _Claimed) -> None:
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == item.id)
+        .values(status="sent", sent_at=now_utc(), lease_expires_at=None, last_error=None)
+    )
+    session.commit()
+
+
+def _mark_failed(
+    session: so.Session,
+    items: list[_Claimed],
+    error: Exception,
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    """Schedule another attempt with backoff, or give up (``dead``) after the last one."""
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    last_error = f"{type(error).__name__}: {error}"[:500]
+    report.errors.append(last_error)
+    for item in items:
+        values = {"last_error": last_error, "lease_expires_at": None}
+        if item.attempts >= max_attempts:
+            values["status"] = "dead"
+            report.dead += 1
+            log.warning(
+                "email %s (%s) is dead after %s attempts", item.id, item.kind, item.attempts
+            )
+        else:
+            values["status"] = "pending"
+            values["next_attempt_at"] = now + backoff(item.attempts)
+            report.retried += 1
+        session.execute(
+            sa.update(OutboundEmail).where(OutboundEmail.id == item.id).values(**values)
+        )
+    session.commit()
+
+
+def dispatch_outbox(session: so.Session, now: datetime | None = None) -> DispatchReport:
+    """Claim one batch of due emails and send it over one SMTP connection."""
+    config = current_app.config
+    now = now or now_utc()
+    report = DispatchReport()
+    ids = claim_outbox_batch(session, now, config["OUTBOX_BATCH_SIZE"], config["OUTBOX_LEASE"])
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    rows = session.scalars(
+        sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
+    ).all()
+    items = [_Claimed(row.id, row.kind, row.attempts, build_message(row)) for row in rows]
+    session.rollback()  # end the read; each result below is its own short transaction
+
+    connection = TimeoutConnection(current_app.extensions["mail"])
+    try:
+        connection.__enter__()
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("SMTP server unreachable, %s emails wait: %s", len(items), type(error).__name__)
+        _mark_failed(session, items, error, now, report)
+        return report
+
+    try:
+        for index, item in enumerate(items):
+            try:
+                connection.send(item.message)
+            except (
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPDataError,
+                smtplib.SMTPSenderRefused,
+            ) as error:
+                # This message was refused; the connection is still good for the rest.
+                _mark_failed(session, [item], error, now, report)
+                continue
+            except (OSError, smtplib.SMTPException) as error:
+                # The connection broke: this row and the rest of the batch try again later.
+                _mark_failed(session, items[index:], error, now, report)
+                break
+            _mark_sent(session, item)
+            report.sent += 1
+    finally:
+        connection.__exit__(None, None, None)
+    return report

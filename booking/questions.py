@@ -1,0 +1,36 @@
+"""The pre-visit question list a patient receives with the confirmation and every reminder.
+
+Order: the clinic's general questions, then those for the patient's cancer type, then those for
+their current treatments; the patient's own questions are shown after these by the templates.
+"""
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from .models import PreVisitQuestion
+
+
+def question_list(session: so.Session, cancer_type: str, treatments: list[str]) -> list[str]:
+    """The active questions that apply to this patient, in the order they should be read."""
+    rows = session.scalars(
+        sa.select(PreVisitQuestion)
+        .where(
+            PreVisitQuestion.active.is_(True),
+            sa.or_(
+                PreVisitQuestion.cancer_type.is_(None),
+                PreVisitQuestion.cancer_type == cancer_type,
+            ),
+            sa.or_(
+                PreVisitQuestion.treatment.is_(None),
+                PreVisitQuestion.treatment.in_(treatments),
+            ),
+        )
+        .order_by(PreVisitQuestion.position, PreVisitQuestion.id)
+    ).all()
+
+    def group(question: PreVisitQuestion) -> int:
+        if question.treatment:
+            return 2
+        return 1 if question.cancer_type else 0
+
+    return [question.text for question in sorted(rows, key=group)]

@@ -1,0 +1,74 @@
+"""Time helpers: UTC in the database, the person's own zone only for display."""
+
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """Zones offered in the time-zone select: real places, not the ``Etc/GMT+5`` aliases."""
+    names = {
+        name
+        for name in available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix", "right"))
+    }
+    return tuple(sorted(names | {"UTC"}))
+
+
+def zone(name: str | None, fallback: str) -> tzinfo:
+    """The named zone, or the fallback when the name is missing or unknown."""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo(fallback)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+def is_known_timezone(name: str) -> bool:
+    return name in timezone_names()
+
+
+def format_local(moment: datetime, tz: tzinfo, with_date: bool = True) -> str:
+    """``Mon 30 Nov 2026, 09:00 IST``: unambiguous for people, with the zone's own name."""
+    local = moment.astimezone(tz)
+    clock = local.strftime("%H:%M")
+    abbreviation = local.tzname() or ""
+    if not with_date:
+        return f"{clock} {abbreviation}".strip()
+    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
+    return f"{day}, {clock} {abbreviation}".strip()
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes in Python; ``timestamptz`` on PostgreSQL, UTC text on SQLite.
+
+    SQLite has no time-zone type and hands back naive values; normalising here means no code
+    ever compares a naive time with an aware one.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.DateTime(timezone=True))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,53 @@
+"""The worker: APScheduler is the clock, the database is the truth.
+
+``flask --app booking worker`` runs a ``BlockingScheduler`` with interval jobs. Never start a
+scheduler inside gunicorn workers (each would run every job). Claims are atomic, so two worker
+processes are safe, and a restart loses nothing: due rows are simply picked up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask
+
+from .extensions import db
+from .outbox import dispatch_outbox
+from .timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {
+    # A run that was late (the machine slept, the previous run was slow) still happens, once.
+    "coalesce": True,
+    "misfire_grace_time": None,
+    "max_instances": 1,
+}
+
+
+def run_dispatch(app: Flask) -> None:
+    """Send due emails until none are left or a batch makes no progress."""
+    with app.app_context():
+        try:
+            while True:
+                report = dispatch_outbox(db.session)
+                if report.claimed == 0 or report.sent == 0:
+                    break
+        except Exception:
+            log.exception("outbox dispatch failed; it will run again")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
+    """The worker's jobs; the reminder job joins them here."""
+    scheduler.add_job(
+        run_dispatch,
+        "interval",
+        args=[app],
+        seconds=app.config["OUTBOX_INTERVAL"].total_seconds(),
+        id="dispatch_outbox",
+        next_run_time=now_utc(),
+    )

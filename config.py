@@ -1,0 +1,117 @@
+"""Configuration classes read from the environment.
+
+``APP_ENV`` picks the class (``development`` by default, ``production``, ``testing``). Every
+setting is listed, with its default and meaning, in the README's configuration table.
+Durations are written like ``90m``, ``2h`` or ``30d`` and parsed when the app starts, so a
+typo stops start-up instead of silently meaning zero.
+"""
+
+import os
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Read one setting; an empty value counts as unset so ``FOO=`` means the default."""
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = env("SECRET_KEY")
+    ENCRYPTION_KEYS = env("ENCRYPTION_KEYS")
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL")
+    BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
+
+    CLINIC_NAME = env("CLINIC_NAME", "Cancer Care Clinic")
+    CLINIC_PHONE = env("CLINIC_PHONE", "+91 99 3070 9000")
+    CLINIC_EMAIL = env("CLINIC_EMAIL", "consults@clinic.example")
+    CLINIC_TIMEZONE = env("CLINIC_TIMEZONE", "Asia/Kolkata")
+    DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", "IN")
+
+    CONSULT_MINUTES = int(env("CONSULT_MINUTES", "30"))
+    BOOKING_MIN_NOTICE = env("BOOKING_MIN_NOTICE", "2h")
+    BOOKING_HORIZON = env("BOOKING_HORIZON", "30d")
+    REMINDER_OFFSETS = env("REMINDER_OFFSETS", "24h,2h")
+    CHANGE_CUTOFF_HOURS = int(env("CHANGE_CUTOFF_HOURS", "4"))
+
+    STAFF_NOTIFY_EMAILS = env("STAFF_NOTIFY_EMAILS", "reception@clinic.example")
+
+    MAIL_SERVER = env("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(env("MAIL_PORT", "8025"))
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = env("MAIL_USERNAME")
+    MAIL_PASSWORD = env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "consults@clinic.example")
+    MAIL_TIMEOUT = env("MAIL_TIMEOUT", "20s")
+
+    OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
+    OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "8"))
+    OUTBOX_LEASE = env("OUTBOX_LEASE", "5m")
+    OUTBOX_INTERVAL = env("OUTBOX_INTERVAL", "10s")
+    REMINDER_INTERVAL = env("REMINDER_INTERVAL", "1m")
+
+    RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "20 per hour")
+    TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+
+    LOG_LEVEL = env("LOG_LEVEL", "INFO")
+    MAX_CONTENT_LENGTH = 256 * 1024
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = int(env("CSRF_TIME_LIMIT_SECONDS", "7200"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    # Generated keys and the SQLite file live in instance/ only in development.
+    GENERATE_DEV_SECRETS = False
+
+
+class DevelopmentConfig(Config):
+    """``make run``: SQLite and generated keys in ``instance/``, mail to the local sink."""
+
+    GENERATE_DEV_SECRETS = True
+    SESSION_COOKIE_SECURE = False
+
+
+class TestingConfig(Config):
+    """Tests pass the database URL, keys and mail port they set up themselves."""
+
+    TESTING = True
+    SECRET_KEY = "testing-only-secret"
+    GENERATE_DEV_SECRETS = False
+    SESSION_COOKIE_SECURE = False
+    # Port 9 (discard) is closed here: a test that forgets to start its own SMTP server
+    # fails loudly instead of reaching whatever happens to listen on 8025.
+    MAIL_PORT = 9
+    MAIL_TIMEOUT = "5s"
+    BOOKING_RATE_LIMIT = "10000 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    """Refuses to start without ``SECRET_KEY`` and ``ENCRYPTION_KEYS`` (checked in create_app)."""
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for_environment() -> type[Config]:
+    """The class named by ``APP_ENV``; an unknown name is an error, not a silent default."""
+    name = env("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"APP_ENV={name!r} is not one of {', '.join(CONFIGS)}") from None

@@ -1,0 +1,53 @@
+// Progressive enhancement of the booking form. Without it the form works the same:
+// every question is shown and the times are listed in the clinic's time zone.
+(function () {
+  "use strict";
+  var form = document.getElementById("booking-form");
+  if (!form) { return; }
+
+  // 1. Show the times in the patient's own zone, detected from the device.
+  var zoneSelect = document.getElementById("timezone");
+  var detected = "";
+  try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { detected = ""; }
+  var params = new URLSearchParams(window.location.search);
+  var freshPage = !form.querySelector(".has-error") && !document.querySelector(".notice");
+  if (zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected &&
+      zoneSelect.querySelector('option[value="' + detected + '"]')) {
+    params.set("tz", detected);
+    window.location.replace(window.location.pathname + "?" + params.toString());
+    return;
+  }
+  if (zoneSelect) {
+    zoneSelect.addEventListener("change", function () {
+      var refresh = document.createElement("input");
+      refresh.type = "hidden";
+      refresh.name = "refresh";
+      refresh.value = "1";
+      form.appendChild(refresh);
+      form.submit();
+    });
+  }
+
+  // 2. Hide the questions that do not apply to the answers given so far.
+  function currentValues(name) {
+    var values = [];
+    form.querySelectorAll('[name="' + name + '"]').forEach(function (el) {
+      if ((el.type === "radio" || el.type === "checkbox") ? el.checked : true) { values.push(el.value); }
+    });
+    return values;
+  }
+  var conditionals = form.querySelectorAll("[data-show-when]");
+  function update() {
+    conditionals.forEach(function (block) {
+      var rule = block.getAttribute("data-show-when").split("=");
+      var wanted = rule[1].split(",");
+      var show = currentValues(rule[0]).some(function (v) { return wanted.indexOf(v) !== -1; });
+      block.hidden = !show;
+      block.querySelectorAll(".hint").forEach(function (hint) {
+        if (/^Only (if|for)/.test(hint.textContent)) { hint.hidden = true; }
+      });
+    });
+  }
+  form.addEventListener("change", update);
+  update();
+})();
