@@ -52,6 +52,8 @@ class Config:
     MAIL_PASSWORD = env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "consults@clinic.example")
     MAIL_TIMEOUT = env("MAIL_TIMEOUT", "20s")
+    # Flask-Mail would silently drop every email under TESTING; the tests use a real server.
+    MAIL_SUPPRESS_SEND = False
 
     OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
     OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "8"))

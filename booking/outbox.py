@@ -101,19 +101,22 @@ def claim_outbox_batch(
 class TimeoutConnection(Connection):
     """Flask-Mail's connection, with the socket timeout it does not set by itself.
 
-    Without it a silent SMTP server would hang the worker forever, holding its leases.
+    Without it a silent SMTP server would hang the worker forever, holding its leases. The
+    server settings are read from the app's config at each connection, not once at start-up.
     """
 
     def configure_host(self):
-        timeout = current_app.config["MAIL_TIMEOUT"].total_seconds()
-        if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        config = current_app.config
+        server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        timeout = config["MAIL_TIMEOUT"].total_seconds()
+        if config["MAIL_USE_SSL"]:
+            host = smtplib.SMTP_SSL(server, port, timeout=timeout)
         else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
-        if self.mail.use_tls:
+            host = smtplib.SMTP(server, port, timeout=timeout)
+        if config["MAIL_USE_TLS"]:
             host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
     def __exit__(self, exc_type, exc_value, tb):

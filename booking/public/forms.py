@@ -71,7 +71,7 @@ def _text(label, limit, *validators, **kwargs):
 
 
 def _with_placeholder(options, text="Choose one"):
-    return [("", text), *options]
+    return {"": text, **dict(options)}
 
 
 class BookingForm(FlaskForm):
@@ -82,7 +82,7 @@ class BookingForm(FlaskForm):
 
     booked_by = RadioField(
         "Who is booking?",
-        choices=choices.BOOKED_BY,
+        choices=dict(choices.BOOKED_BY),
         validators=[required("Tell us who is booking.")],
     )
     booker_name = _line("Your name", 120)
@@ -99,7 +99,7 @@ class BookingForm(FlaskForm):
     )
     preferred_channel = RadioField(
         "How should we contact you?",
-        choices=choices.CHANNELS,
+        choices=dict(choices.CHANNELS),
         validators=[required("Choose how we should contact you.")],
     )
 
@@ -122,14 +122,14 @@ class BookingForm(FlaskForm):
     diagnosis_details = _text("Anything else about the diagnosis (optional)", 2000)
 
     treatments = MultiCheckboxField(
-        "Current treatment (choose all that apply)", choices=choices.TREATMENTS
+        "Current treatment (choose all that apply)", choices=dict(choices.TREATMENTS)
     )
     treatment_details = _text("Treatment details", 2000)
     treating_hospital = _line("Treating hospital or oncologist (optional)", 200)
 
     has_insurance = RadioField(
         "Do you have health insurance that may cover treatment?",
-        choices=choices.YES_NO_UNSURE,
+        choices=dict(choices.YES_NO_UNSURE),
         validators=[required("Tell us whether you have health insurance.")],
     )
     insurer = _line("Insurance company", 120)
@@ -137,21 +137,21 @@ class BookingForm(FlaskForm):
     policy_holder = _line("Policy holder, if not the patient (optional)", 120)
     preauthorisation = RadioField(
         "Does your insurer need pre-authorisation for treatment?",
-        choices=choices.YES_NO_UNSURE,
+        choices=dict(choices.YES_NO_UNSURE),
         validate_choice=False,  # checked in validate_preauthorisation, only when insured
     )
 
     urgent_symptoms = RadioField(
         "Right now, do you have any of: fever of 38 °C or more during treatment, trouble "
         "breathing, chest pain, fainting, confusion, heavy bleeding?",
-        choices=[("yes", "Yes"), ("no", "No")],
+        choices={"yes": "Yes", "no": "No"},
         validators=[required("Please answer the safety question.")],
     )
     own_questions = _text("Your questions for the consult (optional)", 3000)
 
     consult_mode = RadioField(
         "How would you like the consult?",
-        choices=choices.CONSULT_MODES,
+        choices=dict(choices.CONSULT_MODES),
         validators=[required("Choose how you would like the consult.")],
     )
     timezone = SelectField("Show times in this time zone", validate_choice=False)
@@ -173,7 +173,7 @@ class BookingForm(FlaskForm):
     def __init__(self, *args, free_slots: set[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.free_slot_values = free_slots or set()
-        self.timezone.choices = [(name, name.replace("_", " ")) for name in timezone_names()]
+        self.timezone.choices = {name: name.replace("_", " ") for name in timezone_names()}
 
     # The checks below depend on other answers, so they live here rather than in validators.
 

@@ -33,20 +33,20 @@ def booking_rate_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
 
 
-def slot_choices(slots, tz_name: str) -> dict[str, list[tuple[str, str]]]:
+def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
     """Free slots grouped by the patient's local day, labelled in their zone (and the clinic's)."""
     config = current_app.config
     patient_tz = zone(tz_name, config["CLINIC_TIMEZONE"])
     clinic_tz = zone(config["CLINIC_TIMEZONE"], "UTC")
     same = str(patient_tz) == str(clinic_tz)
-    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    groups: dict[str, dict[str, str]] = defaultdict(dict)
     for moment in slots:
         local = moment.astimezone(patient_tz)
         day = f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
         label = format_local(moment, patient_tz, with_date=False)
         if not same:
             label += f" (clinic {format_local(moment, clinic_tz, with_date=False)})"
-        groups[day].append((moment.isoformat().replace("+00:00", "Z"), label))
+        groups[day][moment.isoformat().replace("+00:00", "Z")] = label
     return dict(groups)
 
 

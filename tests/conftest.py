@@ -1,0 +1,238 @@
+"""Fixtures: apps on a fresh SQLite file or on the PostgreSQL server, a real SMTP sink, and
+factories for consultants and valid booking forms.
+
+The schema always comes from the migrations (as in production), never from ``create_all``.
+PostgreSQL tests run against ``TEST_DATABASE_URL``; with ``REQUIRE_POSTGRES=1`` (CI) a missing
+server fails them instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+from datetime import time
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+
+from booking import create_app
+from booking.extensions import db
+from booking.mailsink import start_sink
+from booking.models import StaffUser, WeeklyHours
+from config import TestingConfig
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_KEY = Fernet.generate_key().decode()
+KEPT_TABLES = {"previsit_question", "alembic_version"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_app(database_url: str, **overrides):
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "ENCRYPTION_KEYS": TEST_KEY}
+    settings.update(overrides)
+    return create_app(TestingConfig, **settings)
+
+
+def postgres_reachable() -> bool:
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """One migrated SQLite file, copied for each test (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    app = make_app(f"sqlite:///{path}")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """Migrate the PostgreSQL test database once per run, from an empty schema."""
+    if not postgres_reachable():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = make_app(PG_URL)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return PG_URL
+
+
+def _empty_postgres(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture
+def database_url(request, tmp_path, sqlite_template):
+    """SQLite by default; tests parametrized with ``backend`` get PostgreSQL too."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgres":
+        return request.getfixturevalue("postgres_schema")
+    path = tmp_path / "test.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+
+
+@pytest.fixture
+def app_settings():
+    """Override in a test module to change settings for every app it builds."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_settings, smtp):
+    app = make_app(database_url, MAIL_PORT=smtp.port, **app_settings)
+    if database_url.startswith("postgresql"):
+        _empty_postgres(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Smtp:
+    """A running aiosmtpd sink: ``messages`` holds what it received."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.controller = None
+        self.sink = None
+
+    def start(self):
+        self.controller, self.sink = start_sink("127.0.0.1", self.port)
+        return self
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        return self.sink.messages if self.sink else []
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback, running; ``smtp.stop()`` takes it down."""
+    server = Smtp().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def create_consultant(app):
+    """Factory: a consultant with weekly hours (Mon-Fri 09:00-17:00 clinic time by default)."""
+
+    def create(name="Dr Test", email=None, days=range(7), start=time(0), end=time(23, 30)):
+        user = StaffUser(
+            email=email or f"{re.sub(r'[^a-z]', '', name.lower())}@clinic.example",
+            name=name,
+            password_hash="x",
+            role="staff",
+            is_consultant=True,
+        )
+        user.hours = [WeeklyHours(weekday=day, start_time=start, end_time=end) for day in days]
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return create
+
+
+@pytest.fixture
+def consultant(create_consultant):
+    return create_consultant()
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The hidden values and the offered slots of a rendered booking form."""
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]*)"', html)
+    slots = re.findall(r'<option (?:selected )?value="(\d{4}-\d\d-\d\dT[^"]+Z)"', html)
+    return {"csrf_token": csrf[1], "submission_key": key[1], "slots": slots}
+
+
+VALID_ANSWERS = {
+    "booked_by": "self",
+    "patient_name": "Asha Verma",
+    "patient_email": "asha.verma@example.com",
+    "patient_phone": "+91 98765 43210",
+    "preferred_channel": "email",
+    "cancer_type": "melanoma",
+    "stage": "3",
+    "diagnosed": "3to12m",
+    "diagnosis_details": "Lesion on the left shoulder, BRAF negative",
+    "treatments": ["immunotherapy", "interferon"],
+    "treatment_details": "Pembrolizumab since March",
+    "treating_hospital": "City Cancer Hospital, Dr Iyer",
+    "has_insurance": "yes",
+    "insurer": "Star Health",
+    "policy_number": "POL-12345678",
+    "policy_holder": "Ravi Verma",
+    "preauthorisation": "not_sure",
+    "urgent_symptoms": "no",
+    "own_questions": "Can I keep working during treatment?",
+    "consult_mode": "video",
+    "timezone": "Asia/Kolkata",
+    "consent_health": "y",
+    "consent_reminders": "y",
+}
+
+
+@pytest.fixture
+def booking_form(client):
+    """Factory: a valid booking form as the patient's browser would post it, after a GET."""
+
+    def build(slot_index=0, tz="Asia/Kolkata", **changes):
+        fields = form_fields(client.get(f"/book?tz={tz}").get_data(as_text=True))
+        data = dict(VALID_ANSWERS, timezone=tz, shown_timezone=tz)
+        data.update(
+            csrf_token=fields["csrf_token"],
+            submission_key=fields["submission_key"],
+            slot=fields["slots"][slot_index] if fields["slots"] else "",
+        )
+        data.update(changes)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return build

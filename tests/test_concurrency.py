@@ -1,0 +1,134 @@
+"""Twenty patients submit the same slot at the same moment: exactly one gets it."""
+
+import threading
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from booking.availability import free_slots, slot_rules
+from booking.bookings import BookingRequest, SlotTaken, book_consult
+from booking.extensions import db
+from booking.models import Appointment, Intake, OutboundEmail, Reminder
+from booking.timeutil import now_utc
+from tests.conftest import BOTH_DATABASES
+
+THREADS = 20
+
+
+def request_for(index: int, starts_at) -> BookingRequest:
+    return BookingRequest(
+        submission_key=f"concurrent-submission-{index:04d}",
+        starts_at=starts_at,
+        patient_timezone="Asia/Kolkata",
+        booked_by="self",
+        patient_name=f"Patient {index}",
+        patient_email=f"patient{index}@example.com",
+        patient_phone="+919876543210",
+        preferred_channel="email",
+        cancer_type="lymphoma",
+        stage="2",
+        diagnosed="lt3m",
+        treatments=["chemotherapy"],
+        has_insurance="no",
+        urgent=False,
+        consult_mode="phone",
+        consent_health=True,
+        consent_reminders=True,
+    )
+
+
+def race(app, starts_at, now):
+    """Run THREADS bookings of one slot at once, each thread with its own session."""
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def book(index):
+        with app.app_context():
+            barrier.wait()
+            try:
+                book_consult(db.session, request_for(index, starts_at), now)
+                outcome = "booked"
+            except SlotTaken:
+                outcome = "taken"
+            except Exception as error:  # reported, so the test shows what went wrong
+                outcome = f"error: {error!r}"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+@BOTH_DATABASES
+def test_one_slot_twenty_bookers_one_appointment(app, consultant):
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, slot_rules(app.config), now)))
+    db.session.remove()
+
+    outcomes = race(app, starts_at, now)
+
+    assert sorted(set(outcomes)) == ["booked", "taken"], outcomes
+    assert outcomes.count("booked") == 1
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+    # The losers left nothing behind: no orphan intake, reminder or email.
+    assert db.session.scalar(sa.select(sa.func.count(Intake.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Reminder.id))) == 2
+    assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2
+
+
+@BOTH_DATABASES
+def test_two_consultants_take_two_of_the_bookers(app, create_consultant):
+    create_consultant("Dr One")
+    create_consultant("Dr Two")
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, slot_rules(app.config), now)))
+    db.session.remove()
+
+    outcomes = race(app, starts_at, now)
+
+    assert outcomes.count("booked") == 2, outcomes
+    consultants = db.session.scalars(sa.select(Appointment.consultant_id)).all()
+    assert len(set(consultants)) == 2
+
+
+def test_taken_slot_in_the_form_keeps_every_answer(client, consultant, booking_form):
+    first = booking_form()
+    second = booking_form(patient_name="Second Patient", own_questions="My own question")
+    client.post("/book", data=first)
+    response = client.post("/book", data=second)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "That time was just taken" in page
+    assert 'value="Second Patient"' in page
+    assert "My own question" in page
+    assert 'value="Star Health"' in page
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+
+
+def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
+    app, client, consultant, booking_form, monkeypatch
+):
+    """The slot is free when the form is checked but taken by the time the insert runs."""
+    data = booking_form()
+    chosen = data["slot"]
+    starts_at = datetime.fromisoformat(chosen)
+
+    def book_after_someone_else(session, request, now):
+        with app.app_context():  # another request, with its own session, wins the race
+            book_consult(db.session, request_for(99, starts_at), now - timedelta(seconds=1))
+        return book_consult(session, request, now)
+
+    monkeypatch.setattr("booking.public.routes.book_consult", book_after_someone_else)
+    response = client.post("/book", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "That time was just taken by someone else" in page
+    assert f'value="{chosen}"' not in page  # the taken time is no longer offered
+    assert 'value="Asha Verma"' in page

@@ -1,0 +1,156 @@
+"""The outbox: nothing is lost while the mail server is down, nothing is sent twice."""
+
+import smtplib
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import OutboundEmail
+from booking.notifications import Email
+from booking.outbox import backoff, claim_outbox_batch, dispatch_outbox, enqueue
+from booking.timeutil import now_utc
+from tests.conftest import BOTH_DATABASES
+
+
+def add_emails(count, now, recipient="patient{}@example.com"):
+    rows = [
+        enqueue(
+            db.session,
+            Email("test", recipient.format(i), f"Subject {i}", f"Body {i}", f"<p>Body {i}</p>"),
+            now,
+        )
+        for i in range(count)
+    ]
+    db.session.commit()
+    return rows
+
+
+def statuses():
+    return db.session.scalars(sa.select(OutboundEmail.status).order_by(OutboundEmail.id)).all()
+
+
+def test_bookings_succeed_while_smtp_is_down_and_send_once_it_is_up(
+    client, consultant, booking_form, smtp, app
+):
+    smtp.stop()
+    for index in range(3):
+        response = client.post("/book", data=booking_form(slot_index=index))
+        assert response.status_code == 302
+
+    now = now_utc()
+    report = dispatch_outbox(db.session, now)
+    assert report.sent == 0 and report.retried == 6
+    rows = db.session.scalars(sa.select(OutboundEmail)).all()
+    assert {row.status for row in rows} == {"pending"}
+    assert all(row.next_attempt_at > now for row in rows)
+    assert all("Connection" in row.last_error or "refused" in row.last_error for row in rows)
+
+    # Not yet due again: nothing is claimed, even with the server back.
+    smtp.start()
+    app.config["MAIL_PORT"] = smtp.port
+    assert dispatch_outbox(db.session, now).claimed == 0
+
+    later = now + backoff(1) + timedelta(seconds=1)
+    assert dispatch_outbox(db.session, later).sent == 6
+    assert dispatch_outbox(db.session, later + timedelta(hours=1)).claimed == 0
+    ids = [message["Message-ID"] for message in smtp.messages]
+    assert len(ids) == len(set(ids)) == 6
+    stored = set(db.session.scalars(sa.select(OutboundEmail.message_id)))
+    assert set(ids) == stored
+
+
+def test_a_row_past_its_last_attempt_is_dead(app, smtp):
+    smtp.stop()
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 3
+    now = now_utc()
+    add_emails(1, now)
+    for _ in range(3):
+        dispatch_outbox(db.session, now)
+        now += timedelta(hours=7)  # past any backoff
+    assert statuses() == ["dead"]
+    row = db.session.scalar(sa.select(OutboundEmail))
+    assert row.attempts == 3 and row.last_error
+    assert dispatch_outbox(db.session, now + timedelta(days=1)).claimed == 0
+
+
+def test_expired_lease_is_resent_with_the_same_message_id(app, smtp):
+    now = now_utc()
+    [row] = add_emails(1, now)
+    message_id = row.message_id
+    # A worker claims the row and dies before sending.
+    assert claim_outbox_batch(db.session, now, 10, timedelta(minutes=5)) == [row.id]
+    assert dispatch_outbox(db.session, now + timedelta(minutes=1)).claimed == 0  # lease held
+    report = dispatch_outbox(db.session, now + timedelta(minutes=6))
+    assert report.sent == 1
+    assert [m["Message-ID"] for m in smtp.messages] == [message_id]
+    assert statuses() == ["sent"]
+
+
+def test_a_refused_recipient_does_not_hold_back_the_others(app, smtp):
+    now = now_utc()
+    add_emails(3, now)
+    smtp.sink.refuse.add("patient1@example.com")
+    report = dispatch_outbox(db.session, now)
+    assert (report.sent, report.retried) == (2, 1)
+    assert statuses() == ["sent", "pending", "sent"]
+
+
+def test_one_connection_per_batch(app, smtp, monkeypatch):
+    opened = []
+    original = smtplib.SMTP.connect
+
+    def counting_connect(self, *args, **kwargs):
+        opened.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", counting_connect)
+    now = now_utc()
+    add_emails(5, now)
+    assert dispatch_outbox(db.session, now).sent == 5
+    assert len(opened) == 1
+
+
+def test_a_silent_server_times_out_instead_of_hanging(app):
+    """A server that accepts the connection and never answers must not hold the worker."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    app.config["MAIL_PORT"] = listener.getsockname()[1]
+    app.config["MAIL_TIMEOUT"] = timedelta(seconds=1)
+    now = now_utc()
+    add_emails(1, now)
+    try:
+        report = dispatch_outbox(db.session, now)
+    finally:
+        listener.close()
+    assert report.retried == 1
+    assert "timed out" in db.session.scalar(sa.select(OutboundEmail.last_error))
+
+
+@BOTH_DATABASES
+def test_two_workers_at_once_send_each_email_once(app, smtp):
+    now = now_utc()
+    add_emails(120, now)
+    app.config["OUTBOX_BATCH_SIZE"] = 10
+    db.session.remove()
+
+    def work():
+        with app.app_context():
+            while dispatch_outbox(db.session, now).claimed:
+                pass
+            db.session.remove()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    ids = [message["Message-ID"] for message in smtp.messages]
+    assert len(ids) == 120
+    assert len(set(ids)) == 120
+    assert set(statuses()) == {"sent"}
