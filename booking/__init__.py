@@ -17,10 +17,13 @@ from .durations import parse_duration, parse_duration_list
 from .extensions import csrf, db, limiter, mail, migrate
 
 
-def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+def create_app(
+    config: type[Config] | None = None, instance_path: str | None = None, **overrides
+) -> Flask:
     """Build the app from a config class (``APP_ENV`` by default) and keyword overrides."""
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",

@@ -166,7 +166,7 @@ def create_consultant(app):
 
     def create(name="Dr Test", email=None, days=range(7), start=time(0), end=time(23, 30)):
         user = StaffUser(
-            email=email or f"{re.sub(r'[^a-z]', '', name.lower())}@clinic.example",
+            email=email or f"{re.sub(r'[^a-z0-9]', '', name.lower())}@clinic.example",
             name=name,
             password_hash="x",
             role="staff",

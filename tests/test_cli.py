@@ -1,0 +1,90 @@
+"""The command-line tasks a clinic runs: accounts, hours, demo data."""
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash
+
+from booking.extensions import db
+from booking.models import StaffUser, WeeklyHours
+
+
+def run(app, *args, input=None):
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def test_create_staff_reads_the_password_from_stdin(app):
+    result = run(
+        app,
+        "create-staff",
+        "Head@Clinic.example",
+        "--name",
+        "Head",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input="correct horse battery\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(StaffUser))
+    assert (user.email, user.role, user.is_consultant) == ("head@clinic.example", "admin", False)
+    assert check_password_hash(user.password_hash, "correct horse battery")
+
+
+def test_create_staff_prompts_and_refuses_short_passwords(app):
+    result = run(
+        app,
+        "create-staff",
+        "a@clinic.example",
+        "--name",
+        "A",
+        "--consultant",
+        input="short\nshort\n",
+    )
+    assert result.exit_code != 0
+    assert "at least 12 characters" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 0
+
+
+def test_create_staff_refuses_a_second_account_for_one_email(app):
+    for _ in range(2):
+        result = run(
+            app,
+            "create-staff",
+            "a@clinic.example",
+            "--name",
+            "A",
+            "--password-stdin",
+            input="a long enough password\n",
+        )
+    assert result.exit_code != 0 and "already has an account" in result.output
+
+
+def test_set_hours_replaces_the_weekly_hours(app):
+    run(
+        app,
+        "create-staff",
+        "dr@clinic.example",
+        "--name",
+        "Dr",
+        "--consultant",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+    result = run(app, "set-hours", "dr@clinic.example", "mon-fri 09:00-13:00", "sat 10:00-12:00")
+    assert result.exit_code == 0, result.output
+    rows = db.session.scalars(sa.select(WeeklyHours).order_by(WeeklyHours.weekday)).all()
+    assert [row.weekday for row in rows] == [0, 1, 2, 3, 4, 5]
+    bad = run(app, "set-hours", "dr@clinic.example", "mon 17:00-09:00")
+    assert bad.exit_code != 0
+
+
+def test_seed_demo_only_into_an_empty_database(app, client):
+    first = run(app, "seed-demo")
+    assert first.exit_code == 0
+    assert "admin@clinic.example / " in first.output
+    assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 3
+    second = run(app, "seed-demo")
+    assert second.exit_code == 0 and "not added" in second.output
+    assert "admin@clinic.example /" not in second.output
+    assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 3
+    # The demo consultants make the form offer times at once.
+    assert "<optgroup" in client.get("/book").get_data(as_text=True)

@@ -1,0 +1,177 @@
+"""Every rule of the booking form: the message appears next to its field, every other answer
+is kept, and nothing is stored."""
+
+import html
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, Intake
+from tests.conftest import VALID_ANSWERS
+
+
+def error_for(page: str, field_id: str) -> str:
+    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page, re.S)
+    if not match:
+        return ""
+    return html.unescape(re.sub(r"<[^>]+>", "", match[1])).replace("Error:", "").strip()
+
+
+def appointments() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Appointment.id)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"booked_by": None}, "booked_by", "Tell us who is booking"),
+        ({"booked_by": "robot"}, "booked_by", "Not a valid choice"),
+        ({"booked_by": "caregiver"}, "booker_name", "Enter your own name"),
+        ({"booked_by": "caregiver", "booker_name": "Ravi"}, "booker_relationship", "related"),
+        ({"patient_name": "   "}, "patient_name", "Enter the patient's name"),
+        ({"patient_name": "x" * 121}, "patient_name", "120"),
+        ({"patient_email": ""}, "patient_email", "Enter an email address"),
+        ({"patient_email": "not-an-email"}, "patient_email", "like name@example.com"),
+        ({"patient_email": "a@b"}, "patient_email", "like name@example.com"),
+        ({"patient_phone": ""}, "patient_phone", "Enter a phone number"),
+        ({"patient_phone": "12345"}, "patient_phone", "country code"),
+        ({"patient_phone": "+1 555"}, "patient_phone", "country code"),
+        ({"preferred_channel": None}, "preferred_channel", "how we should contact"),
+        ({"cancer_type": ""}, "cancer_type", "type of cancer"),
+        ({"cancer_type": "flu"}, "cancer_type", "Not a valid choice"),
+        ({"stage": ""}, "stage", "stage"),
+        ({"diagnosed": ""}, "diagnosed", "when it was diagnosed"),
+        ({"diagnosis_details": "x" * 2001}, "diagnosis_details", "2000"),
+        ({"treatments": []}, "treatments", "at least one"),
+        ({"treatments": ["none", "chemotherapy"]}, "treatments", "cannot be combined"),
+        ({"treatments": ["other"], "treatment_details": ""}, "treatment_details", "which other"),
+        ({"has_insurance": None}, "has_insurance", "health insurance"),
+        ({"has_insurance": "yes", "insurer": ""}, "insurer", "insurance company"),
+        ({"has_insurance": "yes", "preauthorisation": None}, "preauthorisation", "pre-auth"),
+        ({"urgent_symptoms": None}, "urgent_symptoms", "safety question"),
+        ({"own_questions": "q" * 3001}, "own_questions", "3000"),
+        ({"consult_mode": None}, "consult_mode", "how you would like"),
+        ({"consult_mode": "carrier-pigeon"}, "consult_mode", "Not a valid choice"),
+        ({"slot": ""}, "slot", "Choose a time"),
+        ({"slot": "2020-01-01T00:00:00Z"}, "slot", "no longer available"),
+        ({"slot": "tomorrow at noon"}, "slot", "no longer available"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "time zone from the list"),
+        ({"consent_health": None}, "consent_health", "agreement"),
+    ],
+)
+def test_rule_shows_its_message_and_keeps_the_answers(
+    client, consultant, booking_form, changes, field, message
+):
+    response = client.post("/book", data=booking_form(**changes))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message.lower() in error_for(page, field).lower(), error_for(page, field)
+    assert "Please check" in page  # the summary at the top links to the field
+    assert f'href="#{field}"' in page
+    for name in ("patient_name", "insurer", "policy_number", "own_questions"):
+        if name not in changes:
+            assert html.escape(VALID_ANSWERS[name]) in page, name
+    assert appointments() == 0
+
+
+def test_insurance_questions_are_not_required_without_insurance(client, consultant, booking_form):
+    data = booking_form(has_insurance="no", insurer="", preauthorisation=None)
+    assert client.post("/book", data=data).status_code == 302
+
+
+@pytest.mark.parametrize("answer", ["no", "not_sure"])
+def test_insurance_answers_are_not_kept_when_they_do_not_apply(
+    client, consultant, booking_form, answer
+):
+    """A patient who typed an insurer, then said 'no', has no insurer stored."""
+    client.post("/book", data=booking_form(has_insurance=answer))
+    intake = db.session.scalar(sa.select(Intake))
+    assert intake.has_insurance == answer
+    assert (intake.insurer, intake.policy_number, intake.policy_holder) == (None, None, None)
+    assert intake.preauthorisation is None
+
+
+def test_caregiver_answers_are_dropped_when_the_patient_books(client, consultant, booking_form):
+    client.post("/book", data=booking_form(booked_by="self", booker_name="Someone"))
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.booker_name is None
+
+
+def test_other_cancer_name_only_kept_for_other_types(client, consultant, booking_form):
+    client.post("/book", data=booking_form(cancer_type="melanoma", cancer_type_other="typo"))
+    assert db.session.scalar(sa.select(Intake.cancer_type_other)) is None
+
+
+def test_phone_and_email_are_normalised(client, consultant, booking_form):
+    client.post(
+        "/book",
+        data=booking_form(patient_phone="098765 43210", patient_email="Asha@Example.COM"),
+    )
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.patient_phone == "+919876543210"  # local number, clinic's region
+    assert appointment.patient_email == "Asha@example.com"
+
+
+def test_expired_csrf_token_keeps_the_answers_and_asks_again(app, client, consultant, booking_form):
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    data = booking_form()
+    time.sleep(2.1)  # let the token expire; the limit is in whole seconds
+    response = client.post("/book", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "timed out" in page
+    assert 'value="Asha Verma"' in page and "Can I keep working during treatment?" in page
+    assert appointments() == 0
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    response = client.post("/book", data=dict(data, csrf_token=fresh))
+    assert response.status_code == 302
+    assert appointments() == 1
+
+
+def test_missing_csrf_token_is_refused(client, consultant, booking_form):
+    response = client.post("/book", data=booking_form(csrf_token=None))
+    assert response.status_code == 422
+    assert appointments() == 0
+
+
+def test_honeypot_filled_stores_nothing(client, consultant, booking_form):
+    response = client.post("/book", data=booking_form(leave_blank="http://spam.example"))
+    assert response.status_code == 400
+    assert appointments() == 0
+
+
+def test_changing_time_zone_redraws_times_without_booking(client, consultant, booking_form):
+    data = booking_form(timezone="America/New_York", refresh="1")
+    response = client.post("/book", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "(clinic" in page and ("EST" in page or "EDT" in page)
+    assert 'class="error"' not in page
+    assert 'value="Asha Verma"' in page
+    assert appointments() == 0
+
+
+def test_time_zone_changed_without_script_asks_to_check_the_time(client, consultant, booking_form):
+    data = booking_form(timezone="America/New_York", shown_timezone="Asia/Kolkata")
+    page = client.post("/book", data=data).get_data(as_text=True)
+    assert "shown in your chosen time zone" in page
+    assert appointments() == 0
+    assert (
+        client.post("/book", data=dict(data, shown_timezone="America/New_York")).status_code == 302
+    )
+
+
+@pytest.mark.parametrize("limit", ["2 per hour"])
+def test_booking_posts_are_rate_limited(app, client, consultant, booking_form, limit):
+    app.config["BOOKING_RATE_LIMIT"] = limit
+    for index in range(2):
+        assert client.post("/book", data=booking_form(slot_index=index)).status_code == 302
+    response = client.post("/book", data=booking_form(slot_index=5))
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert client.get("/book").status_code == 200  # reading the form is never limited

@@ -1,0 +1,96 @@
+"""Headers, caching, health check, error pages, and no health data in logs."""
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.outbox import dispatch_outbox
+from tests.conftest import VALID_ANSWERS, make_app
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/book")
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in headers  # plain HTTP here
+
+
+def test_hsts_over_https(client):
+    response = client.get("/book", base_url="https://clinic.example")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_pages_with_intake_data_are_not_stored(client, consultant, booking_form):
+    client.post("/book", data=booking_form())
+    for path in ("/book/confirmed", "/book/confirmed/consult.ics"):
+        assert client.get(path).headers["Cache-Control"] == "no-store"
+    failed = client.post("/book", data=booking_form(consent_health=None))
+    assert failed.headers["Cache-Control"] == "no-store"  # it shows what was typed
+
+
+def test_no_inline_script_in_the_form(client, consultant):
+    page = client.get("/book").get_data(as_text=True)
+    assert "<script>" not in page and "onclick" not in page
+    assert "<script src=" in page
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_healthz_reports_a_dead_database():
+    broken = make_app("sqlite:////nonexistent-folder/booking.sqlite3")
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "database unavailable"}
+
+
+@pytest.mark.parametrize("path", ["/nothing-here", "/book/confirmed"])
+def test_friendly_not_found(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(client, consultant, booking_form):
+    response = client.post("/book", data=booking_form())
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_logs_carry_references_never_health_data(client, consultant, booking_form, caplog, smtp):
+    caplog.set_level(logging.DEBUG)
+    client.post("/book", data=booking_form())
+    client.post("/book", data=booking_form(patient_phone="12"))  # a failed attempt too
+    smtp.stop()
+    dispatch_outbox(db.session)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "booking CT-" in logged
+    for name, value in VALID_ANSWERS.items():
+        if name in {
+            "treatments",
+            "timezone",
+            "booked_by",
+            "stage",
+            "diagnosed",
+            "has_insurance",
+            "preferred_channel",
+            "consult_mode",
+            "urgent_symptoms",
+            "consent_health",
+            "consent_reminders",
+            "preauthorisation",
+            "cancer_type",
+        }:
+            continue
+        assert value not in logged, name
+    assert "melanoma" not in logged.lower()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM appointment")) == 1
