@@ -13,6 +13,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import run_simple
 
 from . import crypto
 from .crypto import EncryptedText
@@ -189,12 +190,14 @@ def worker():
 
 
 @click.command("serve")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 def serve(port):
     """Development: web server, worker and (unless MAIL_SERVER is set) a mail sink in one."""
     from .mailsink import start_sink
 
     app = current_app._get_current_object()
+    if not os.environ.get("BASE_URL"):
+        app.config["BASE_URL"] = f"http://127.0.0.1:{port}"  # links in emails must work here
     sink = None
     if not os.environ.get("MAIL_SERVER"):
         folder = Path(app.instance_path) / "mail"
@@ -209,7 +212,8 @@ def serve(port):
     scheduler.start()
     click.echo(f"Worker running in this process. Booking form: http://127.0.0.1:{port}/book")
     try:
-        app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        # app.run() refuses to run inside a `flask` command; this is the server it would start.
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
         if sink:

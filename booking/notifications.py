@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import icalendar
+import phonenumbers
 from flask import current_app, render_template
 
 from . import choices
@@ -60,9 +61,18 @@ def times(appointment: Appointment) -> dict[str, str]:
     }
 
 
+def readable_phone(e164: str) -> str:
+    """``+919876543210`` as ``+91 98765 43210``: stored in E.164, shown the way people read it."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def consult_how(appointment: Appointment) -> str:
     return choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
-        phone=appointment.patient_phone
+        phone=readable_phone(appointment.patient_phone)
     )
 
 
