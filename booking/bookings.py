@@ -9,7 +9,6 @@ caller gets :class:`SlotTaken` and re-offers other times with the patient's answ
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from .notifications import confirmation_email, staff_new_booking_email
 from .outbox import enqueue
 from .questions import question_list
 from .reminders import plan_reminders
+from .tokens import issue_manage_token
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,6 @@ class BookingResult:
     notes: list[str] = field(default_factory=list)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
 def new_reference() -> str:
     return "CT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
@@ -104,7 +100,6 @@ def _build(
     """Add the booking's rows to the session, ready to commit."""
     config = current_app.config
     rules = slot_rules(config)
-    token = secrets.token_urlsafe(32)
     appointment = Appointment(
         reference=new_reference(),
         consultant=session.get(StaffUser, consultant_id),
@@ -125,7 +120,6 @@ def _build(
         consent_reminders=request.consent_reminders,
         consent_reminders_at=now if request.consent_reminders else None,
         version=0,
-        manage_token_hash=hash_token(token),
         submission_key=request.submission_key,
         created_at=now,
     )
@@ -147,6 +141,7 @@ def _build(
     )
     appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
     session.add(appointment)
+    token = issue_manage_token(session, appointment, now)
     enqueue(
         session,
         confirmation_email(appointment, questions, request.own_questions, token),

@@ -97,7 +97,6 @@ class Appointment(db.Model):
 
     # Bumped on every reschedule; it is the SEQUENCE of the calendar entry.
     version: so.Mapped[int] = so.mapped_column(default=0)
-    manage_token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     # The hidden key of the form that made this booking: a second submit finds it.
     submission_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
@@ -111,6 +110,13 @@ class Appointment(db.Model):
     reminders: so.Mapped[list[Reminder]] = so.relationship(
         back_populates="appointment", cascade="all, delete-orphan"
     )
+    manage_tokens: so.Mapped[list[ManageToken]] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != "cancelled"
 
     __table_args__ = (
         # Double booking is impossible by construction: one active appointment per
@@ -127,6 +133,22 @@ class Appointment(db.Model):
             "status IN ('confirmed', 'completed', 'no_show', 'cancelled')", name="status"
         ),
     )
+
+
+class ManageToken(db.Model):
+    """The hash of one manage link. Each email that carries a link gets its own token, and
+    every one stays valid for the life of the booking; the raw token is only in the email."""
+
+    __tablename__ = "manage_token"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+    appointment: so.Mapped[Appointment] = so.relationship(back_populates="manage_tokens")
 
 
 class Intake(db.Model):
@@ -213,6 +235,10 @@ class OutboundEmail(db.Model):
     appointment_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
+    # Set on reminder emails, so a reminder still waiting in the outbox can be withdrawn.
+    reminder_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("reminder.id", ondelete="SET NULL"), index=True
+    )
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
     subject: so.Mapped[str] = so.mapped_column(sa.String(200))
     # Bodies can carry the patient's own questions and urgent-care guidance: encrypted.
@@ -229,6 +255,7 @@ class OutboundEmail(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
 
     appointment: so.Mapped[Appointment | None] = so.relationship()
+    reminder: so.Mapped[Reminder | None] = so.relationship()
 
     __table_args__ = (
         sa.Index("ix_outbound_email_status_next_attempt_at", "status", "next_attempt_at"),

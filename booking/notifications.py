@@ -9,7 +9,7 @@ staff inboxes are shared and forwarded, the staff page is where health data is s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -121,31 +121,129 @@ def _render_pair(name: str, **context) -> tuple[str, str]:
     )
 
 
-def confirmation_email(
+def _patient_email(
+    kind: str,
+    subject: str,
     appointment: Appointment,
     questions: list[str],
     own_questions: str | None,
     manage_token: str,
+    **context,
 ) -> Email:
-    """The patient's confirmation: time, how it happens, the question list and the .ics."""
+    """An email to the patient about a booking that stands: the consult's details, the
+    question list, a manage link and the current calendar entry."""
     link = manage_url(manage_token)
-    when = times(appointment)
     text, html = _render_pair(
-        "confirmation",
+        kind,
         appointment=appointment,
         questions=questions,
         own_questions=own_questions,
         manage_link=link,
         how=consult_how(appointment),
-        **when,
+        **times(appointment),
+        **context,
+    )
+    return Email(kind, appointment.patient_email, subject, text, html, build_ics(appointment, link))
+
+
+def confirmation_email(
+    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+) -> Email:
+    """The patient's confirmation: time, how it happens, the question list and the .ics."""
+    when = times(appointment)["patient_time"]
+    subject = f"Your free consult is booked: {when} ({appointment.reference})"
+    return _patient_email(
+        "confirmation", subject, appointment, questions, own_questions, manage_token
+    )
+
+
+def when_phrase(starts_at: datetime, now: datetime, tz) -> str:
+    """ "tomorrow at 09:00 EST", "in 2 hours, at 09:00 EST": worked out when the email is
+    written, so a reminder sent late after an outage still tells the truth."""
+    clock = format_local(starts_at, tz, with_date=False)
+    remaining = starts_at - now
+    if remaining <= timedelta(hours=12):
+        minutes = max(int(remaining.total_seconds() // 60), 1)
+        if minutes < 90:
+            amount = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        else:
+            hours = round(minutes / 60)
+            amount = f"{hours} hour{'s' if hours != 1 else ''}"
+        return f"in {amount}, at {clock}"
+    days = (starts_at.astimezone(tz).date() - now.astimezone(tz).date()).days
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {format_local(starts_at, tz)}"
+
+
+def reminder_email(
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+    now: datetime,
+) -> Email:
+    """A reminder, rendered when it is due: current time, current question list."""
+    tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+    when = when_phrase(appointment.starts_at, now, tz)
+    subject = f"Reminder: your consult is {when} ({appointment.reference})"
+    return _patient_email(
+        "reminder", subject, appointment, questions, own_questions, manage_token, when=when
+    )
+
+
+def moved_email(
+    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+) -> Email:
+    """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
+    when = times(appointment)["patient_time"]
+    subject = f"Your consult has moved to {when} ({appointment.reference})"
+    return _patient_email("moved", subject, appointment, questions, own_questions, manage_token)
+
+
+def cancelled_email(appointment: Appointment, by_patient: bool) -> Email:
+    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event."""
+    text, html = _render_pair(
+        "cancelled",
+        appointment=appointment,
+        by_patient=by_patient,
+        book_link=f"{current_app.config['BASE_URL']}/book",
+        **times(appointment),
     )
     return Email(
-        kind="confirmation",
+        kind="cancelled",
         recipient=appointment.patient_email,
-        subject=f"Your free consult is booked: {when['patient_time']} ({appointment.reference})",
+        subject=f"Your consult {appointment.reference} is cancelled",
         text=text,
         html=html,
-        ics=build_ics(appointment, link),
+        ics=build_ics(appointment, None, cancel=True),
+    )
+
+
+def staff_change_email(
+    appointment: Appointment, recipient: str, change: str, previous_start: datetime | None = None
+) -> Email:
+    """Tells staff a booking was cancelled or moved; like every staff email, no intake data."""
+    clinic_tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    when = times(appointment)
+    text, html = _render_pair(
+        "staff_change",
+        appointment=appointment,
+        change=change,
+        previous_time=format_local(previous_start, clinic_tz) if previous_start else None,
+        mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        staff_link=staff_url(appointment),
+        **when,
+    )
+    title = {"cancelled": "Cancelled", "moved": "Moved"}[change]
+    return Email(
+        kind=f"staff_{change}",
+        recipient=recipient,
+        subject=f"{title}: consult {appointment.reference} at {when['clinic_time']}",
+        text=text,
+        html=html,
     )
 
 

@@ -28,7 +28,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_mail import Connection, Message
 
-from .models import Appointment, OutboundEmail
+from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
 from .timeutil import now_utc
 
@@ -38,13 +38,18 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def enqueue(
-    session: so.Session, email: Email, now: datetime, appointment: Appointment | None = None
+    session: so.Session,
+    email: Email,
+    now: datetime,
+    appointment: Appointment | None = None,
+    reminder: Reminder | None = None,
 ) -> OutboundEmail:
     """Add one email to the outbox, in the caller's transaction."""
     sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
     row = OutboundEmail(
         kind=email.kind,
         appointment=appointment,
+        reminder=reminder,
         recipient=email.recipient,
         subject=email.subject,
         body_text=email.text,
@@ -58,6 +63,23 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> list[int]:
+    """Withdraw this booking's reminder emails that have not gone out yet; return the ids of
+    their reminders. An email already claimed by a worker (``sending``) cannot be recalled."""
+    withdrawn = session.scalars(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.appointment_id == appointment.id,
+            OutboundEmail.reminder_id.is_not(None),
+            OutboundEmail.status == "pending",
+        )
+        .values(status="withdrawn", last_error=None)
+        .returning(OutboundEmail.reminder_id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(withdrawn)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -1,15 +1,32 @@
-"""Reminder rows: one per offset in ``REMINDER_OFFSETS``, written in the booking's transaction.
+"""Reminder emails: rows planned with the booking, turned into emails when they fall due.
 
-A reminder whose due time has already passed when the booking is made is stored as
-``skipped``: the confirmation email already carries the question list. A patient who did not
-agree to reminder emails gets ``skipped`` rows too, so the record says why none was sent.
+Rules:
+- One row per offset in ``REMINDER_OFFSETS``, due that long before the start (in UTC, so a
+  daylight-saving change in any zone does not move it).
+- A reminder already past when the booking is made is ``skipped``: the confirmation carries
+  the question list. So is every reminder of a patient who did not want reminder emails.
+- The job queues every ``pending`` reminder whose time has come, even late after an outage,
+  as long as the consult has not started; one for a consult already under way is ``skipped``.
+- The email is rendered when it is queued: the consult's current time, the current question
+  list, a fresh manage link.
+- Claims are atomic (one ``UPDATE ... RETURNING``, ``SKIP LOCKED`` on PostgreSQL) and the
+  outbox rows are written in the same transaction, so two workers never queue one reminder
+  twice and a crash never queues it zero times.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
 from .models import Appointment, Reminder
+from .notifications import reminder_email
+from .outbox import enqueue
+from .questions import question_list
+from .tokens import issue_manage_token
 
 
 def plan_reminders(
@@ -27,3 +44,131 @@ def plan_reminders(
             )
         )
     return reminders
+
+
+def retime_reminders(
+    appointment: Appointment, now: datetime, withdrawn_reminder_ids: list[int]
+) -> None:
+    """After a move: every reminder is due again relative to the new start.
+
+    A reminder already sent for the old time is sent again only if its new time is still
+    ahead; one whose email was withdrawn before it went out counts as not sent.
+    """
+    for reminder in appointment.reminders:
+        reminder.due_at = appointment.starts_at - timedelta(minutes=reminder.offset_minutes)
+        unsent = reminder.status in ("pending", "skipped") or reminder.id in withdrawn_reminder_ids
+        if reminder.status == "cancelled":
+            continue
+        if reminder.due_at > now and appointment.consent_reminders:
+            if unsent or reminder.status == "queued":
+                reminder.status = "pending"
+                reminder.queued_at = None
+        elif unsent:
+            reminder.status = "skipped"
+
+
+def cancel_reminders(appointment: Appointment) -> None:
+    for reminder in appointment.reminders:
+        if reminder.status == "pending":
+            reminder.status = "cancelled"
+
+
+@dataclass
+class QueueReport:
+    claimed: int = 0
+    queued: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+
+
+def _claim_due(session: so.Session, now: datetime, limit: int) -> list[int]:
+    due = sa.and_(Reminder.status == "pending", Reminder.due_at <= now)
+    candidates = sa.select(Reminder.id).where(due).order_by(Reminder.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (
+        sa.update(Reminder)
+        .where(Reminder.id.in_(candidates.scalar_subquery()))
+        .where(due)
+        .values(status="queued", queued_at=now)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(claim))
+
+
+def _latest_per_consult(
+    session: so.Session, claimed: list[Reminder], now: datetime, report: QueueReport
+) -> list[Reminder]:
+    """Of the reminders of one consult that are due together (after an outage), only the one
+    nearest the start is sent: "in 45 minutes" once, not also "tomorrow" a moment before.
+
+    Due reminders not claimed here are skipped only while still ``pending``, so a row another
+    worker has just claimed is never overwritten.
+    """
+    claimed_ids = {reminder.id for reminder in claimed}
+    chosen = []
+    for appointment in {reminder.appointment for reminder in claimed}:
+        due = [
+            reminder
+            for reminder in appointment.reminders
+            if reminder.due_at <= now
+            and (reminder.id in claimed_ids or reminder.status == "pending")
+        ]
+        best = min(due, key=lambda reminder: reminder.offset_minutes)
+        for reminder in due:
+            if reminder is best:
+                continue
+            report.skipped += 1
+            if reminder.id in claimed_ids:
+                reminder.status = "skipped"
+            else:
+                session.execute(
+                    sa.update(Reminder)
+                    .where(Reminder.id == reminder.id, Reminder.status == "pending")
+                    .values(status="skipped")
+                    .execution_options(synchronize_session=False)
+                )
+        if best.id in claimed_ids:
+            chosen.append(best)
+    return sorted(chosen, key=lambda reminder: reminder.due_at)
+
+
+def queue_due_reminders(session: so.Session, now: datetime, limit: int = 200) -> QueueReport:
+    """Turn one batch of due reminders into outbox rows, in one transaction."""
+    report = QueueReport()
+    ids = _claim_due(session, now, limit)
+    report.claimed = len(ids)
+    if not ids:
+        session.commit()
+        return report
+    reminders = session.scalars(
+        sa.select(Reminder)
+        .where(Reminder.id.in_(ids))
+        .options(
+            so.joinedload(Reminder.appointment).joinedload(Appointment.intake),
+            so.joinedload(Reminder.appointment).selectinload(Appointment.reminders),
+        )
+        .order_by(Reminder.due_at)
+    ).all()
+    questions_for: dict[tuple[str, str], list[str]] = {}
+    for reminder in _latest_per_consult(session, reminders, now, report):
+        appointment = reminder.appointment
+        if appointment.status != "confirmed":
+            reminder.status = "cancelled"
+            report.cancelled += 1
+            continue
+        if appointment.starts_at <= now:
+            reminder.status = "skipped"
+            report.skipped += 1
+            continue
+        intake = appointment.intake
+        key = (intake.cancer_type, intake.treatments)
+        if key not in questions_for:
+            questions_for[key] = question_list(session, intake.cancer_type, intake.treatment_list)
+        token = issue_manage_token(session, appointment, now)
+        email = reminder_email(appointment, questions_for[key], intake.own_questions, token, now)
+        enqueue(session, email, now, appointment, reminder=reminder)
+        report.queued += 1
+    session.commit()
+    return report

@@ -14,6 +14,7 @@ from flask import Flask
 
 from .extensions import db
 from .outbox import dispatch_outbox
+from .reminders import queue_due_reminders
 from .timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,28 @@ def run_dispatch(app: Flask) -> None:
             db.session.remove()
 
 
+def run_reminders(app: Flask) -> None:
+    """Queue every reminder that is due, batch by batch, then send what was queued."""
+    with app.app_context():
+        try:
+            while queue_due_reminders(db.session, now_utc()).claimed:
+                pass
+        except Exception:
+            log.exception("queueing reminders failed; it will run again")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+    run_dispatch(app)
+
+
 def add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
-    """The worker's jobs; the reminder job joins them here."""
-    scheduler.add_job(
-        run_dispatch,
-        "interval",
-        args=[app],
-        seconds=app.config["OUTBOX_INTERVAL"].total_seconds(),
-        id="dispatch_outbox",
-        next_run_time=now_utc(),
-    )
+    """The worker's two jobs, both starting at once (a restart catches up immediately)."""
+    for job, interval in ((run_dispatch, "OUTBOX_INTERVAL"), (run_reminders, "REMINDER_INTERVAL")):
+        scheduler.add_job(
+            job,
+            "interval",
+            args=[app],
+            seconds=app.config[interval].total_seconds(),
+            id=job.__name__,
+            next_run_time=now_utc(),
+        )

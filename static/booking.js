@@ -2,7 +2,7 @@
 // every question is shown and the times are listed in the clinic's time zone.
 (function () {
   "use strict";
-  var form = document.getElementById("booking-form");
+  var form = document.querySelector("form[data-times]");
   if (!form) { return; }
 
   // 1. Show the times in the patient's own zone, detected from the device.
@@ -11,7 +11,7 @@
   try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { detected = ""; }
   var params = new URLSearchParams(window.location.search);
   var freshPage = !form.querySelector(".has-error") && !document.querySelector(".notice");
-  if (zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected &&
+  if (form.hasAttribute("data-detect-zone") && zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected &&
       zoneSelect.querySelector('option[value="' + detected + '"]')) {
     params.set("tz", detected);
     window.location.replace(window.location.pathname + "?" + params.toString());

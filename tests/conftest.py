@@ -236,3 +236,46 @@ def booking_form(client):
         return {key: value for key, value in data.items() if value is not None}
 
     return build
+
+
+def booking_request(starts_at, index=0, **changes):
+    """Plain booking values, as the form hands them to the domain function."""
+    from booking.bookings import BookingRequest
+
+    values = dict(
+        submission_key=f"test-submission-key-{index:06d}-{starts_at.timestamp():.0f}",
+        starts_at=starts_at,
+        patient_timezone="Asia/Kolkata",
+        booked_by="self",
+        patient_name="Asha Verma",
+        patient_email=f"patient{index}@example.com",
+        patient_phone="+919876543210",
+        preferred_channel="email",
+        cancer_type="melanoma",
+        stage="3",
+        diagnosed="3to12m",
+        diagnosis_details="Lesion on the left shoulder",
+        treatments=["interferon"],
+        treatment_details="Pegylated interferon since May",
+        has_insurance="yes",
+        insurer="Star Health",
+        policy_number="POL-12345678",
+        urgent=False,
+        own_questions="Can I keep working during treatment?",
+        consult_mode="phone",
+        consent_health=True,
+        consent_reminders=True,
+    )
+    values.update(changes)
+    return BookingRequest(**values)
+
+
+@pytest.fixture
+def book_at(app):
+    """Factory: book through the domain function with a controlled clock."""
+    from booking.bookings import book_consult
+
+    def book(starts_at, now, index=0, **changes):
+        return book_consult(db.session, booking_request(starts_at, index, **changes), now)
+
+    return book

@@ -40,7 +40,6 @@ def book(consultant, starts_at, status="confirmed"):
         patient_timezone="UTC",
         booked_by="self",
         consent_health_at=starts_at,
-        manage_token_hash=secrets.token_hex(32),
         submission_key=secrets.token_hex(16),
     )
     db.session.add(appointment)

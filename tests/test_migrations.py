@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import PreVisitQuestion
+from booking.tokens import find_by_token, hash_token
 from tests.conftest import PG_URL, make_app, postgres_reachable
 
 
@@ -45,3 +46,39 @@ def test_postgresql_upgrade_then_check():
                 sa.text("DROP DATABASE IF EXISTS booking_migration_check WITH (FORCE)")
             )
         admin.dispose()
+
+
+def test_upgrading_keeps_every_booking_and_its_manage_link(tmp_path):
+    """0001 to 0002 rebuilds tables on SQLite; no booking, reminder or link may be lost."""
+    app = make_app(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0001"]).exit_code == 0
+    with app.app_context():
+        statements = [
+            "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
+            " failed_logins, session_version, created_at)"
+            " VALUES ('dr@c.example', 'Dr', 'x', 'staff', 1, 1, 0, 1, '2027-01-01 00:00:00')",
+            "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at, status, urgent,"
+            " consult_mode, patient_name, patient_email, patient_phone, preferred_channel,"
+            " patient_timezone, booked_by, consent_health_at, consent_reminders, version,"
+            " manage_token_hash, submission_key, created_at) VALUES ('CT-AAAAAA', 1,"
+            " '2027-01-05 04:30:00', '2027-01-05 05:00:00', 'confirmed', 0, 'phone', 'P',"
+            " 'p@example.com', '+919876543210', 'email', 'UTC', 'self', '2027-01-01 00:00:00', 1,"
+            f" 0, '{hash_token('x' * 43)}', 'key', '2027-01-01 00:00:00')",
+            "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed, treatments,"
+            " has_insurance) VALUES (1, 'lymphoma', '2', 'lt3m', 'none', 'no')",
+            "INSERT INTO reminder (appointment_id, offset_minutes, due_at, status)"
+            " VALUES (1, 120, '2027-01-05 02:30:00', 'pending')",
+        ]
+        for statement in statements:
+            db.session.execute(sa.text(statement))
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        for table in ("appointment", "intake", "reminder", "manage_token"):
+            count = db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+            assert count == 1, table
+        assert find_by_token(db.session, "x" * 43).reference == "CT-AAAAAA"
+        db.session.remove()
+        db.engine.dispose()

@@ -13,10 +13,11 @@ def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
     add_jobs(scheduler, app)
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     try:
-        job = scheduler.get_job("dispatch_outbox")
-        assert job.misfire_grace_time is None
-        assert job.coalesce is True
-        assert job.max_instances == 1
+        for name in ("run_dispatch", "run_reminders"):
+            job = scheduler.get_job(name)
+            assert job.misfire_grace_time is None
+            assert job.coalesce is True
+            assert job.max_instances == 1
     finally:
         scheduler.shutdown(wait=False)
 

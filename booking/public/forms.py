@@ -74,7 +74,41 @@ def _with_placeholder(options, text="Choose one"):
     return {"": text, **dict(options)}
 
 
-class BookingForm(FlaskForm):
+def slot_value(moment: datetime) -> str:
+    """A slot as the form sends it: its UTC start, e.g. ``2026-12-01T04:30:00Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class TimeChoiceForm(FlaskForm):
+    """A time zone and a free slot: the last part of the booking form, and the move form."""
+
+    timezone = SelectField("Show times in this time zone", validate_choice=False)
+    slot = SelectField(
+        "Consult time",
+        validate_choice=False,
+        validators=[required("Choose a time for the consult.")],
+    )
+
+    def __init__(self, *args, free_slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.free_slot_values = {slot_value(moment) for moment in free_slots}
+        self.timezone.choices = {name: name.replace("_", " ") for name in timezone_names()}
+
+    def validate_timezone(self, field):
+        if not is_known_timezone(field.data or ""):
+            raise ValidationError("Choose a time zone from the list.")
+
+    def validate_slot(self, field):
+        if field.data not in self.free_slot_values:
+            raise ValidationError(
+                "That time was just taken or is no longer available. Please choose another time."
+            )
+
+    def slot_start(self) -> datetime:
+        return datetime.fromisoformat(self.slot.data)
+
+
+class BookingForm(TimeChoiceForm):
     submission_key = HiddenField()
     # Humans never see this field (hidden by CSS, skipped by keyboard and screen readers);
     # form-filling bots do, and fill it.
@@ -170,11 +204,6 @@ class BookingForm(FlaskForm):
         "Send me reminder emails before the consult, with the questions to ask.", default=True
     )
 
-    def __init__(self, *args, free_slots: set[str] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.free_slot_values = free_slots or set()
-        self.timezone.choices = {name: name.replace("_", " ") for name in timezone_names()}
-
     # The checks below depend on other answers, so they live here rather than in validators.
 
     def validate_booker_name(self, field):
@@ -228,19 +257,6 @@ class BookingForm(FlaskForm):
         if field.data not in {value for value, _ in choices.YES_NO_UNSURE}:
             raise ValidationError("Tell us whether pre-authorisation is needed, or 'Not sure'.")
 
-    def validate_timezone(self, field):
-        if not is_known_timezone(field.data or ""):
-            raise ValidationError("Choose a time zone from the list.")
-
-    def validate_slot(self, field):
-        if field.data not in self.free_slot_values:
-            raise ValidationError(
-                "That time was just taken or is no longer available. Please choose another time."
-            )
-
-    def slot_start(self) -> datetime:
-        return datetime.fromisoformat(self.slot.data)
-
     def to_request(self, ip_address: str | None) -> BookingRequest:
         """The validated answers as plain values; answers to questions that do not apply are
         dropped, so nothing is stored that the patient was not asked for."""
@@ -288,3 +304,11 @@ class BookingForm(FlaskForm):
 
 def valid_submission_key(value: str | None) -> bool:
     return bool(value and SUBMISSION_KEY.match(value))
+
+
+class MoveForm(TimeChoiceForm):
+    """The manage page's choice of a new time."""
+
+
+class CancelForm(FlaskForm):
+    reason = _text("Reason (optional)", 500)

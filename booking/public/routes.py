@@ -24,13 +24,18 @@ from ..models import Appointment
 from ..notifications import build_ics, manage_url, times
 from ..timeutil import format_local, is_known_timezone, now_utc, zone
 from . import bp
-from .forms import BookingForm, valid_submission_key
+from .forms import BookingForm, slot_value, valid_submission_key
 
 CONFIRMED_KEY = "confirmed_appointment"
 
 
 def booking_rate_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def chosen_timezone(submitted: str | None, fallback: str) -> str:
+    """The zone to show times in: the one asked for, if it is a real zone."""
+    return submitted if submitted and is_known_timezone(submitted) else fallback
 
 
 def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
@@ -46,7 +51,7 @@ def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
         label = format_local(moment, patient_tz, with_date=False)
         if not same:
             label += f" (clinic {format_local(moment, clinic_tz, with_date=False)})"
-        groups[day][moment.isoformat().replace("+00:00", "Z")] = label
+        groups[day][slot_value(moment)] = label
     return dict(groups)
 
 
@@ -77,10 +82,11 @@ def book():
     config = current_app.config
     now = now_utc()
     slots = free_slots(db.session, slot_rules(config), now)
-    form = BookingForm(free_slots={moment.isoformat().replace("+00:00", "Z") for moment in slots})
-    tz_name = form.timezone.data if request.method == "POST" else request.args.get("tz")
-    if not tz_name or not is_known_timezone(tz_name):
-        tz_name = config["CLINIC_TIMEZONE"]
+    form = BookingForm(free_slots=slots)
+    tz_name = chosen_timezone(
+        form.timezone.data if request.method == "POST" else request.args.get("tz"),
+        config["CLINIC_TIMEZONE"],
+    )
 
     if request.method == "GET":
         form.submission_key.data = secrets.token_urlsafe(24)
@@ -132,7 +138,6 @@ def book():
         result = book_consult(db.session, form.to_request(request.remote_addr), now)
     except SlotTaken:
         fresh = free_slots(db.session, slot_rules(config), now_utc())
-        form.free_slot_values = set()
         form.slot.errors = [
             "That time was just taken by someone else. Please choose another time; "
             "your other answers are kept."

@@ -1,0 +1,141 @@
+"""Cancelling and moving a booking, by the patient (manage link) or by staff.
+
+Each change is one transaction: the appointment, its reminders, the emails to both sides and
+the audit event. The calendar entry keeps its UID; its SEQUENCE (the booking's version) goes up
+by one, so calendar apps update or remove the event they already have.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+
+from . import audit
+from .availability import consultants_free_at, slot_rules
+from .bookings import SlotTaken
+from .models import Appointment, StaffUser
+from .notifications import cancelled_email, moved_email, staff_change_email
+from .outbox import enqueue, withdraw_reminder_emails
+from .questions import question_list
+from .reminders import cancel_reminders, retime_reminders
+from .tokens import issue_manage_token
+
+log = logging.getLogger(__name__)
+
+
+class ChangeRefused(Exception):
+    """The booking cannot be changed any more (cancelled, or past the cut-off)."""
+
+
+def change_deadline(appointment: Appointment) -> datetime:
+    """Patients can change a booking online until this moment; staff at any time."""
+    return appointment.starts_at - timedelta(hours=current_app.config["CHANGE_CUTOFF_HOURS"])
+
+
+def patient_can_change(appointment: Appointment, now: datetime) -> bool:
+    return appointment.status == "confirmed" and now < change_deadline(appointment)
+
+
+def _notify_staff(session, appointment, change, now, previous_start=None) -> None:
+    for recipient in current_app.config["STAFF_NOTIFY_EMAILS"]:
+        email = staff_change_email(appointment, recipient, change, previous_start)
+        enqueue(session, email, now, appointment)
+
+
+def cancel_appointment(
+    session: so.Session,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    actor: str,
+    reason: str | None = None,
+    staff_user_id: int | None = None,
+    ip_address: str | None = None,
+) -> None:
+    """Cancel, stop its reminders, and tell both sides. The caller commits."""
+    if appointment.status != "confirmed":
+        raise ChangeRefused("only a confirmed booking can be cancelled")
+    appointment.status = "cancelled"
+    appointment.cancelled_at = now
+    appointment.cancel_reason = reason or None
+    appointment.version += 1
+    cancel_reminders(appointment)
+    withdraw_reminder_emails(session, appointment)
+    enqueue(session, cancelled_email(appointment, by_patient=actor == "patient"), now, appointment)
+    _notify_staff(session, appointment, "cancelled", now)
+    audit.record(
+        session,
+        "cancelled",
+        now,
+        actor=actor,
+        appointment=appointment,
+        staff_user_id=staff_user_id,
+        ip_address=ip_address,
+    )
+    log.info("booking %s cancelled by %s", appointment.reference, actor)
+
+
+def move_appointment(
+    session: so.Session,
+    appointment: Appointment,
+    new_start: datetime,
+    now: datetime,
+    *,
+    actor: str,
+    staff_user_id: int | None = None,
+    ip_address: str | None = None,
+) -> None:
+    """Move to a free time and commit, or raise :class:`SlotTaken` with nothing changed.
+
+    The same consultant keeps the booking when free at the new time; otherwise the least busy
+    free one takes it. Like booking, this commits itself: the unique index is the final word
+    on a race, and a lost race must roll back cleanly.
+    """
+    if appointment.status != "confirmed":
+        raise ChangeRefused("only a confirmed booking can be moved")
+    rules = slot_rules(current_app.config)
+    free = consultants_free_at(session, rules, now, new_start)
+    if appointment.consultant_id in free:
+        free.remove(appointment.consultant_id)
+        free.insert(0, appointment.consultant_id)
+    if not free:
+        raise SlotTaken()
+    appointment_id = appointment.id
+    intake = appointment.intake
+    questions = question_list(session, intake.cancer_type, intake.treatment_list)
+    intake_questions = intake.own_questions
+    for consultant_id in free:
+        appointment = session.get(Appointment, appointment_id)
+        previous_start = appointment.starts_at
+        try:
+            appointment.consultant = session.get(StaffUser, consultant_id)
+            appointment.starts_at = new_start
+            appointment.ends_at = new_start + rules.consult
+            appointment.version += 1
+            withdrawn = withdraw_reminder_emails(session, appointment)
+            retime_reminders(appointment, now, withdrawn)
+            token = issue_manage_token(session, appointment, now)
+            email = moved_email(appointment, questions, intake_questions, token)
+            enqueue(session, email, now, appointment)
+            _notify_staff(session, appointment, "moved", now, previous_start)
+            audit.record(
+                session,
+                "moved",
+                now,
+                actor=actor,
+                appointment=appointment,
+                staff_user_id=staff_user_id,
+                ip_address=ip_address,
+            )
+            session.commit()
+        except sa.exc.IntegrityError:
+            # Someone took this consultant at that time first; nothing of this attempt stays.
+            session.rollback()
+            continue
+        log.info("booking %s moved by %s", appointment.reference, actor)
+        return
+    raise SlotTaken()

@@ -1,0 +1,180 @@
+"""The manage link: a patient sees their booking and can cancel or move it before the cut-off.
+
+The page shows the least personal data needed: reference, time and how the consult happens;
+never the diagnosis, treatment or insurance. Unknown and used-up links get a friendly 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from .. import choices
+from ..availability import free_slots, slot_rules
+from ..bookings import SlotTaken
+from ..changes import (
+    ChangeRefused,
+    cancel_appointment,
+    change_deadline,
+    move_appointment,
+    patient_can_change,
+)
+from ..extensions import csrf, db, limiter
+from ..models import Appointment
+from ..notifications import times
+from ..timeutil import format_local, now_utc, zone
+from ..tokens import find_by_token
+from . import bp
+from .forms import CancelForm, MoveForm
+from .routes import chosen_timezone, slot_choices
+
+
+def manage_rate_limit() -> str:
+    return current_app.config["MANAGE_RATE_LIMIT"]
+
+
+def _gone(title: str, message: str):
+    return render_template("public/manage_gone.html", title=title, message=message), 404
+
+
+def _load(token: str, now: datetime):
+    """The booking behind a token, or the friendly page that explains why there is none."""
+    appointment = find_by_token(db.session, token)
+    if appointment is None:
+        return None, _gone(
+            "This link does not work",
+            "It may be mistyped or incomplete. Please use the link in your most recent email, "
+            "or call the clinic.",
+        )
+    if appointment.status == "cancelled":
+        return None, _gone(
+            "This booking is cancelled",
+            f"The consult {appointment.reference} was cancelled. You are welcome to book "
+            "another time.",
+        )
+    if appointment.status != "confirmed" or appointment.ends_at <= now:
+        return None, _gone(
+            "This consult has taken place",
+            f"The consult {appointment.reference} is over. To book another, use the form.",
+        )
+    return appointment, None
+
+
+def _page(appointment: Appointment, token: str, now: datetime, cancel_form=None, status=200):
+    deadline = change_deadline(appointment)
+    patient_tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+    return (
+        render_template(
+            "public/manage.html",
+            appointment=appointment,
+            token=token,
+            can_change=patient_can_change(appointment, now),
+            deadline=format_local(deadline, patient_tz),
+            mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+            cancel_form=cancel_form or CancelForm(),
+            **times(appointment),
+        ),
+        status,
+    )
+
+
+@bp.get("/manage/<token>")
+@limiter.limit(manage_rate_limit)
+def manage(token):
+    now = now_utc()
+    appointment, gone = _load(token, now)
+    if gone:
+        return gone
+    return _page(appointment, token, now)
+
+
+@bp.post("/manage/<token>/cancel")
+@csrf.exempt  # the form checks its own token, and an expired one is shown as such
+@limiter.limit(manage_rate_limit)
+def manage_cancel(token):
+    now = now_utc()
+    appointment, gone = _load(token, now)
+    if gone:
+        return gone
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _page(appointment, token, now, cancel_form=form, status=422)
+    if not patient_can_change(appointment, now):
+        return _page(appointment, token, now, status=409)
+    try:
+        cancel_appointment(
+            db.session,
+            appointment,
+            now,
+            actor="patient",
+            reason=form.reason.data,
+            ip_address=request.remote_addr,
+        )
+    except ChangeRefused:
+        return _page(appointment, token, now, status=409)
+    db.session.commit()
+    flash("Your consult is cancelled. We have emailed you and told the clinic.")
+    return redirect(url_for(".manage", token=token))
+
+
+@bp.route("/manage/<token>/move", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, and an expired one is shown as such
+@limiter.limit(manage_rate_limit)
+def manage_move(token):
+    now = now_utc()
+    appointment, gone = _load(token, now)
+    if gone:
+        return gone
+    if not patient_can_change(appointment, now):
+        return _page(appointment, token, now, status=409)
+    slots = [
+        moment
+        for moment in free_slots(db.session, slot_rules(current_app.config), now)
+        if moment != appointment.starts_at
+    ]
+    form = MoveForm(free_slots=slots)
+    tz_name = chosen_timezone(
+        form.timezone.data if request.method == "POST" else request.args.get("tz"),
+        appointment.patient_timezone,
+    )
+    status, notice = 200, None
+    if request.method == "POST" and not request.form.get("refresh"):
+        if request.form.get("shown_timezone") not in (None, tz_name):
+            form.slot.errors = []
+            notice = "The times are now shown in your chosen time zone. Please check your choice."
+        elif form.validate_on_submit():
+            try:
+                move_appointment(
+                    db.session,
+                    appointment,
+                    form.slot_start(),
+                    now,
+                    actor="patient",
+                    ip_address=request.remote_addr,
+                )
+            except SlotTaken:
+                form.slot.errors = [
+                    "That time was just taken by someone else. Please choose another time."
+                ]
+                slots = free_slots(db.session, slot_rules(current_app.config), now_utc())
+                status = 409
+            else:
+                flash("Your consult has moved. We have emailed you the new time.")
+                return redirect(url_for(".manage", token=token))
+        else:
+            status = 422
+    form.slot.choices = slot_choices(slots, tz_name)
+    form.timezone.data = tz_name
+    return (
+        render_template(
+            "public/manage_move.html",
+            form=form,
+            token=token,
+            appointment=appointment,
+            slot_count=len(slots),
+            notice=notice,
+            **times(appointment),
+        ),
+        status,
+    )

@@ -1,0 +1,208 @@
+"""The manage link: the patient's own page for a booking, with the least personal data."""
+
+import re
+from datetime import timedelta
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Reminder
+from booking.outbox import dispatch_outbox
+from tests.conftest import VALID_ANSWERS
+
+PRIVATE = [
+    VALID_ANSWERS["diagnosis_details"],
+    VALID_ANSWERS["treatment_details"],
+    VALID_ANSWERS["treating_hospital"],
+    VALID_ANSWERS["insurer"],
+    VALID_ANSWERS["policy_number"],
+    VALID_ANSWERS["policy_holder"],
+    VALID_ANSWERS["own_questions"],
+    "Melanoma",
+    "Interferon",
+    "Stage",
+    "insurance",
+]
+
+
+@pytest.fixture
+def booked(client, consultant, booking_form, smtp):
+    """A booking made through the form a week ahead, and the token from its email."""
+
+    def make(slot_index=250, **changes):
+        client.post("/book", data=booking_form(slot_index=slot_index, **changes))
+        dispatch_outbox(db.session)
+        confirmation = [m for m in smtp.messages if "is booked" in m["Subject"]][-1]
+        text = confirmation.get_body(("plain",)).get_content()
+        token = re.search(r"/manage/(\S+)", text)[1]
+        appointment = db.session.scalar(
+            sa.select(Appointment).order_by(Appointment.id.desc()).limit(1)
+        )
+        return appointment, token
+
+    return make
+
+
+def csrf_from(page):
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+
+
+def assert_private(page):
+    for value in PRIVATE:
+        assert value.lower() not in page.lower(), value
+
+
+def test_manage_page_shows_the_booking_and_nothing_private(client, booked):
+    appointment, token = booked()
+    response = client.get(f"/manage/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert appointment.reference in page
+    assert "Move to another time" in page and "Cancel my consult" in page
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert_private(page)
+    assert_private(client.get(f"/manage/{token}/move").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("token", ["nonsense", "A" * 43, "../../etc/passwd", "x" * 500])
+def test_wrong_token_gets_a_friendly_404(client, token):
+    response = client.get(f"/manage/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "This link does not work" in page or "Page not found" in page
+
+
+def test_patient_cancels_with_a_reason(client, booked, smtp):
+    appointment, token = booked()
+    page = client.get(f"/manage/{token}").get_data(as_text=True)
+    response = client.post(
+        f"/manage/{token}/cancel",
+        data={"csrf_token": csrf_from(page), "reason": "Feeling better"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert response.status_code == 302
+    after = client.get(response.headers["Location"])
+    text = after.get_data(as_text=True)
+    assert after.status_code == 404
+    assert "This booking is cancelled" in text and "Your consult is cancelled" in text
+    assert_private(text)
+
+    db.session.refresh(appointment)
+    assert appointment.status == "cancelled" and appointment.version == 1
+    assert appointment.cancel_reason == "Feeling better"
+    assert set(db.session.scalars(sa.select(Reminder.status))) <= {"cancelled", "skipped"}
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "cancelled"))
+    assert (event.actor, event.ip_address, event.appointment_id) == (
+        "patient",
+        "203.0.113.9",
+        appointment.id,
+    )
+
+    dispatch_outbox(db.session)
+    cancellation = next(m for m in smtp.messages if "is cancelled" in m["Subject"])
+    part = next(p for p in cancellation.iter_attachments())
+    calendar = icalendar.Calendar.from_ical(part.get_content())
+    assert calendar["method"] == "CANCEL"
+    assert int(calendar.walk("VEVENT")[0]["sequence"]) == 1
+    staff = next(m for m in smtp.messages if m["Subject"].startswith("Cancelled"))
+    assert "Feeling better" not in staff.as_string()
+    # The token of a cancelled booking changes nothing any more.
+    again = client.post(f"/manage/{token}/cancel", data={"csrf_token": csrf_from(page)})
+    assert again.status_code == 404
+
+
+def test_cancel_without_csrf_token_changes_nothing(client, booked):
+    appointment, token = booked()
+    response = client.post(f"/manage/{token}/cancel", data={"reason": "x"})
+    assert response.status_code == 422
+    db.session.refresh(appointment)
+    assert appointment.status == "confirmed"
+
+
+def test_no_change_on_get(client, booked):
+    appointment, token = booked()
+    client.get(f"/manage/{token}/cancel")
+    db.session.refresh(appointment)
+    assert appointment.status == "confirmed"
+
+
+def test_patient_moves_to_another_time(client, booked, smtp):
+    appointment, token = booked(slot_index=250)
+    old_start = appointment.starts_at
+    page = client.get(f"/manage/{token}/move").get_data(as_text=True)
+    slots = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)
+    new_slot = slots[-1]
+    response = client.post(
+        f"/manage/{token}/move",
+        data={
+            "csrf_token": csrf_from(page),
+            "timezone": "Asia/Kolkata",
+            "shown_timezone": "Asia/Kolkata",
+            "slot": new_slot,
+        },
+    )
+    assert response.status_code == 302
+    assert "has moved" in client.get(f"/manage/{token}").get_data(as_text=True)
+    db.session.refresh(appointment)
+    assert appointment.starts_at != old_start
+    assert appointment.starts_at.isoformat().replace("+00:00", "Z") == new_slot
+    assert appointment.version == 1
+    pending = db.session.scalars(sa.select(Reminder).where(Reminder.status == "pending")).all()
+    assert {r.due_at for r in pending} == {
+        appointment.starts_at - timedelta(hours=24),
+        appointment.starts_at - timedelta(hours=2),
+    }
+    dispatch_outbox(db.session)
+    moved = next(m for m in smtp.messages if "has moved" in m["Subject"])
+    calendar = icalendar.Calendar.from_ical(next(moved.iter_attachments()).get_content())
+    event = calendar.walk("VEVENT")[0]
+    assert event.decoded("dtstart") == appointment.starts_at and int(event["sequence"]) == 1
+    assert any(m["Subject"].startswith("Moved") for m in smtp.messages)
+
+
+def test_move_to_a_time_just_taken_keeps_the_booking(client, booked, booking_form):
+    appointment, token = booked(slot_index=250)
+    page = client.get(f"/manage/{token}/move").get_data(as_text=True)
+    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[10]
+    # Someone else books that time first.
+    other = booking_form(patient_email="other@example.com")
+    other["slot"] = target
+    assert client.post("/book", data=other).status_code == 302
+    response = client.post(
+        f"/manage/{token}/move",
+        data={
+            "csrf_token": csrf_from(page),
+            "timezone": "Asia/Kolkata",
+            "shown_timezone": "Asia/Kolkata",
+            "slot": target,
+        },
+    )
+    assert response.status_code == 422
+    assert "just taken" in response.get_data(as_text=True)
+    db.session.refresh(appointment)
+    assert appointment.version == 0
+
+
+def test_after_the_cutoff_the_page_says_to_call(client, booked):
+    appointment, token = booked(slot_index=0)  # about 2 hours ahead: inside the 4 h cut-off
+    page = client.get(f"/manage/{token}").get_data(as_text=True)
+    assert "cannot be changed online" in page
+    assert "Cancel my consult" not in page
+    response = client.post(
+        f"/manage/{token}/cancel",
+        data={"csrf_token": csrf_from(client.get("/book").get_data(as_text=True))},
+    )
+    assert response.status_code == 409
+    assert client.get(f"/manage/{token}/move").status_code == 409
+    db.session.refresh(appointment)
+    assert appointment.status == "confirmed"
+
+
+def test_manage_pages_are_rate_limited(app, client, booked):
+    _, token = booked()
+    app.config["MANAGE_RATE_LIMIT"] = "3 per hour"
+    codes = [client.get(f"/manage/{token}").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
