@@ -65,6 +65,7 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "20 per hour")
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")
+    STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
@@ -98,6 +99,7 @@ class TestingConfig(Config):
     MAIL_TIMEOUT = "5s"
     BOOKING_RATE_LIMIT = "10000 per hour"
     MANAGE_RATE_LIMIT = "10000 per hour"
+    STAFF_SIGN_IN_RATE_LIMIT = "10000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
 
 

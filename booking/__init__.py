@@ -14,7 +14,7 @@ from config import Config, config_for_environment
 
 from . import crypto
 from .durations import parse_duration, parse_duration_list
-from .extensions import csrf, db, limiter, mail, migrate
+from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
 
 def create_app(
@@ -37,6 +37,7 @@ def create_app(
 
     register_extensions(app)
     register_blueprints(app)
+    register_template_helpers(app)
     register_security(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -127,6 +128,8 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
     if app.config["TRUSTED_PROXY_COUNT"]:
         count = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -135,9 +138,20 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .public import bp as public_bp
+    from .staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
     app.register_blueprint(health_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import choices
+
+    @app.template_global()
+    def choices_label(name: str, value: str | None) -> str:
+        """The label of a stored answer, e.g. ``choices_label('STAGES', '3')``."""
+        return choices.label(getattr(choices, name), value)
 
 
 def register_security(app: Flask) -> None:

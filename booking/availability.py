@@ -10,10 +10,11 @@ horizon: consultants with hours, time off, and active appointments in the window
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -174,3 +175,75 @@ def slot_rules(config) -> SlotRules:
         min_notice=config["BOOKING_MIN_NOTICE"],
         horizon=config["BOOKING_HORIZON"],
     )
+
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HOURS = re.compile(
+    r"\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*"
+)
+
+
+def parse_hours(text: str) -> list[tuple[int, time, time]]:
+    """``"mon-fri 09:00-17:00"`` or ``"sat 10:00-13:00"`` into (weekday, start, end) rows."""
+    match = _HOURS.fullmatch(text.lower())
+    if not match or match[1] not in WEEKDAYS or (match[2] and match[2] not in WEEKDAYS):
+        raise ValueError(f'"{text}": write hours like "mon-fri 09:00-17:00"')
+    first = WEEKDAYS.index(match[1])
+    last = WEEKDAYS.index(match[2]) if match[2] else first
+    try:
+        start = time(int(match[3]), int(match[4]))
+        end = time(int(match[5]), int(match[6]))
+    except ValueError:
+        raise ValueError(f'"{text}": that is not a time of day') from None
+    if start >= end or last < first:
+        raise ValueError(f'"{text}": the hours must start before they end')
+    return [(day, start, end) for day in range(first, last + 1)]
+
+
+def format_hours(blocks: list[WeeklyHours]) -> str:
+    """The inverse of :func:`parse_hours`, one line per block, for the edit form."""
+    return "\n".join(
+        f"{WEEKDAYS[b.weekday]} {b.start_time:%H:%M}-{b.end_time:%H:%M}"
+        for b in sorted(blocks, key=lambda b: (b.weekday, b.start_time))
+    )
+
+
+def outside_availability(
+    session: so.Session, rules: SlotRules, now: datetime, consultant_ids: list[int] | None = None
+) -> list[Appointment]:
+    """Upcoming confirmed consults that no longer fit their consultant's hours or fall in time
+    off: changing availability never drops a booking silently; staff see these to move or keep.
+    """
+    query = (
+        sa.select(Appointment)
+        .where(Appointment.status == "confirmed", Appointment.starts_at > now)
+        .options(so.joinedload(Appointment.consultant).selectinload(StaffUser.hours))
+        .order_by(Appointment.starts_at)
+    )
+    if consultant_ids is not None:
+        query = query.where(Appointment.consultant_id.in_(consultant_ids))
+    appointments = session.scalars(query).unique().all()
+    if not appointments:
+        return []
+    away: dict[int | None, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for row in session.scalars(sa.select(TimeOff).where(TimeOff.ends_at > now)):
+        away[row.consultant_id].append((row.starts_at, row.ends_at))
+    time_off = {key: _merged(intervals) for key, intervals in away.items()}
+    closures = time_off.get(None, [])
+    outside = []
+    for appointment in appointments:
+        local_start = appointment.starts_at.astimezone(rules.clinic_tz)
+        local_end = appointment.ends_at.astimezone(rules.clinic_tz)
+        in_hours = any(
+            block.weekday == local_start.weekday()
+            and block.start_time <= local_start.time()
+            and local_end.time() <= block.end_time
+            and local_end.date() == local_start.date()
+            for block in appointment.consultant.hours
+        )
+        blocked = _overlaps(closures, appointment.starts_at, appointment.ends_at) or _overlaps(
+            time_off.get(appointment.consultant_id, []), appointment.starts_at, appointment.ends_at
+        )
+        if not in_hours or blocked or not appointment.consultant.active:
+            outside.append(appointment)
+    return outside

@@ -8,6 +8,7 @@ by one, so calendar apps update or remove the event they already have.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from flask import current_app
 from . import audit
 from .availability import consultants_free_at, slot_rules
 from .bookings import SlotTaken
-from .models import Appointment, StaffUser
+from .models import Appointment, AppointmentNote, StaffUser
 from .notifications import cancelled_email, moved_email, staff_change_email
 from .outbox import enqueue, withdraw_reminder_emails
 from .questions import question_list
@@ -97,7 +98,7 @@ def move_appointment(
     """
     if appointment.status != "confirmed":
         raise ChangeRefused("only a confirmed booking can be moved")
-    rules = slot_rules(current_app.config)
+    rules = staff_rules() if actor == "staff" else slot_rules(current_app.config)
     free = consultants_free_at(session, rules, now, new_start)
     if appointment.consultant_id in free:
         free.remove(appointment.consultant_id)
@@ -139,3 +140,82 @@ def move_appointment(
         log.info("booking %s moved by %s", appointment.reference, actor)
         return
     raise SlotTaken()
+
+
+def staff_rules():
+    """Staff may book and move up to the last minute: no minimum notice for them."""
+    return replace(slot_rules(current_app.config), min_notice=timedelta(0))
+
+
+def set_outcome(
+    session: so.Session, appointment: Appointment, status: str, now: datetime, staff_user_id: int
+) -> None:
+    """Completed or no-show once the consult has started; "confirmed" undoes a mistake."""
+    if appointment.status == "cancelled":
+        raise ChangeRefused("A cancelled consult has no outcome.")
+    if status in ("completed", "no_show") and appointment.starts_at > now:
+        raise ChangeRefused("The consult has not started yet.")
+    if status not in ("completed", "no_show", "confirmed"):
+        raise ChangeRefused("Unknown outcome.")
+    appointment.status = status
+    audit.record(
+        session,
+        f"marked_{status}",
+        now,
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=staff_user_id,
+    )
+
+
+def reassign_appointment(
+    session: so.Session,
+    appointment: Appointment,
+    consultant_id: int,
+    now: datetime,
+    staff_user_id: int,
+) -> None:
+    """Give the consult to another consultant free at that time, and commit.
+
+    Raises :class:`SlotTaken` when that consultant is not free; the unique index has the
+    final word if two reassignments race.
+    """
+    if appointment.status != "confirmed":
+        raise ChangeRefused("Only a confirmed consult can be reassigned.")
+    if consultant_id == appointment.consultant_id:
+        return
+    free = consultants_free_at(session, staff_rules(), now, appointment.starts_at)
+    if consultant_id not in free:
+        raise SlotTaken()
+    appointment.consultant = session.get(StaffUser, consultant_id)
+    audit.record(
+        session,
+        "reassigned",
+        now,
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=staff_user_id,
+    )
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise SlotTaken() from None
+
+
+def add_note(
+    session: so.Session, appointment: Appointment, text: str, now: datetime, staff_user_id: int
+) -> AppointmentNote:
+    note = AppointmentNote(
+        appointment=appointment, author_id=staff_user_id, created_at=now, text=text
+    )
+    session.add(note)
+    audit.record(
+        session,
+        "note_added",
+        now,
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=staff_user_id,
+    )
+    return note

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import sys
 from datetime import UTC, time
@@ -12,16 +11,14 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import run_simple
 
 from . import crypto
+from .accounts import PasswordRejected, new_staff_user
+from .availability import parse_hours
 from .crypto import EncryptedText
 from .extensions import db
 from .models import StaffUser, WeeklyHours
-
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-MIN_PASSWORD_LENGTH = 12
 
 
 def register(app: Flask) -> None:
@@ -29,35 +26,11 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def parse_hours(text: str) -> list[tuple[int, time, time]]:
-    """``"mon-fri 09:00-17:00"`` or ``"sat 10:00-13:00"`` into (weekday, start, end) rows."""
-    match = re.fullmatch(
-        r"\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*", text.lower()
-    )
-    if not match or match[1] not in WEEKDAYS or (match[2] and match[2] not in WEEKDAYS):
-        raise click.BadParameter('write hours like "mon-fri 09:00-17:00"')
-    first = WEEKDAYS.index(match[1])
-    last = WEEKDAYS.index(match[2]) if match[2] else first
-    try:
-        start = time(int(match[3]), int(match[4]))
-        end = time(int(match[5]), int(match[6]))
-    except ValueError:
-        raise click.BadParameter("that is not a time of day") from None
-    if start >= end or last < first:
-        raise click.BadParameter("the hours must start before they end")
-    return [(day, start, end) for day in range(first, last + 1)]
-
-
 def add_staff(email: str, name: str, role: str, consultant: bool, password: str) -> StaffUser:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    user = StaffUser(
-        email=email.strip().lower(),
-        name=name,
-        role=role,
-        is_consultant=consultant,
-        password_hash=generate_password_hash(password),
-    )
+    try:
+        user = new_staff_user(email, name, role, consultant, password)
+    except PasswordRejected as error:
+        raise click.ClickException(f"password refused: {error}") from None
     db.session.add(user)
     return user
 
@@ -89,7 +62,10 @@ def set_hours(email, hours):
     user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.is_consultant:
         raise click.ClickException(f"{email} is not a consultant")
-    rows = [row for text in hours for row in parse_hours(text)]
+    try:
+        rows = [row for text in hours for row in parse_hours(text)]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
     user.hours = [
         WeeklyHours(weekday=day, start_time=start, end_time=end) for day, start, end in rows
     ]

@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_login import UserMixin
 
 from .crypto import EncryptedText
 from .extensions import db
@@ -14,7 +15,7 @@ from .timeutil import UTCDateTime, now_utc
 ACTIVE_STATUSES = ("confirmed", "completed", "no_show")
 
 
-class StaffUser(db.Model):
+class StaffUser(UserMixin, db.Model):
     __tablename__ = "staff_user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -35,6 +36,18 @@ class StaffUser(db.Model):
     )
 
     __table_args__ = (sa.CheckConstraint("role IN ('admin', 'staff')", name="role"),)
+
+    def get_id(self) -> str:
+        """The session cookie's user id carries the session version (see accounts.py)."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 class WeeklyHours(db.Model):
@@ -132,6 +145,11 @@ class Appointment(db.Model):
         sa.CheckConstraint(
             "status IN ('confirmed', 'completed', 'no_show', 'cancelled')", name="status"
         ),
+        # The staff list filters on these and always sorts by start time.
+        sa.Index("ix_appointment_status_starts_at", "status", "starts_at"),
+        sa.Index("ix_appointment_consultant_starts_at", "consultant_id", "starts_at"),
+        sa.Index("ix_appointment_urgent_starts_at", "urgent", "starts_at"),
+        sa.Index("ix_appointment_patient_phone", "patient_phone"),
     )
 
 
@@ -277,5 +295,27 @@ class AuditEvent(db.Model):
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
     ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(45))
+    # What was acted on when it is not an appointment (an account, a question, an email id);
+    # never health data.
+    detail: so.Mapped[str | None] = so.mapped_column(sa.String(200))
 
     appointment: so.Mapped[Appointment | None] = so.relationship()
+    staff_user: so.Mapped[StaffUser | None] = so.relationship()
+
+    __table_args__ = (sa.Index("ix_audit_event_action_at", "action", "at"),)
+
+
+class AppointmentNote(db.Model):
+    """A staff note on an appointment: encrypted, with its author and time."""
+
+    __tablename__ = "appointment_note"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    text: so.Mapped[str] = so.mapped_column(EncryptedText())
+
+    author: so.Mapped[StaffUser] = so.relationship()

@@ -41,6 +41,16 @@ def test_create_staff_prompts_and_refuses_short_passwords(app):
     )
     assert result.exit_code != 0
     assert "at least 12 characters" in result.output
+    common = run(
+        app,
+        "create-staff",
+        "b@clinic.example",
+        "--name",
+        "B",
+        "--password-stdin",
+        input="password1234\n",
+    )
+    assert common.exit_code != 0 and "too common" in common.output
     assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 0
 
 

@@ -1,0 +1,107 @@
+"""Staff accounts: sign-in with lockout, password rules, and the session version.
+
+The session cookie carries the user's id *and* their session version; bumping the version in
+the database (sign-out, password change, reset, deactivation) ends every session of that user
+on every web worker at once, without a server-side session store.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import StaffUser
+
+MAX_FAILURES = 5
+LOCK_TIME = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+# Checked against when nobody has that email, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+_COMMON = frozenset(
+    line.strip().lower()
+    for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
+class PasswordRejected(ValueError):
+    """The new password breaks a rule; the message says which, for the form."""
+
+
+def check_password_rules(password: str, user_email: str = "", user_name: str = "") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(lowered)) < 4:
+        raise PasswordRejected("That password is too common; choose another.")
+    for personal in (user_email.split("@")[0], user_name):
+        if personal and len(personal) >= 4 and personal.lower() in lowered:
+            raise PasswordRejected("Do not use your name or email in the password.")
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    """Set a new password and end every existing session of this user."""
+    check_password_rules(password, user.email, user.name)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+@dataclass
+class SignIn:
+    user: StaffUser | None
+    locked: bool = False
+
+
+def authenticate(session: so.Session, email: str, password: str, now: datetime) -> SignIn:
+    """Check a sign-in; count failures and lock after ``MAX_FAILURES`` in a row.
+
+    The caller shows one message for every failure, so an unknown email, a wrong password
+    and a locked account cannot be told apart from outside.
+    """
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return SignIn(None)
+    if user.locked_until and user.locked_until > now:
+        check_password_hash(_DUMMY_HASH, password)
+        return SignIn(None, locked=True)
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + LOCK_TIME
+            user.failed_logins = 0
+        return SignIn(None, locked=user.locked_until is not None and user.locked_until > now)
+    user.failed_logins = 0
+    user.locked_until = None
+    return SignIn(user)
+
+
+def new_staff_user(
+    email: str, name: str, role: str, is_consultant: bool, password: str
+) -> StaffUser:
+    user = StaffUser(
+        email=email.strip().lower(),
+        name=name,
+        role=role,
+        is_consultant=is_consultant,
+        password_hash="",
+        session_version=1,
+        failed_logins=0,
+        active=True,
+    )
+    check_password_rules(password, user.email, name)
+    user.password_hash = generate_password_hash(password)
+    return user
+
+
+def temporary_password() -> str:
+    """A password for a reset, shown once to the admin, who passes it on."""
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,74 @@
+"""Who may see the staff pages: signed in, not idle, and (for some pages) an admin.
+
+Every ``/staff/`` URL passes through :func:`require_sign_in`, so a new page is protected the
+moment it is added; only the sign-in page itself is open.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from ..extensions import db, login_manager
+from ..models import StaffUser
+from ..timeutil import now_utc
+from . import bp
+
+IDLE_LIMIT = timedelta(minutes=30)
+OPEN_ENDPOINTS = {"staff.login"}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    """Load the user named by the cookie, only if its session version is still current."""
+    user_part, _, version = user_id.partition(":")
+    if not user_part.isdigit() or not version.isdigit():
+        return None
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.id == int(user_part)))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+@bp.before_request
+def require_sign_in():
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    now = now_utc().timestamp()
+    last_seen = session.get("seen", 0)
+    if now - last_seen > IDLE_LIMIT.total_seconds():
+        logout_user()
+        session.clear()
+        flash("You were signed out after 30 minutes without activity.")
+        return redirect(url_for("staff.login"))
+    session["seen"] = now
+    return None
+
+
+def admin_required(view):
+    """Admins only; signed-in staff get 403."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def client_address() -> str | None:
+    return request.remote_addr
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the staff pages, never another site."""
+    if target and target.startswith("/staff/") and not target.startswith("//"):
+        return target
+    return url_for("staff.home")

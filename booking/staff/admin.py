@@ -1,0 +1,162 @@
+"""Admin only: staff accounts and the audit log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.security import generate_password_hash
+
+from .. import audit
+from ..accounts import new_staff_user, temporary_password
+from ..extensions import db
+from ..models import Appointment, AuditEvent, StaffUser
+from ..timeutil import now_utc
+from . import bp
+from .access import admin_required, client_address
+from .forms import AccountEditForm, AccountForm, ActionForm
+
+AUDIT_PAGE = 100
+
+
+def _record(action: str, user: StaffUser) -> None:
+    event = audit.record(
+        db.session,
+        action,
+        now_utc(),
+        actor="staff",
+        staff_user_id=current_user.id,
+        ip_address=client_address(),
+    )
+    event.detail = f"account {user.id} ({user.email})"
+
+
+def _accounts_page(status=200, create_form=None, new_password=None, new_for=None):
+    users = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.name)).all()
+    edit_forms = {u.id: AccountEditForm(formdata=None, obj=u) for u in users}
+    return (
+        render_template(
+            "staff/accounts.html",
+            users=users,
+            edit_forms=edit_forms,
+            create_form=create_form or AccountForm(formdata=None),
+            action_form=ActionForm(),
+            new_password=new_password,
+            new_for=new_for,
+        ),
+        status,
+    )
+
+
+@bp.get("/accounts")
+@admin_required
+def accounts():
+    return _accounts_page()
+
+
+@bp.post("/accounts")
+@admin_required
+def account_create():
+    form = AccountForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
+            form.email.errors.append("That email already has an account.")
+            return _accounts_page(422, create_form=form)
+        password = temporary_password()
+        user = new_staff_user(
+            email, form.name.data, form.role.data, form.is_consultant.data, password
+        )
+        db.session.add(user)
+        db.session.flush()
+        _record("account_created", user)
+        db.session.commit()
+        # Shown once, in this response only; the new colleague changes it after signing in.
+        return _accounts_page(new_password=password, new_for=user.email)
+    return _accounts_page(422, create_form=form)
+
+
+def _admins_left(excluding: StaffUser) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(StaffUser.id)).where(
+            StaffUser.role == "admin", StaffUser.active.is_(True), StaffUser.id != excluding.id
+        )
+    )
+
+
+@bp.post("/accounts/<int:user_id>")
+@admin_required
+def account_edit(user_id):
+    user = db.get_or_404(StaffUser, user_id)
+    form = AccountEditForm()
+    if form.validate_on_submit():
+        removes_admin = user.role == "admin" and (form.role.data != "admin" or not form.active.data)
+        if removes_admin and _admins_left(user) == 0:
+            flash("There must be at least one active admin.")
+            return redirect(url_for(".accounts"))
+        if not form.active.data and user.active:
+            user.session_version += 1  # signs them out everywhere
+        user.role = form.role.data
+        user.is_consultant = form.is_consultant.data
+        user.active = form.active.data
+        _record("account_changed", user)
+        db.session.commit()
+        flash(f"Saved {user.email}.")
+    return redirect(url_for(".accounts"))
+
+
+@bp.post("/accounts/<int:user_id>/reset-password")
+@admin_required
+def account_reset_password(user_id):
+    user = db.get_or_404(StaffUser, user_id)
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for(".accounts"))
+    password = temporary_password()
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    _record("password_reset", user)
+    db.session.commit()
+    return _accounts_page(new_password=password, new_for=user.email)
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    reference = (request.args.get("reference") or "").strip().upper()[:12] or None
+    user_id = request.args.get("user_id", "")
+    action = (request.args.get("action") or "").strip()[:40] or None
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() else 1
+    query = sa.select(AuditEvent)
+    if reference:
+        query = query.join(Appointment, Appointment.id == AuditEvent.appointment_id).where(
+            Appointment.reference == reference
+        )
+    if user_id.isdigit():
+        query = query.where(AuditEvent.staff_user_id == int(user_id))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    events = db.session.scalars(
+        query.options(so.joinedload(AuditEvent.staff_user), so.joinedload(AuditEvent.appointment))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_PAGE + 1)
+        .offset((page - 1) * AUDIT_PAGE)
+    ).all()
+    users = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.name)).all()
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    )
+    return render_template(
+        "staff/audit.html",
+        events=events[:AUDIT_PAGE],
+        has_more=len(events) > AUDIT_PAGE,
+        page=page,
+        users=users,
+        actions=list(actions),
+        reference=reference,
+        user_id=user_id,
+        action=action,
+    )

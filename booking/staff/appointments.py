@@ -1,0 +1,268 @@
+"""Appointments: the filtered list, CSV export, the appointment page and its actions.
+
+Every view of an appointment and every change writes an audit event with the staff user.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import audit, choices
+from ..availability import consultants_free_at, free_slots
+from ..bookings import SlotTaken
+from ..changes import (
+    ChangeRefused,
+    add_note,
+    cancel_appointment,
+    move_appointment,
+    reassign_appointment,
+    set_outcome,
+    staff_rules,
+)
+from ..extensions import db
+from ..listing import Filters, export_csv, list_page
+from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
+from ..public.routes import slot_choices
+from ..timeutil import now_utc
+from . import bp
+from .access import client_address
+from .forms import NoteForm, ReassignForm, StaffCancelForm, StaffMoveForm, StatusForm
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+def consultants() -> list[StaffUser]:
+    return db.session.scalars(
+        sa.select(StaffUser).where(StaffUser.is_consultant.is_(True)).order_by(StaffUser.name)
+    ).all()
+
+
+def load(reference: str) -> Appointment:
+    appointment = db.session.scalar(
+        sa.select(Appointment)
+        .where(Appointment.reference == reference.upper())
+        .options(so.joinedload(Appointment.intake), so.joinedload(Appointment.consultant))
+    )
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+def record(action: str, appointment: Appointment | None = None, detail: str | None = None):
+    event = audit.record(
+        db.session,
+        action,
+        now_utc(),
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=current_user.id,
+        ip_address=client_address(),
+    )
+    event.detail = detail
+    return event
+
+
+@bp.get("/appointments")
+def appointment_list():
+    filters = Filters.from_args(request.args)
+    page = list_page(db.session, filters, clinic_tz())
+    return render_template(
+        "staff/appointments.html",
+        page=page,
+        filters=filters,
+        consultants=consultants(),
+        choices=choices,
+        tz=clinic_tz(),
+    )
+
+
+@bp.get("/appointments/export.csv")
+def appointment_export():
+    filters = Filters.from_args(request.args)
+    text, count = export_csv(db.session, filters, clinic_tz())
+    detail = f"{count} rows; filters: {sorted(filters.query_args().items())}"
+    record("exported", detail=detail[:200])
+    db.session.commit()
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="appointments.csv"'},
+    )
+
+
+def _detail(appointment: Appointment, status=200, **forms):
+    tz = clinic_tz()
+    emails = db.session.scalars(
+        sa.select(OutboundEmail)
+        .where(OutboundEmail.appointment_id == appointment.id)
+        .order_by(OutboundEmail.created_at, OutboundEmail.id)
+    ).all()
+    trail = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.appointment_id == appointment.id)
+        .options(so.joinedload(AuditEvent.staff_user))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(100)
+    ).all()
+    notes = db.session.scalars(
+        sa.select(AppointmentNote)
+        .where(AppointmentNote.appointment_id == appointment.id)
+        .options(so.joinedload(AppointmentNote.author))
+        .order_by(AppointmentNote.created_at)
+    ).all()
+    reassign = forms.get("reassign_form") or ReassignForm()
+    free = []
+    if appointment.status == "confirmed":
+        free = consultants_free_at(db.session, staff_rules(), now_utc(), appointment.starts_at)
+    reassign.consultant_id.choices = {
+        c.id: c.name for c in consultants() if c.id in free and c.id != appointment.consultant_id
+    }
+    return (
+        render_template(
+            "staff/appointment.html",
+            appointment=appointment,
+            intake=appointment.intake,
+            emails=emails,
+            trail=trail,
+            notes=notes,
+            tz=tz,
+            patient_tz=appointment.patient_timezone,
+            choices=choices,
+            now=now_utc(),
+            whatsapp_digits=appointment.patient_phone.lstrip("+"),
+            status_form=forms.get("status_form") or StatusForm(),
+            cancel_form=forms.get("cancel_form") or StaffCancelForm(),
+            note_form=forms.get("note_form") or NoteForm(),
+            reassign_form=reassign,
+        ),
+        status,
+    )
+
+
+@bp.get("/appointments/<reference>")
+def appointment_detail(reference):
+    appointment = load(reference)
+    record("viewed", appointment)
+    db.session.commit()
+    return _detail(load(reference))
+
+
+@bp.post("/appointments/<reference>/status")
+def appointment_status(reference):
+    appointment = load(reference)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            set_outcome(db.session, appointment, form.status.data, now_utc(), current_user.id)
+        except ChangeRefused as error:
+            form.status.errors.append(str(error))
+            return _detail(appointment, 409, status_form=form)
+        db.session.commit()
+        flash("Outcome saved.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422, status_form=form)
+
+
+@bp.post("/appointments/<reference>/cancel")
+def appointment_cancel(reference):
+    appointment = load(reference)
+    form = StaffCancelForm()
+    if form.validate_on_submit():
+        try:
+            cancel_appointment(
+                db.session,
+                appointment,
+                now_utc(),
+                actor="staff",
+                reason=form.reason.data,
+                staff_user_id=current_user.id,
+                ip_address=client_address(),
+            )
+        except ChangeRefused as error:
+            form.reason.errors.append(str(error))
+            return _detail(appointment, 409, cancel_form=form)
+        db.session.commit()
+        flash("Cancelled. The patient has been emailed and the reminders stopped.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422, cancel_form=form)
+
+
+@bp.post("/appointments/<reference>/notes")
+def appointment_note(reference):
+    appointment = load(reference)
+    form = NoteForm()
+    if form.validate_on_submit():
+        add_note(db.session, appointment, form.text.data, now_utc(), current_user.id)
+        db.session.commit()
+        flash("Note added.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422, note_form=form)
+
+
+@bp.post("/appointments/<reference>/reassign")
+def appointment_reassign(reference):
+    appointment = load(reference)
+    form = ReassignForm()
+    if form.validate_on_submit():
+        try:
+            reassign_appointment(
+                db.session, appointment, form.consultant_id.data, now_utc(), current_user.id
+            )
+        except (SlotTaken, ChangeRefused):
+            form.consultant_id.errors.append("That consultant is not free at this time.")
+            return _detail(load(reference), 409, reassign_form=form)
+        flash("Reassigned.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422, reassign_form=form)
+
+
+@bp.route("/appointments/<reference>/move", methods=["GET", "POST"])
+def appointment_move(reference):
+    appointment = load(reference)
+    if appointment.status != "confirmed":
+        flash("Only a confirmed consult can be moved.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    now = now_utc()
+    slots = [m for m in free_slots(db.session, staff_rules(), now) if m != appointment.starts_at]
+    form = StaffMoveForm(free_slots=slots)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                move_appointment(
+                    db.session,
+                    appointment,
+                    form.slot_start(),
+                    now,
+                    actor="staff",
+                    staff_user_id=current_user.id,
+                    ip_address=client_address(),
+                )
+            except SlotTaken:
+                form.slot.errors = ["That time was just taken. Please choose another."]
+                slots = free_slots(db.session, staff_rules(), now_utc())
+                status = 409
+            else:
+                flash("Moved. The patient has been emailed the new time.")
+                return redirect(url_for(".appointment_detail", reference=reference))
+        else:
+            status = 422
+    form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
+    form.slot.choices = slot_choices(slots, form.timezone.data)
+    return (
+        render_template(
+            "staff/move.html",
+            form=form,
+            appointment=appointment,
+            slot_count=len(slots),
+            tz=clinic_tz(),
+        ),
+        status,
+    )

@@ -1,0 +1,84 @@
+"""The email log: every outbox row, filterable; a dead email can be sent again."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import audit
+from ..extensions import db
+from ..models import OutboundEmail
+from ..timeutil import now_utc
+from . import bp
+from .access import client_address
+from .forms import RetryForm
+
+STATUSES = ["pending", "sending", "sent", "dead", "withdrawn"]
+PER_PAGE = 50
+
+
+@bp.get("/emails")
+def emails():
+    status = request.args.get("status") or None
+    kind = request.args.get("kind") or None
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() else 1
+    query = sa.select(OutboundEmail)
+    if status in STATUSES:
+        query = query.where(OutboundEmail.status == status)
+    if kind:
+        query = query.where(OutboundEmail.kind == kind[:30])
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(
+            so.joinedload(OutboundEmail.appointment),
+            so.defer(OutboundEmail.body_text),
+            so.defer(OutboundEmail.body_html),
+            so.defer(OutboundEmail.ics),
+        )
+        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    kinds = db.session.scalars(
+        sa.select(OutboundEmail.kind).distinct().order_by(OutboundEmail.kind)
+    )
+    return render_template(
+        "staff/emails.html",
+        rows=rows,
+        status=status,
+        kind=kind,
+        statuses=STATUSES,
+        kinds=list(kinds),
+        page=page,
+        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+        total=total,
+        retry_form=RetryForm(),
+    )
+
+
+@bp.post("/emails/<int:email_id>/retry")
+def email_retry(email_id):
+    """Give a dead email a fresh set of attempts; it keeps its Message-ID."""
+    if RetryForm().validate_on_submit():
+        now = now_utc()
+        done = db.session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id == email_id, OutboundEmail.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        ).rowcount
+        if done:
+            event = audit.record(
+                db.session,
+                "email_retried",
+                now,
+                actor="staff",
+                staff_user_id=current_user.id,
+                ip_address=client_address(),
+            )
+            event.detail = f"email {email_id}"
+            db.session.commit()
+            flash("The email will be sent again within a minute.")
+    return redirect(request.referrer or url_for(".emails"))

@@ -1,0 +1,124 @@
+"""Forms of the staff pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from .. import choices
+from ..public.forms import TimeChoiceForm, clean_line, clean_text
+
+ROLES = {"staff": "Staff", "admin": "Admin"}
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", [DataRequired(), Length(max=254)], filters=[clean_line])
+    password = PasswordField("Password", [DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", [DataRequired(), Length(max=200)])
+    new = PasswordField("New password", [DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        "New password again", [DataRequired(), EqualTo("new", message="The two do not match.")]
+    )
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        "Outcome", choices={"completed": "Completed", "no_show": "No-show", "confirmed": "Undo"}
+    )
+
+
+class StaffCancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (the patient is not shown it)",
+        [DataRequired(message="Give a reason."), Length(max=500)],
+        filters=[clean_text],
+    )
+
+
+class StaffMoveForm(TimeChoiceForm):
+    """Staff move a booking; times are shown in the clinic's zone."""
+
+
+class ReassignForm(FlaskForm):
+    consultant_id = SelectField("Consultant", coerce=int, validate_choice=False)
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(
+        "Add a note",
+        [DataRequired(message="Write the note first."), Length(max=2000)],
+        filters=[clean_text],
+    )
+
+
+class HoursForm(FlaskForm):
+    hours = TextAreaField(
+        "Weekly hours, one block a line, e.g. mon-fri 09:00-17:00",
+        [Length(max=1000)],
+        filters=[clean_text],
+    )
+
+
+class TimeOffForm(FlaskForm):
+    consultant_id = SelectField("Who", coerce=int, validate_choice=False)
+    start_date = DateField("From (date)", [DataRequired(message="Give a start date.")])
+    start_time = TimeField("From (time)", [Optional()])
+    end_date = DateField("Until (date)", [DataRequired(message="Give an end date.")])
+    end_time = TimeField("Until (time)", [Optional()])
+    reason = StringField("Reason", [Length(max=200)], filters=[clean_line])
+
+
+class QuestionForm(FlaskForm):
+    text = TextAreaField(
+        "Question",
+        [DataRequired(message="Write the question."), Length(max=500)],
+        filters=[clean_line],
+    )
+    cancer_type = SelectField(
+        "Only for cancer type", choices={"": "Everyone", **dict(choices.CANCER_TYPES)}
+    )
+    treatment = SelectField(
+        "Only for treatment", choices={"": "Any treatment", **dict(choices.TREATMENTS)}
+    )
+    position = IntegerField("Order", [Optional(), NumberRange(min=0, max=100000)])
+    active = BooleanField("Active", default=True)
+
+
+class MoveQuestionForm(FlaskForm):
+    direction = HiddenField()
+
+
+class RetryForm(FlaskForm):
+    pass
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("Email", [DataRequired(), Length(max=254)], filters=[clean_line])
+    name = StringField("Name", [DataRequired(), Length(max=120)], filters=[clean_line])
+    role = SelectField("Role", choices=ROLES)
+    is_consultant = BooleanField("Takes consults")
+
+
+class AccountEditForm(FlaskForm):
+    role = SelectField("Role", choices=ROLES)
+    is_consultant = BooleanField("Takes consults")
+    active = BooleanField("Active")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

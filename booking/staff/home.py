@@ -1,0 +1,69 @@
+"""The staff home page: today's and tomorrow's consults, and bookings per day."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app, render_template
+
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Appointment
+from ..timeutil import now_utc
+from . import bp
+
+CHART_DAYS = 14
+
+
+def day_bounds(day, tz) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+
+
+def bookings_per_day(today, tz) -> list[tuple[str, int, bool]]:
+    """(label, count, is_future) for the last and next ``CHART_DAYS`` days, clinic time."""
+    first, _ = day_bounds(today - timedelta(days=CHART_DAYS), tz)
+    _, last = day_bounds(today + timedelta(days=CHART_DAYS), tz)
+    starts = db.session.scalars(
+        sa.select(Appointment.starts_at).where(
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.starts_at >= first,
+            Appointment.starts_at < last,
+        )
+    )
+    counts = Counter(moment.astimezone(tz).date() for moment in starts)
+    days = [today + timedelta(days=offset) for offset in range(-CHART_DAYS, CHART_DAYS + 1)]
+    return [(day.strftime("%a %d %b"), counts[day], day >= today) for day in days]
+
+
+@bp.get("/")
+def home():
+    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    today = now_utc().astimezone(tz).date()
+    start, _ = day_bounds(today, tz)
+    end = start + timedelta(days=2)
+    consults = db.session.scalars(
+        sa.select(Appointment)
+        .where(
+            Appointment.status != "cancelled",
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        .options(so.joinedload(Appointment.consultant), so.joinedload(Appointment.intake))
+        .order_by(Appointment.urgent.desc(), Appointment.starts_at)
+    ).all()
+    days = {
+        "Today": [a for a in consults if a.starts_at.astimezone(tz).date() == today],
+        "Tomorrow": [a for a in consults if a.starts_at.astimezone(tz).date() != today],
+    }
+    chart = bookings_per_day(today, tz)
+    return render_template(
+        "staff/home.html",
+        days=days,
+        chart=chart,
+        chart_max=max(c for _, c, _ in chart) or 1,
+        tz=tz,
+    )

@@ -1,0 +1,155 @@
+"""The pre-visit question list: add, edit, reorder, deactivate, and preview as a patient."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import audit, choices
+from ..extensions import db
+from ..models import Appointment, Intake, PreVisitQuestion
+from ..notifications import reminder_email
+from ..questions import question_list
+from ..timeutil import now_utc
+from . import bp
+from .access import client_address
+from .forms import MoveQuestionForm, QuestionForm
+
+
+def _record(action: str, question_id: int) -> None:
+    event = audit.record(
+        db.session,
+        action,
+        now_utc(),
+        actor="staff",
+        staff_user_id=current_user.id,
+        ip_address=client_address(),
+    )
+    event.detail = f"question {question_id}"
+
+
+def _preview(cancer_type: str, treatment: str) -> str:
+    """The reminder email text a patient with these answers would get now (not stored)."""
+    now = now_utc()
+    sample = Appointment(
+        reference="CT-SAMPLE",
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+        consult_mode="phone",
+        patient_name="Sample Patient",
+        patient_email="patient@example.com",
+        patient_phone="+919876543210",
+        patient_timezone=current_app.config["CLINIC_TIMEZONE"],
+        booked_by="self",
+        urgent=False,
+        version=0,
+    )
+    sample.intake = Intake(cancer_type=cancer_type, treatments=treatment)
+    treatments = [treatment] if treatment else []
+    questions = question_list(db.session, cancer_type, treatments)
+    # The sample objects are never added to the session, so nothing of them is saved.
+    email = reminder_email(
+        sample, questions, "(The patient's own questions appear here.)", "sample-token", now
+    )
+    return email.text
+
+
+def _page(status=200, add_form=None, edit_forms=None):
+    questions = db.session.scalars(
+        sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
+    ).all()
+    forms = edit_forms or {}
+    for question in questions:
+        if question.id not in forms:
+            forms[question.id] = QuestionForm(
+                formdata=None,
+                obj=question,
+                cancer_type=question.cancer_type or "",
+                treatment=question.treatment or "",
+            )
+    cancer_type = request.args.get("preview_cancer_type", "melanoma")
+    if cancer_type not in dict(choices.CANCER_TYPES):
+        cancer_type = "melanoma"
+    treatment = request.args.get("preview_treatment", "")
+    if treatment not in dict(choices.TREATMENTS):
+        treatment = ""
+    return (
+        render_template(
+            "staff/questions.html",
+            questions=questions,
+            forms=forms,
+            add_form=add_form or QuestionForm(formdata=None),
+            move_form=MoveQuestionForm(),
+            preview=_preview(cancer_type, treatment),
+            preview_cancer_type=cancer_type,
+            preview_treatment=treatment,
+            choices=choices,
+        ),
+        status,
+    )
+
+
+@bp.get("/questions")
+def questions():
+    return _page()
+
+
+def _apply(question: PreVisitQuestion, form: QuestionForm) -> None:
+    question.text = form.text.data
+    question.cancer_type = form.cancer_type.data or None
+    question.treatment = form.treatment.data or None
+    question.active = form.active.data
+    if form.position.data is not None:
+        question.position = form.position.data
+
+
+@bp.post("/questions")
+def question_add():
+    form = QuestionForm()
+    if form.validate_on_submit():
+        last = db.session.scalar(sa.select(sa.func.max(PreVisitQuestion.position))) or 0
+        question = PreVisitQuestion(position=last + 10)
+        _apply(question, form)
+        db.session.add(question)
+        db.session.flush()
+        _record("question_added", question.id)
+        db.session.commit()
+        flash("Question added.")
+        return redirect(url_for(".questions"))
+    return _page(422, add_form=form)
+
+
+@bp.post("/questions/<int:question_id>")
+def question_edit(question_id):
+    question = db.get_or_404(PreVisitQuestion, question_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        _apply(question, form)
+        _record("question_changed", question.id)
+        db.session.commit()
+        flash("Question saved.")
+        return redirect(url_for(".questions"))
+    return _page(422, edit_forms={question_id: form})
+
+
+@bp.post("/questions/<int:question_id>/move")
+def question_move(question_id):
+    """Swap places with the neighbour above or below."""
+    form = MoveQuestionForm()
+    question = db.get_or_404(PreVisitQuestion, question_id)
+    if form.validate_on_submit() and form.direction.data in ("up", "down"):
+        ordered = db.session.scalars(
+            sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
+        ).all()
+        index = ordered.index(question)
+        other = index - 1 if form.direction.data == "up" else index + 1
+        if 0 <= other < len(ordered):
+            ordered[index], ordered[other] = ordered[other], ordered[index]
+            for position, item in enumerate(ordered):
+                item.position = (position + 1) * 10
+            _record("question_moved", question.id)
+            db.session.commit()
+    return redirect(url_for(".questions"))
