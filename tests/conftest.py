@@ -17,6 +17,8 @@ from datetime import time
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from booking import create_app
@@ -114,9 +116,22 @@ def app_settings():
     return {}
 
 
+class FreshGlobalsClient(FlaskClient):
+    """The tests hold an app context open (to use ``db.session`` between requests), and Flask
+    reuses it for each request, so ``g`` would carry over: the signed-in user, the CSRF token.
+    In production every request starts with an empty ``g``; so does every request here."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in list(vars(g)):
+                delattr(g, name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, app_settings, smtp):
     app = make_app(database_url, MAIL_PORT=smtp.port, **app_settings)
+    app.test_client_class = FreshGlobalsClient
     if database_url.startswith("postgresql"):
         _empty_postgres(app)
     with app.app_context():
@@ -279,3 +294,57 @@ def book_at(app):
         return book_consult(db.session, booking_request(starts_at, index, **changes), now)
 
     return book
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def create_staff(app):
+    """Factory: a staff account that can sign in with ``STAFF_PASSWORD``."""
+    from booking.accounts import new_staff_user
+
+    def create(
+        email="reception@clinic.example", role="staff", name="Reception Desk", consultant=False
+    ):
+        user = new_staff_user(email, name, role, consultant, STAFF_PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return create
+
+
+def csrf_token_of(html: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)[1]
+
+
+def sign_in(client, email, password=STAFF_PASSWORD):
+    page = client.get("/staff/login").get_data(as_text=True)
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": csrf_token_of(page), "email": email, "password": password},
+    )
+
+
+@pytest.fixture
+def staff_client(app, client, create_staff):
+    """A client signed in as a (non-admin) member of staff."""
+    user = create_staff()
+    assert sign_in(client, user.email).status_code == 302
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def admin_client(app, create_staff):
+    client = app.test_client()
+    user = create_staff("admin@clinic.example", role="admin", name="Clinic Admin")
+    assert sign_in(client, user.email).status_code == 302
+    client.user = user
+    return client
+
+
+def csrf_for(client, path="/staff/") -> str:
+    """A valid CSRF token for this client's session."""
+    return csrf_token_of(client.get(path).get_data(as_text=True))

@@ -60,6 +60,7 @@ def admin_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapped.admin_only = True  # lets the access tests find every admin page
     return wrapped
 
 

@@ -1,0 +1,113 @@
+"""Every staff URL, taken from the app's URL map so a new page is covered automatically."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from config import TestingConfig
+from tests.conftest import TEST_KEY, csrf_for
+
+SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}
+DOMAIN_TABLES = [
+    "appointment",
+    "intake",
+    "reminder",
+    "outbound_email",
+    "previsit_question",
+    "time_off",
+    "weekly_hours",
+    "appointment_note",
+    "manage_token",
+    "staff_user",
+]
+
+
+def staff_routes():
+    """(path, method, admin_only) for every /staff/ rule and method of the app."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://", ENCRYPTION_KEYS=TEST_KEY)
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/staff/"):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(SAMPLE_VALUES.get(name, 1)), path)
+        admin_only = getattr(app.view_functions[rule.endpoint], "admin_only", False)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            routes.append(pytest.param(path, method, admin_only, id=f"{method} {path}"))
+    return routes
+
+
+ROUTES = staff_routes()
+
+
+def snapshot():
+    """Every row of every domain table, to prove a request changed nothing."""
+    return {
+        table: sorted(map(tuple, db.session.execute(sa.text(f"SELECT * FROM {table}"))), key=str)
+        for table in DOMAIN_TABLES
+    }
+
+
+def test_the_url_map_has_staff_pages():
+    assert len(ROUTES) > 20
+
+
+@pytest.mark.parametrize(("path", "method", "admin_only"), ROUTES)
+def test_signed_out_visitors_are_sent_to_sign_in(
+    client, consultant, booking_form, path, method, admin_only
+):
+    if path == "/staff/login":
+        return
+    client.post("/book", data=booking_form())
+    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
+    before = snapshot()
+    # A valid token from a public page, so the sign-in check itself is what refuses.
+    data = {"csrf_token": csrf_for(client, "/book")} if method == "POST" else None
+    response = client.open(path.replace("CT-AAAAAA", reference), method=method, data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login")
+    for private in (b"Asha", b"asha.verma", b"Star Health", b"melanoma"):
+        assert private not in response.data
+    db.session.remove()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("path", "method", "admin_only"), [r for r in ROUTES if r.values[2]])
+def test_admin_pages_refuse_staff(staff_client, path, method, admin_only):
+    data = {"csrf_token": csrf_for(staff_client)} if method == "POST" else None
+    assert staff_client.open(path, method=method, data=data).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "admin_only"), [r for r in ROUTES if r.values[1] == "POST"]
+)
+def test_posts_without_a_csrf_token_are_refused(
+    admin_client, consultant, booking_form, client, path, method, admin_only
+):
+    assert client.post("/book", data=booking_form()).status_code == 302  # something to change
+    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
+    path = path.replace("CT-AAAAAA", reference)
+    before = snapshot()
+    response = admin_client.post(path, data={"reason": "x", "text": "x", "status": "completed"})
+    assert response.status_code in (400, 401, 422)
+    db.session.remove()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "admin_only"), [r for r in ROUTES if r.values[1] == "GET"]
+)
+def test_no_get_changes_state(
+    admin_client, client, consultant, booking_form, path, method, admin_only
+):
+    assert client.post("/book", data=booking_form()).status_code == 302
+    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
+    before = snapshot()
+    response = admin_client.get(path.replace("CT-AAAAAA", reference))
+    assert response.status_code in (200, 302, 404)
+    db.session.remove()
+    assert snapshot() == before

@@ -1,0 +1,150 @@
+"""Staff sign-in: one answer for every failure, lockout, and sessions that really end."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import AuditEvent, StaffUser
+from booking.timeutil import now_utc
+from tests.conftest import STAFF_PASSWORD, csrf_for, sign_in
+
+
+def without_tokens(html: str) -> str:
+    return re.sub(r'value="[^"]*"', 'value=""', html)
+
+
+def test_unknown_email_and_wrong_password_answer_identically(client, create_staff):
+    create_staff("known@clinic.example")
+    unknown = sign_in(client, "nobody@clinic.example", STAFF_PASSWORD)
+    wrong = sign_in(client, "known@clinic.example", "not the right password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert without_tokens(unknown.get_data(as_text=True)) == without_tokens(
+        wrong.get_data(as_text=True)
+    )
+    assert "do not match" in wrong.get_data(as_text=True)
+
+
+def test_sixth_attempt_is_refused_while_locked(client, create_staff):
+    user = create_staff()
+    for _ in range(5):
+        assert sign_in(client, user.email, "wrong password here").status_code == 401
+    locked = sign_in(client, user.email, STAFF_PASSWORD)  # the right password, but locked
+    assert locked.status_code == 401
+    assert client.get("/staff/").status_code == 302
+    # Fifteen minutes later the right password works again.
+    db.session.refresh(user)
+    user.locked_until = now_utc() - timedelta(seconds=1)
+    db.session.commit()
+    assert sign_in(client, user.email, STAFF_PASSWORD).status_code == 302
+
+
+def test_success_resets_the_failure_count(client, create_staff):
+    user = create_staff()
+    for _ in range(4):
+        sign_in(client, user.email, "wrong password here")
+    assert sign_in(client, user.email).status_code == 302
+    db.session.refresh(user)
+    assert user.failed_logins == 0
+
+
+def test_sign_in_starts_a_new_session(app, client, create_staff):
+    user = create_staff()
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    sign_in(client, user.email)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_sign_in_is_rate_limited(app, client, create_staff):
+    app.config["STAFF_SIGN_IN_RATE_LIMIT"] = "3 per minute"
+    codes = [sign_in(client, "x@clinic.example", "whatever").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_next_only_leads_inside_the_staff_pages(client, create_staff):
+    user = create_staff()
+    page = client.get("/staff/login?next=//evil.example/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    response = client.post(
+        "/staff/login?next=//evil.example/",
+        data={"csrf_token": token, "email": user.email, "password": STAFF_PASSWORD},
+    )
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_old_cookie_stops_working_after_sign_out(app, staff_client):
+    old_cookie = staff_client.get_cookie("session").value
+    response = staff_client.post("/staff/logout", data={"csrf_token": csrf_for(staff_client)})
+    assert response.status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", old_cookie)
+    assert replay.get("/staff/").status_code == 302  # sent to sign-in
+
+
+def test_password_change_ends_the_other_sessions(app, staff_client):
+    other = app.test_client()
+    assert sign_in(other, staff_client.user.email).status_code == 302
+    assert other.get("/staff/").status_code == 200
+    response = staff_client.post(
+        "/staff/password",
+        data={
+            "csrf_token": csrf_for(staff_client, "/staff/password"),
+            "current": STAFF_PASSWORD,
+            "new": "a brand new long phrase",
+            "confirm": "a brand new long phrase",
+        },
+    )
+    assert response.status_code == 302
+    assert staff_client.get("/staff/").status_code == 200  # this session goes on
+    assert other.get("/staff/").status_code == 302  # the other one is over
+    assert (
+        sign_in(app.test_client(), staff_client.user.email, "a brand new long phrase").status_code
+        == 302
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("short", "at least 12"),
+        ("password1234", "too common"),
+        ("receptionreception1", "your name or email"),
+    ],
+)
+def test_password_rules(staff_client, new, message):
+    response = staff_client.post(
+        "/staff/password",
+        data={
+            "csrf_token": csrf_for(staff_client, "/staff/password"),
+            "current": STAFF_PASSWORD,
+            "new": new,
+            "confirm": new,
+        },
+    )
+    assert message in response.get_data(as_text=True)
+
+
+def test_idle_session_ends_after_thirty_minutes(staff_client):
+    with staff_client.session_transaction() as session:
+        session["seen"] = (now_utc() - timedelta(minutes=31)).timestamp()
+    response = staff_client.get("/staff/")
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
+    assert staff_client.get("/staff/").status_code == 302
+
+
+def test_deactivated_account_is_signed_out(staff_client):
+    user = db.session.get(StaffUser, staff_client.user.id)
+    user.active = False
+    db.session.commit()
+    assert staff_client.get("/staff/").status_code == 302
+
+
+def test_sign_in_and_out_are_audited(staff_client):
+    staff_client.post("/staff/logout", data={"csrf_token": csrf_for(staff_client)})
+    actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["signed_in", "signed_out"]
