@@ -318,4 +318,5 @@ class AppointmentNote(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
     text: so.Mapped[str] = so.mapped_column(EncryptedText())
 
+    appointment: so.Mapped[Appointment] = so.relationship()
     author: so.Mapped[StaffUser] = so.relationship()

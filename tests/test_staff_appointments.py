@@ -1,0 +1,333 @@
+"""Staff work on appointments: list, export, the appointment page, and its actions."""
+
+import csv
+import io
+import logging
+import re
+import threading
+from datetime import timedelta
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from booking.bookings import SlotTaken
+from booking.changes import reassign_appointment
+from booking.extensions import db
+from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
+from booking.outbox import dispatch_outbox
+from booking.timeutil import now_utc
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
+
+FREE_TEXT = [
+    VALID_ANSWERS[name]
+    for name in (
+        "diagnosis_details",
+        "treatment_details",
+        "treating_hospital",
+        "insurer",
+        "policy_number",
+        "policy_holder",
+        "own_questions",
+    )
+]
+
+
+@pytest.fixture
+def appointment(client, consultant, booking_form):
+    assert client.post("/book", data=booking_form(slot_index=250)).status_code == 302
+    dispatch_outbox(db.session)
+    return db.session.scalar(sa.select(Appointment))
+
+
+def audit_actions():
+    return db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+
+
+def test_appointment_page_shows_the_full_intake_and_is_audited(staff_client, appointment):
+    response = staff_client.get(f"/staff/appointments/{appointment.reference}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for value in FREE_TEXT:
+        assert value in page
+    assert "confirmation" in page and "sent" in page  # the email history
+    assert response.headers["Cache-Control"] == "no-store"
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "viewed"))
+    assert event.staff_user_id == staff_client.user.id
+    assert event.appointment_id == appointment.id
+
+
+def test_whatsapp_link_when_it_is_the_preferred_channel(
+    client, staff_client, consultant, booking_form
+):
+    client.post("/book", data=booking_form(preferred_channel="whatsapp"))
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    page = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
+    assert 'href="https://wa.me/919876543210"' in page
+
+
+def test_staff_cancel_emails_the_patient_and_stops_reminders(staff_client, appointment, smtp):
+    response = staff_client.post(
+        f"/staff/appointments/{appointment.reference}/cancel",
+        data={"csrf_token": csrf_for(staff_client), "reason": "Consultant unwell"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(appointment)
+    assert appointment.status == "cancelled"
+    assert set(db.session.scalars(sa.select(Reminder.status))) <= {"cancelled", "skipped"}
+    dispatch_outbox(db.session)
+    to_patient = [m for m in smtp.messages if m["To"] == appointment.patient_email]
+    cancellation = next(m for m in to_patient if "cancelled" in m["Subject"])
+    assert "We are sorry" in cancellation.get_body(("plain",)).get_content()
+    assert "Consultant unwell" not in cancellation.as_string()
+    calendar = icalendar.Calendar.from_ical(next(cancellation.iter_attachments()).get_content())
+    assert calendar["method"] == "CANCEL"
+    assert audit_actions()[-1] == "cancelled"
+
+
+def test_staff_move_emails_the_new_time_and_retimes_reminders(staff_client, appointment, smtp):
+    page = staff_client.get(f"/staff/appointments/{appointment.reference}/move")
+    slots = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page.get_data(as_text=True))
+    target = slots[-1]
+    response = staff_client.post(
+        f"/staff/appointments/{appointment.reference}/move",
+        data={
+            "csrf_token": csrf_for(staff_client),
+            "timezone": "Asia/Kolkata",
+            "shown_timezone": "Asia/Kolkata",
+            "slot": target,
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(appointment)
+    assert appointment.starts_at.isoformat().replace("+00:00", "Z") == target
+    due = set(db.session.scalars(sa.select(Reminder.due_at).where(Reminder.status == "pending")))
+    assert due == {
+        appointment.starts_at - timedelta(hours=24),
+        appointment.starts_at - timedelta(hours=2),
+    }
+    dispatch_outbox(db.session)
+    moved = next(m for m in smtp.messages if "has moved" in m["Subject"])
+    event = icalendar.Calendar.from_ical(next(moved.iter_attachments()).get_content())
+    assert event.walk("VEVENT")[0].decoded("dtstart") == appointment.starts_at
+    assert audit_actions()[-1] == "moved"
+
+
+def test_outcome_only_after_the_start(staff_client, appointment):
+    response = staff_client.post(
+        f"/staff/appointments/{appointment.reference}/status",
+        data={"csrf_token": csrf_for(staff_client), "status": "no_show"},
+    )
+    assert response.status_code == 409
+    assert "not started" in response.get_data(as_text=True)
+    appointment.starts_at = now_utc() - timedelta(minutes=40)
+    appointment.ends_at = appointment.starts_at + timedelta(minutes=30)
+    db.session.commit()
+    response = staff_client.post(
+        f"/staff/appointments/{appointment.reference}/status",
+        data={"csrf_token": csrf_for(staff_client), "status": "no_show"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(appointment)
+    assert appointment.status == "no_show"
+
+
+def test_notes_are_encrypted_with_author_and_time(staff_client, appointment):
+    staff_client.post(
+        f"/staff/appointments/{appointment.reference}/notes",
+        data={"csrf_token": csrf_for(staff_client), "text": "Called; prefers mornings"},
+    )
+    note = db.session.scalar(sa.select(AppointmentNote))
+    assert note.text == "Called; prefers mornings"
+    assert note.author_id == staff_client.user.id
+    raw = db.session.scalar(sa.text("SELECT text FROM appointment_note"))
+    assert "mornings" not in raw
+    page = staff_client.get(f"/staff/appointments/{appointment.reference}")
+    assert "Called; prefers mornings" in page.get_data(as_text=True)
+
+
+def test_reassign_to_a_free_consultant(staff_client, appointment, create_consultant):
+    other = create_consultant("Dr Other")
+    response = staff_client.post(
+        f"/staff/appointments/{appointment.reference}/reassign",
+        data={"csrf_token": csrf_for(staff_client), "consultant_id": other.id},
+    )
+    assert response.status_code == 302
+    db.session.refresh(appointment)
+    assert appointment.consultant_id == other.id
+    assert audit_actions()[-1] == "reassigned"
+
+
+@BOTH_DATABASES
+def test_reassign_cannot_double_book(app, create_consultant, create_staff, book_at):
+    for name in ("A", "B"):
+        create_consultant(f"Dr {name}")
+    target_id = create_consultant("Dr C").id
+    staff_id = create_staff().id
+    now = now_utc()
+    start = (now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    mine = book_at(start, now, index=1).appointment
+    theirs = book_at(start, now, index=2).appointment
+    # C is left free by the booking spread; reassigning to B or A (busy then) is refused.
+    with pytest.raises(SlotTaken):
+        reassign_appointment(db.session, mine, theirs.consultant_id, now, staff_id)
+    # Two staff reassign two consults to the same free consultant at once: only one wins.
+    db.session.remove()
+    ids = [mine.id, theirs.id]
+    results = []
+
+    def reassign(appointment_id):
+        with app.app_context():
+            record = db.session.get(Appointment, appointment_id)
+            try:
+                reassign_appointment(db.session, record, target_id, now, staff_id)
+                results.append("ok")
+            except SlotTaken:
+                results.append("taken")
+            db.session.remove()
+
+    threads = [threading.Thread(target=reassign, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["ok", "taken"]
+    holders = db.session.scalars(
+        sa.select(Appointment.consultant_id).where(Appointment.starts_at == start)
+    ).all()
+    assert len(holders) == len(set(holders)) == 2
+
+
+def test_list_filters_and_search(staff_client, client, consultant, booking_form):
+    client.post(
+        "/book",
+        data=booking_form(
+            slot_index=10, patient_name="Ravi Kumar", cancer_type="lymphoma", has_insurance="no"
+        ),
+    )
+    client.post(
+        "/book", data=booking_form(slot_index=11, patient_name="Meera Shah", urgent_symptoms="yes")
+    )
+
+    def listed(**args):
+        page = staff_client.get("/staff/appointments", query_string=args).get_data(as_text=True)
+        return set(re.findall(r">(CT-[A-Z0-9]{6})<", page))
+
+    everyone = listed()
+    assert len(everyone) == 2
+    assert len(listed(cancer_type="lymphoma")) == 1
+    assert len(listed(has_insurance="no")) == 1
+    assert len(listed(urgent="yes")) == 1
+    assert len(listed(q="meera")) == 1
+    assert len(listed(q="9876543210")) == 2
+    assert len(listed(status="cancelled")) == 0
+    assert len(listed(date_from="not-a-date")) == 2  # a bad filter is reported, not a 500
+    reference = next(iter(listed(q="ravi")))
+    assert listed(q=reference.lower()) == {reference}
+
+
+def test_csv_export_is_the_filtered_list_without_free_text(
+    staff_client, client, consultant, booking_form
+):
+    client.post("/book", data=booking_form(slot_index=10, patient_name="=HYPERLINK(1)"))
+    client.post("/book", data=booking_form(slot_index=11, cancer_type="lymphoma"))
+    response = staff_client.get("/staff/appointments/export.csv?cancer_type=melanoma")
+    text = response.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 1 and rows[0]["cancer_type"] == "melanoma"
+    assert rows[0]["patient_name"] == "'=HYPERLINK(1)"
+    for value in FREE_TEXT:
+        assert value not in text
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "exported"))
+    assert event.staff_user_id == staff_client.user.id and event.detail.startswith("1 rows")
+
+
+def test_every_view_and_change_is_audited_once_without_health_data(
+    staff_client, appointment, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    reference = appointment.reference
+    token = csrf_for(staff_client)
+    steps = [
+        ("viewed", lambda: staff_client.get(f"/staff/appointments/{reference}")),
+        ("exported", lambda: staff_client.get("/staff/appointments/export.csv")),
+        (
+            "note_added",
+            lambda: staff_client.post(
+                f"/staff/appointments/{reference}/notes",
+                data={"csrf_token": token, "text": "Private staff note"},
+            ),
+        ),
+        (
+            "cancelled",
+            lambda: staff_client.post(
+                f"/staff/appointments/{reference}/cancel",
+                data={"csrf_token": token, "reason": "Patient phoned"},
+            ),
+        ),
+    ]
+    for action, step in steps:
+        before = len(audit_actions())
+        step()
+        assert audit_actions()[before:] == [action]
+        event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert event.staff_user_id == staff_client.user.id
+    rows = db.session.execute(sa.text("SELECT * FROM audit_event")).all()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for value in [*FREE_TEXT, "Private staff note", "Patient phoned"]:
+        assert value not in str(rows)
+        assert value not in logged
+
+
+def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consultant):
+    """100,000 appointments: a page costs the same few queries at 25 or 100 rows."""
+    consultant = create_consultant("Dr Busy")
+    start = now_utc().replace(second=0, microsecond=0)
+    appointments = [
+        {
+            "reference": f"CT-{i:06d}",
+            "consultant_id": consultant.id,
+            "starts_at": start + timedelta(minutes=30 * i),
+            "ends_at": start + timedelta(minutes=30 * i + 30),
+            "status": "confirmed",
+            "urgent": i % 50 == 0,
+            "consult_mode": "phone",
+            "patient_name": f"Patient {i}",
+            "patient_email": f"p{i}@example.com",
+            "patient_phone": "+919876543210",
+            "preferred_channel": "email",
+            "patient_timezone": "Asia/Kolkata",
+            "booked_by": "self",
+            "consent_health_at": start,
+            "consent_reminders": False,
+            "version": 0,
+            "submission_key": f"bulk-{i}",
+            "created_at": start,
+        }
+        for i in range(100_000)
+    ]
+    db.session.execute(sa.insert(Appointment), appointments)
+    db.session.execute(
+        sa.text(
+            "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed, treatments,"
+            " has_insurance) SELECT id, 'melanoma', '2', 'lt3m', 'none', 'no' FROM appointment"
+        )
+    )
+    db.session.commit()
+
+    def statements_for(url):
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = staff_client.get(url)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return seen
+
+    small = statements_for("/staff/appointments?per_page=25&urgent=yes&page=3")
+    large = statements_for("/staff/appointments?per_page=100&urgent=yes&page=3")
+    assert len(small) == len(large) <= 6, large
+    page = staff_client.get("/staff/appointments?per_page=100").get_data(as_text=True)
+    assert page.count(">CT-") == 100
