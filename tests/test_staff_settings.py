@@ -1,0 +1,217 @@
+"""Availability, the question list, the email log, accounts and the audit log."""
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AuditEvent,
+    OutboundEmail,
+    PreVisitQuestion,
+    StaffUser,
+    TimeOff,
+    WeeklyHours,
+)
+from booking.outbox import dispatch_outbox
+from tests.conftest import csrf_for, sign_in
+
+
+def test_changing_hours_lists_bookings_that_no_longer_fit(
+    staff_client, client, consultant, booking_form
+):
+    client.post("/book", data=booking_form(slot_index=0))
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    response = staff_client.post(
+        f"/staff/availability/{consultant.id}/hours",
+        data={"csrf_token": csrf_for(staff_client), "hours": "sat 10:00-11:00"},
+    )
+    assert response.status_code == 302
+    assert [(h.weekday, str(h.start_time)) for h in db.session.scalars(sa.select(WeeklyHours))] == [
+        (5, "10:00:00")
+    ]
+    page = staff_client.get("/staff/availability").get_data(as_text=True)
+    assert "outside the current hours" in page and reference in page
+    assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"  # kept, not dropped
+
+
+def test_bad_hours_are_explained(staff_client, consultant):
+    response = staff_client.post(
+        f"/staff/availability/{consultant.id}/hours",
+        data={"csrf_token": csrf_for(staff_client), "hours": "mon 17:00-09:00"},
+    )
+    assert response.status_code == 422
+    assert "must start before they end" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(WeeklyHours.id))) == 7  # unchanged
+
+
+def test_clinic_closure_removes_slots_and_lists_bookings(
+    staff_client, client, consultant, booking_form
+):
+    client.post("/book", data=booking_form(slot_index=0))
+    appointment = db.session.scalar(sa.select(Appointment))
+    day = appointment.starts_at.astimezone().date()
+    response = staff_client.post(
+        "/staff/availability/time-off",
+        data={
+            "csrf_token": csrf_for(staff_client),
+            "consultant_id": "0",
+            "start_date": (day - timedelta(days=1)).isoformat(),
+            "end_date": (day + timedelta(days=2)).isoformat(),
+            "reason": "Holiday",
+        },
+    )
+    assert response.status_code == 302
+    closure = db.session.scalar(sa.select(TimeOff))
+    assert closure.consultant_id is None
+    page = staff_client.get("/staff/availability").get_data(as_text=True)
+    assert appointment.reference in page
+    slots = re.findall(r'value="(\d{4}-[^"]+Z)"', client.get("/book").get_data(as_text=True))
+    assert appointment.starts_at.isoformat().replace("+00:00", "Z") not in slots
+
+
+def test_time_off_must_end_after_it_starts(staff_client, consultant):
+    response = staff_client.post(
+        "/staff/availability/time-off",
+        data={
+            "csrf_token": csrf_for(staff_client),
+            "consultant_id": str(consultant.id),
+            "start_date": "2027-01-05",
+            "end_date": "2027-01-04",
+        },
+    )
+    assert response.status_code == 422
+    assert "end must be after" in response.get_data(as_text=True)
+
+
+def test_question_list_add_edit_reorder_deactivate_and_preview(staff_client):
+    token = csrf_for(staff_client, "/staff/questions")
+    staff_client.post(
+        "/staff/questions",
+        data={
+            "csrf_token": token,
+            "text": "Will IL-2 affect my blood pressure?",
+            "cancer_type": "renal_cell",
+            "treatment": "",
+            "active": "y",
+        },
+    )
+    added = db.session.scalar(
+        sa.select(PreVisitQuestion).where(PreVisitQuestion.text.like("Will IL-2%"))
+    )
+    assert added.cancer_type == "renal_cell"
+    preview = staff_client.get("/staff/questions?preview_cancer_type=renal_cell")
+    assert "Will IL-2 affect my blood pressure?" in preview.get_data(as_text=True)
+    other = staff_client.get("/staff/questions?preview_cancer_type=melanoma")
+    preview_text = re.search(
+        r'<pre class="preview">(.*?)</pre>', other.get_data(as_text=True), re.S
+    )[1]
+    assert "Will IL-2" not in preview_text
+
+    staff_client.post(
+        f"/staff/questions/{added.id}/move", data={"csrf_token": token, "direction": "up"}
+    )
+    ordered = db.session.scalars(
+        sa.select(PreVisitQuestion.id).order_by(PreVisitQuestion.position)
+    ).all()
+    assert ordered[-2] == added.id
+
+    staff_client.post(
+        f"/staff/questions/{added.id}",
+        data={
+            "csrf_token": token,
+            "text": "Will IL-2 change my blood pressure?",
+            "cancer_type": "renal_cell",
+            "treatment": "",
+        },
+    )  # no "active": unticked
+    db.session.refresh(added)
+    assert added.text.startswith("Will IL-2 change") and added.active is False
+    preview = staff_client.get("/staff/questions?preview_cancer_type=renal_cell")
+    text = re.search(r'<pre class="preview">(.*?)</pre>', preview.get_data(as_text=True), re.S)[1]
+    assert "Will IL-2" not in text
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0  # preview saved nothing
+
+
+def test_dead_email_can_be_retried(app, staff_client, client, consultant, booking_form, smtp):
+    client.post("/book", data=booking_form())
+    smtp.stop()
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    dispatch_outbox(db.session)
+    dead = db.session.scalars(sa.select(OutboundEmail).where(OutboundEmail.status == "dead")).all()
+    assert len(dead) == 2
+    page = staff_client.get("/staff/emails?status=dead").get_data(as_text=True)
+    assert "Send again" in page
+    staff_client.post(
+        f"/staff/emails/{dead[0].id}/retry", data={"csrf_token": csrf_for(staff_client)}
+    )
+    smtp.start()
+    app.config["MAIL_PORT"] = smtp.port
+    assert dispatch_outbox(db.session).sent == 1
+    assert smtp.messages[0]["Message-ID"] == dead[0].message_id
+    assert (
+        db.session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == "email_retried"))
+        == f"email {dead[0].id}"
+    )
+
+
+def test_admin_creates_an_account_with_a_one_time_password(app, admin_client):
+    response = admin_client.post(
+        "/staff/accounts",
+        data={
+            "csrf_token": csrf_for(admin_client),
+            "email": "new@clinic.example",
+            "name": "New Colleague",
+            "role": "staff",
+            "is_consultant": "y",
+        },
+    )
+    page = response.get_data(as_text=True)
+    password = re.search(r"<code>([^<]+)</code>", page)[1]
+    assert sign_in(app.test_client(), "new@clinic.example", password).status_code == 302
+    assert admin_client.get("/staff/accounts").get_data(as_text=True).count(password) == 0
+
+
+def test_admin_deactivates_and_resets(app, admin_client, create_staff):
+    user = create_staff("desk@clinic.example")
+    colleague = app.test_client()
+    sign_in(colleague, user.email)
+    admin_client.post(
+        f"/staff/accounts/{user.id}",
+        data={
+            "csrf_token": csrf_for(admin_client),
+            "role": "staff",
+        },
+    )  # "active" unticked
+    assert colleague.get("/staff/").status_code == 302
+    response = admin_client.post(
+        f"/staff/accounts/{user.id}/reset-password", data={"csrf_token": csrf_for(admin_client)}
+    )
+    assert re.search(r"<code>([^<]+)</code>", response.get_data(as_text=True))
+
+
+def test_the_last_admin_cannot_be_removed(admin_client):
+    admin_client.post(
+        f"/staff/accounts/{admin_client.user.id}",
+        data={
+            "csrf_token": csrf_for(admin_client),
+            "role": "staff",
+            "active": "y",
+        },
+    )
+    assert db.session.get(StaffUser, admin_client.user.id).role == "admin"
+
+
+def test_audit_log_filters(admin_client, staff_client, client, consultant, booking_form):
+    client.post("/book", data=booking_form())
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    staff_client.get(f"/staff/appointments/{reference}")
+    page = admin_client.get(f"/staff/audit?reference={reference}").get_data(as_text=True)
+    assert "viewed" in page and "booked" in page
+    by_user = admin_client.get(
+        f"/staff/audit?user_id={staff_client.user.id}&action=viewed"
+    ).get_data(as_text=True)
+    rows = re.findall(r"<td>(booked|viewed|signed_in)</td>", by_user)
+    assert rows == ["viewed"]
