@@ -137,7 +137,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             choices=choices,
             now=now_utc(),
             whatsapp_digits=appointment.patient_phone.lstrip("+"),
-            status_form=forms.get("status_form") or StatusForm(),
+            status_form=forms.get("status_form") or StatusForm(status=appointment.status),
             cancel_form=forms.get("cancel_form") or StaffCancelForm(),
             note_form=forms.get("note_form") or NoteForm(),
             reassign_form=reassign,

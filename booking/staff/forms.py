@@ -38,7 +38,12 @@ class PasswordForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     status = SelectField(
-        "Outcome", choices={"completed": "Completed", "no_show": "No-show", "confirmed": "Undo"}
+        "Outcome",
+        choices={
+            "completed": "Completed",
+            "no_show": "No-show",
+            "confirmed": "Not recorded yet",
+        },
     )
 
 
