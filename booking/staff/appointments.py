@@ -162,7 +162,7 @@ def appointment_status(reference):
         try:
             set_outcome(db.session, appointment, form.status.data, now_utc(), current_user.id)
         except ChangeRefused as error:
-            form.status.errors.append(str(error))
+            flash(str(error))
             return _detail(appointment, 409, status_form=form)
         db.session.commit()
         flash("Outcome saved.")
