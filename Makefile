@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app booking
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench soak clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,19 @@ run: $(VENV)/.runtime
 	$(FLASK) seed-demo
 	$(FLASK) serve
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev browser-deps
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium (never a downloaded browser) and inject axe-core.
+browser-deps: /usr/bin/chromium node_modules/axe-core/axe.min.js
+
+/usr/bin/chromium:
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -35,4 +46,4 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules tests/screenshots

@@ -1,0 +1,164 @@
+"""In a real browser: a patient books with the keyboard on a phone-sized screen, staff move the
+booking, the patient cancels from the link in the email file; axe-core checks every page."""
+
+import email
+import email.policy
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import sync_playwright
+
+from booking.extensions import db
+from booking.mailsink import start_sink
+from booking.models import Appointment
+from booking.outbox import dispatch_outbox
+from tests.browser import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    assert_accessible,
+    choose_option,
+    choose_radio,
+    shot,
+    tab_to,
+    type_into,
+)
+from tests.conftest import STAFF_PASSWORD, free_port
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM) or not AXE.exists():
+        pytest.fail("Chromium or axe-core missing: run `make test`, which installs them")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def mail_folder(app, tmp_path):
+    """A real SMTP sink that keeps every message as an .eml file, as `make run` does."""
+    folder = tmp_path / "mail"
+    port = free_port()
+    controller, _ = start_sink("127.0.0.1", port, folder)
+    app.config["MAIL_PORT"] = port
+    yield folder
+    controller.stop()
+
+
+@pytest.fixture
+def live(app, consultant, mail_folder):
+    port = free_port()
+    app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
+    server = LiveServer(app, port).start()
+    yield server
+    server.stop()
+
+
+def latest_email(folder: Path, subject_part: str):
+    for path in sorted(folder.glob("*.eml"), reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if subject_part in message["Subject"]:
+            return message
+    raise AssertionError(f"no email with {subject_part!r} in {folder}")
+
+
+def book_with_the_keyboard(page):
+    choose_radio(page, "booked_by", 0)
+    type_into(page, "#patient_name", "Asha Verma")
+    type_into(page, "#patient_email", "asha.verma@example.com")
+    type_into(page, "#patient_phone", "+91 98765 43210")
+    choose_radio(page, "preferred_channel", 0)
+    choose_option(page, "#cancer_type", 1)  # Melanoma
+    choose_option(page, "#stage", 3)
+    choose_option(page, "#diagnosed", 1)
+    tab_to(page, "#treatments-6")  # Cytokine therapy: interferon
+    page.keyboard.press("Space")
+    assert page.is_hidden("#insurer"), "insurer asked before the patient said they are insured"
+    choose_radio(page, "has_insurance", 0)  # Yes
+    assert page.is_visible("#insurer")
+    type_into(page, "#insurer", "Star Health")
+    choose_radio(page, "preauthorisation", 2)
+    choose_radio(page, "urgent_symptoms", 0)  # Yes: urgent
+    type_into(page, "#own_questions", "Can I keep working during treatment?")
+    choose_radio(page, "consult_mode", 1)
+    tab_to(page, "#consent_health")
+    page.keyboard.press("Space")
+    tab_to(page, "button.primary")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/book/confirmed")
+
+
+def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folder, create_staff):
+    create_staff("reception@clinic.example")
+    patient = browser.new_context(viewport=PHONE, timezone_id="America/New_York", bypass_csp=True)
+    patient.set_default_timeout(10_000)
+    page = patient.new_page()
+    page.goto(f"{live.url}/book")
+    page.wait_for_url(re.compile(r".*tz=America%2FNew_York"))
+    assert page.input_value("#timezone") == "America/New_York"  # detected from the device
+    assert "EST" in page.inner_text("#slot") or "EDT" in page.inner_text("#slot")
+    shot(page, "01-booking-form")
+    assert_accessible(page, "booking form")
+
+    book_with_the_keyboard(page)
+    assert page.is_visible("text=Please get help now")
+    reference = page.inner_text(".reference")
+    shot(page, "02-confirmation")
+    assert_accessible(page, "confirmation")
+
+    # Staff sign in, find the booking and move it.
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    staff.set_default_timeout(10_000)
+    desk = staff.new_page()
+    desk.goto(f"{live.url}/staff/login")
+    assert_accessible(desk, "staff sign-in")
+    desk.fill("#email", "reception@clinic.example")
+    desk.fill("#password", STAFF_PASSWORD)
+    desk.click("button.primary")
+    desk.wait_for_url(f"{live.url}/staff/")
+    desk.click("text=Appointments")
+    desk.fill("#q", reference)
+    desk.click("form.filters button")
+    shot(desk, "03-staff-list")
+    assert_accessible(desk, "staff list")
+    desk.click(f"a:text('{reference}')")
+    assert desk.is_visible("text=Can I keep working during treatment?")
+    shot(desk, "04-staff-appointment")
+    assert_accessible(desk, "appointment page")
+    desk.click("text=Move to another time")
+    options = desk.eval_on_selector_all("#slot option", "els => els.map(e => e.value)")
+    desk.select_option("#slot", options[-1])  # weeks ahead: the patient can still change it
+    desk.click("button.primary")
+    assert desk.is_visible("text=Moved.")
+
+    # The worker sends the emails; the patient opens the link in the "moved" email file.
+    dispatch_outbox(db.session)
+    moved = latest_email(mail_folder, "has moved")
+    link = re.search(r"http://\S+/manage/\S+", moved.get_body(("plain",)).get_content())[0]
+    page.goto(link)
+    assert reference in page.inner_text("main")
+    shot(page, "05-manage")
+    assert_accessible(page, "manage page")
+    page.click("text=Cancel my consult")
+    assert page.is_visible("text=This booking is cancelled")
+    shot(page, "06-cancelled")
+    db.session.remove()
+    assert db.session.scalar(sa.select(Appointment.status)) == "cancelled"
+
+
+def test_booking_form_with_errors_is_accessible(browser, live):
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live.url}/book?tz=Asia/Kolkata")
+    page.click("button.primary")
+    assert page.is_visible("text=Please check these answers")
+    shot(page, "07-booking-errors")
+    assert_accessible(page, "booking form with errors")
