@@ -88,6 +88,7 @@ def parse_settings(app: Flask) -> None:
         "BOOKING_MIN_NOTICE",
         "BOOKING_HORIZON",
         "OUTBOX_LEASE",
+        "OUTBOX_RETRY_BASE",
         "OUTBOX_INTERVAL",
         "REMINDER_INTERVAL",
         "MAIL_TIMEOUT",

@@ -82,9 +82,9 @@ def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> l
     return list(withdrawn)
 
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8 ... minutes after each failed attempt, capped at six hours."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
+    """1, 2, 4, 8 ... times ``OUTBOX_RETRY_BASE`` after each failed attempt, capped at 6 hours."""
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
 def claim_outbox_batch(
@@ -220,7 +220,9 @@ def _mark_failed(
             )
         else:
             values["status"] = "pending"
-            values["next_attempt_at"] = now + backoff(item.attempts)
+            values["next_attempt_at"] = now + backoff(
+                item.attempts, current_app.config["OUTBOX_RETRY_BASE"]
+            )
             report.retried += 1
         session.execute(
             sa.update(OutboundEmail).where(OutboundEmail.id == item.id).values(**values)

@@ -1,0 +1,111 @@
+"""Load generator for ``POST /book``, run as its own process by ``bench/run.py``.
+
+Each client thread fetches the form once (its own cookie and CSRF token), then POSTs full
+valid bookings, each for a slot no request uses more often than there are consultants.
+Prints one JSON line: posts, errors (any answer but a redirect), seconds.
+"""
+
+import http.client
+import json
+import re
+import secrets
+import sys
+import threading
+import time
+import urllib.parse
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+SLOT = re.compile(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"')
+
+
+def client(port, number, clients, per_slot, deadline, totals, lock):
+    """One client: fetch the form once (cookie, CSRF token, slots), then post bookings."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/book?tz=Asia/Kolkata")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+    csrf = CSRF.search(page)[1]
+    slots = sorted(SLOT.findall(page))
+    round_ = posts = errors = server_errors = 0
+    while time.monotonic() < deadline:
+        # Request k of client c takes slot (c + k * clients) // per_slot: each slot is used at
+        # most `per_slot` times (once per consultant), so every booking should succeed.
+        index = (number + round_ * clients) // per_slot
+        round_ += 1
+        if index >= len(slots):
+            break
+        body = urllib.parse.urlencode(
+            {
+                "csrf_token": csrf,
+                "submission_key": secrets.token_urlsafe(24),
+                "booked_by": "self",
+                "patient_name": f"Bench {number}-{round_}",
+                "patient_email": f"bench{number}x{round_}@example.com",
+                "patient_phone": "+91 98765 43210",
+                "preferred_channel": "email",
+                "cancer_type": "melanoma",
+                "stage": "2",
+                "diagnosed": "lt3m",
+                "diagnosis_details": "Benchmark details",
+                "treatments": "interferon",
+                "has_insurance": "yes",
+                "insurer": "Bench Insurance",
+                "policy_number": "P-1",
+                "preauthorisation": "no",
+                "urgent_symptoms": "no",
+                "consult_mode": "phone",
+                "timezone": "Asia/Kolkata",
+                "shown_timezone": "Asia/Kolkata",
+                "slot": slots[index],
+                "consent_health": "y",
+                "consent_reminders": "y",
+            }
+        )
+        try:
+            connection.request(
+                "POST",
+                "/book",
+                body=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": cookie,
+                },
+            )
+            answer = connection.getresponse()
+            answer.read()
+            posts += 1
+            if answer.status != 302:
+                errors += 1
+            if answer.status >= 500:
+                server_errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    with lock:
+        totals["posts"] += posts
+        totals["errors"] += errors
+        totals["server_errors"] += server_errors
+
+
+def main():
+    port, clients, seconds, per_slot = (int(arg) for arg in sys.argv[1:5])
+    totals = {"posts": 0, "errors": 0, "server_errors": 0}
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + seconds
+    threads = [
+        threading.Thread(target=client, args=(port, n, clients, per_slot, deadline, totals, lock))
+        for n in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    totals["seconds"] = time.monotonic() - started
+    print(json.dumps(totals))
+
+
+if __name__ == "__main__":
+    main()

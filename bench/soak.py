@@ -1,0 +1,193 @@
+"""``make soak``: a bounded fault run on loopback (under 3 minutes).
+
+gunicorn (2 workers) on PostgreSQL and one ``worker`` process; 100 clients book for 60
+seconds; meanwhile the SMTP sink is stopped for 20 seconds and the worker is killed with
+SIGKILL once and restarted. Then the outbox drains, and the run prints bookings made, 5xx
+answers, double bookings, emails expected against received and duplicate Message-IDs, and
+exits non-zero if any of them is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import time as clock
+
+import sqlalchemy as sa
+
+from bench.run import (
+    BIN,
+    KEY,
+    ROOT,
+    SECRET,
+    add_consultants,
+    app_for,
+    free_port,
+    fresh_database,
+    migrate,
+    postgres_reachable,
+)
+from booking.extensions import db
+from booking.mailsink import start_sink
+from booking.models import Appointment, OutboundEmail
+
+CLIENTS, SECONDS, BATCH = 100, 60, 20
+
+
+def main() -> int:
+    if not postgres_reachable():
+        print("PostgreSQL is not reachable; the soak run needs it.")
+        return 2
+    url = fresh_database("postgresql", ROOT, "booking_soak")
+    migrate(url)
+    app = app_for(url)
+    with app.app_context():
+        add_consultants(20, days=range(7), start=clock(0), end=clock(23, 30))
+        db.session.remove()
+    mail_port, web_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        DATABASE_URL=url,
+        SECRET_KEY=SECRET,
+        ENCRYPTION_KEYS=KEY,
+        LOG_LEVEL="WARNING",
+        BOOKING_RATE_LIMIT="1000000 per hour",
+        MAIL_PORT=str(mail_port),
+        MAIL_TIMEOUT="3s",
+        OUTBOX_INTERVAL="1s",
+        OUTBOX_LEASE="10s",
+        OUTBOX_RETRY_BASE="2s",
+        OUTBOX_BATCH_SIZE=str(BATCH),
+        BASE_URL=f"http://127.0.0.1:{web_port}",
+    )
+    controller, sink = start_sink("127.0.0.1", mail_port)
+    web = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{web_port}",
+            "--log-level",
+            "warning",
+            "booking:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+    def start_worker():
+        return subprocess.Popen(
+            [BIN / "flask", "--app", "booking", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+
+    worker = start_worker()
+    time.sleep(3)
+    events = []
+
+    def faults():
+        nonlocal worker, controller, sink
+        time.sleep(10)
+        controller.stop()
+        events.append("SMTP sink stopped at 10 s")
+        time.sleep(20)
+        received_before = sink.messages
+        controller, sink = start_sink("127.0.0.1", mail_port)
+        sink.messages.extend(received_before)
+        events.append("SMTP sink back at 30 s")
+        time.sleep(5)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        events.append("worker killed with SIGKILL at 35 s")
+        time.sleep(2)
+        worker = start_worker()
+        events.append("worker restarted at 37 s")
+
+    chaos = threading.Thread(target=faults)
+    chaos.start()
+    load = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "post_load.py"),
+            str(web_port),
+            str(CLIENTS),
+            str(SECONDS),
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    chaos.join()
+    totals = json.loads(load.stdout)
+
+    # Let the outbox drain: every row sent, or 60 seconds.
+    with app.app_context():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = db.session.scalar(
+                sa.select(sa.func.count(OutboundEmail.id)).where(OutboundEmail.status != "sent")
+            )
+            db.session.rollback()
+            if not waiting:
+                break
+            time.sleep(1)
+        bookings = db.session.scalar(sa.select(sa.func.count(Appointment.id)))
+        doubles = db.session.scalar(
+            sa.text(
+                "SELECT count(*) FROM (SELECT consultant_id, starts_at FROM appointment "
+                "WHERE status != 'cancelled' GROUP BY consultant_id, starts_at "
+                "HAVING count(*) > 1) AS d"
+            )
+        )
+        expected = set(db.session.scalars(sa.select(OutboundEmail.message_id)))
+        unsent = db.session.scalar(
+            sa.select(sa.func.count(OutboundEmail.id)).where(OutboundEmail.status != "sent")
+        )
+        db.session.remove()
+        db.engine.dispose()
+    worker.terminate()
+    web.terminate()
+    worker.wait(timeout=30)
+    web.wait(timeout=30)
+    controller.stop()
+
+    ids = Counter(message["Message-ID"] for message in sink.messages)
+    received = set(ids)
+    duplicates = sum(count - 1 for count in ids.values())
+    missing = len(expected - received)
+    checks = {
+        "5xx responses = 0": totals["server_errors"] == 0,
+        "double bookings = 0": doubles == 0,
+        "every email received": missing == 0 and unsent == 0,
+        f"duplicate Message-IDs <= one batch ({BATCH})": duplicates <= BATCH,
+        "bookings made > 0": bookings > 0,
+    }
+    for event in events:
+        print(event)
+    print(
+        f"bookings made:          {bookings} ({totals['posts']} posts, "
+        f"{totals['errors']} not redirected)"
+    )
+    print(f"5xx responses:          {totals['server_errors']}")
+    print(f"double bookings:        {doubles}")
+    print(f"emails expected:        {len(expected)}")
+    print(f"emails received:        {len(received)} distinct, {missing} missing, {unsent} unsent")
+    print(f"duplicate Message-IDs:  {duplicates}")
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
