@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,14 +108,20 @@ def _latest_per_consult(
     worker has just claimed is never overwritten.
     """
     claimed_ids = {reminder.id for reminder in claimed}
+    # Only the other reminders of these consults that are due too: a consult's full history
+    # is never loaded, whatever the size of the table.
+    others = session.scalars(
+        sa.select(Reminder).where(
+            Reminder.appointment_id.in_({reminder.appointment_id for reminder in claimed}),
+            Reminder.status == "pending",
+            Reminder.due_at <= now,
+        )
+    ).all()
+    due_by_appointment: dict[int, list[Reminder]] = defaultdict(list)
+    for reminder in [*claimed, *others]:
+        due_by_appointment[reminder.appointment_id].append(reminder)
     chosen = []
-    for appointment in {reminder.appointment for reminder in claimed}:
-        due = [
-            reminder
-            for reminder in appointment.reminders
-            if reminder.due_at <= now
-            and (reminder.id in claimed_ids or reminder.status == "pending")
-        ]
+    for due in due_by_appointment.values():
         best = min(due, key=lambda reminder: reminder.offset_minutes)
         for reminder in due:
             if reminder is best:
@@ -145,10 +152,7 @@ def queue_due_reminders(session: so.Session, now: datetime, limit: int = 200) ->
     reminders = session.scalars(
         sa.select(Reminder)
         .where(Reminder.id.in_(ids))
-        .options(
-            so.joinedload(Reminder.appointment).joinedload(Appointment.intake),
-            so.joinedload(Reminder.appointment).selectinload(Appointment.reminders),
-        )
+        .options(so.joinedload(Reminder.appointment).joinedload(Appointment.intake))
         .order_by(Reminder.due_at)
     ).all()
     questions_for: dict[tuple[str, str], list[str]] = {}

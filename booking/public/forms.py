@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     EmailField,
@@ -27,7 +29,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from .. import choices
 from ..bookings import BookingRequest
@@ -79,11 +81,61 @@ def slot_value(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+class PlainSelect:
+    """Renders a ``<select>`` whose options the field writes itself.
+
+    WTForms builds an object per option; for ~400 time zones and ~350 slots that was most of
+    the booking page's time. The options here are plain, escaped strings.
+    """
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        return Markup(
+            f"<select {html_params(name=field.name, **kwargs)}>{field.options_html()}</select>"
+        )
+
+
+def _option(value: str, label: str, selected: bool) -> str:
+    chosen = " selected" if selected else ""
+    return f'<option{chosen} value="{escape(value)}">{escape(label)}</option>'
+
+
+@lru_cache(maxsize=64)
+def _timezone_options(selected: str) -> str:
+    return "".join(
+        _option(name, name.replace("_", " "), name == selected) for name in timezone_names()
+    )
+
+
+class TimezoneField(SelectField):
+    """The time-zone select; its ~400 options are rendered once per chosen zone."""
+
+    widget = PlainSelect()
+
+    def options_html(self) -> str:
+        return _timezone_options(self.data or "")
+
+
+class SlotField(SelectField):
+    """Free slots grouped by day (``{day: {value: label}}``), rendered as optgroups."""
+
+    widget = PlainSelect()
+
+    def options_html(self) -> str:
+        parts = []
+        for day, options in (self.choices or {}).items():
+            inner = "".join(
+                _option(value, label, value == self.data) for value, label in options.items()
+            )
+            parts.append(f'<optgroup label="{escape(day)}">{inner}</optgroup>')
+        return "".join(parts)
+
+
 class TimeChoiceForm(FlaskForm):
     """A time zone and a free slot: the last part of the booking form, and the move form."""
 
-    timezone = SelectField("Show times in this time zone", validate_choice=False)
-    slot = SelectField(
+    timezone = TimezoneField("Show times in this time zone", validate_choice=False)
+    slot = SlotField(
         "Consult time",
         validate_choice=False,
         validators=[required("Choose a time for the consult.")],
@@ -92,7 +144,6 @@ class TimeChoiceForm(FlaskForm):
     def __init__(self, *args, free_slots=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.free_slot_values = {slot_value(moment) for moment in free_slots}
-        self.timezone.choices = {name: name.replace("_", " ") for name in timezone_names()}
 
     def validate_timezone(self, field):
         if not is_known_timezone(field.data or ""):
@@ -187,12 +238,6 @@ class BookingForm(TimeChoiceForm):
         "How would you like the consult?",
         choices=dict(choices.CONSULT_MODES),
         validators=[required("Choose how you would like the consult.")],
-    )
-    timezone = SelectField("Show times in this time zone", validate_choice=False)
-    slot = SelectField(
-        "Consult time",
-        validate_choice=False,
-        validators=[required("Choose a time for the consult.")],
     )
 
     consent_health = BooleanField(
