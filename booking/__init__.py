@@ -117,9 +117,10 @@ def configure_logging(app: Flask) -> None:
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app.logger.setLevel(app.config["LOG_LEVEL"])
-    # A line per job run and per SMTP connection would bury the lines that matter.
-    for noisy in ("apscheduler", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A line per job run and per SMTP connection would bury the lines that matter; a run
+    # skipped because the previous one is still sending is normal, not a warning.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def register_extensions(app: Flask) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
 
@@ -33,7 +34,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from .. import choices
 from ..bookings import BookingRequest
-from ..timeutil import is_known_timezone, timezone_names
+from ..timeutil import format_local, is_known_timezone, timezone_names, zone
 
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 # Control characters have no place in a name or an answer, and PostgreSQL refuses NUL outright.
@@ -129,6 +130,28 @@ class SlotField(SelectField):
             )
             parts.append(f'<optgroup label="{escape(day)}">{inner}</optgroup>')
         return "".join(parts)
+
+
+def chosen_timezone(submitted: str | None, fallback: str) -> str:
+    """The zone to show times in: the one asked for, if it is a real zone."""
+    return submitted if submitted and is_known_timezone(submitted) else fallback
+
+
+def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
+    """Free slots grouped by the patient's local day, labelled in their zone (and the clinic's)."""
+    config = current_app.config
+    patient_tz = zone(tz_name, config["CLINIC_TIMEZONE"])
+    clinic_tz = zone(config["CLINIC_TIMEZONE"], "UTC")
+    same = str(patient_tz) == str(clinic_tz)
+    groups: dict[str, dict[str, str]] = defaultdict(dict)
+    for moment in slots:
+        local = moment.astimezone(patient_tz)
+        day = f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
+        label = format_local(moment, patient_tz, with_date=False)
+        if not same:
+            label += f" (clinic {format_local(moment, clinic_tz, with_date=False)})"
+        groups[day][slot_value(moment)] = label
+    return dict(groups)
 
 
 class TimeChoiceForm(FlaskForm):

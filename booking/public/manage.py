@@ -26,8 +26,7 @@ from ..notifications import times
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
-from .forms import CancelForm, MoveForm
-from .routes import chosen_timezone, slot_choices
+from .forms import CancelForm, MoveForm, chosen_timezone, slot_choices
 
 
 def manage_rate_limit() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 
 from flask import (
     Response,
@@ -22,37 +21,15 @@ from ..bookings import SlotTaken, book_consult, find_by_submission
 from ..extensions import csrf, db, limiter
 from ..models import Appointment
 from ..notifications import build_ics, manage_url, times
-from ..timeutil import format_local, is_known_timezone, now_utc, zone
+from ..timeutil import now_utc
 from . import bp
-from .forms import BookingForm, slot_value, valid_submission_key
+from .forms import BookingForm, chosen_timezone, slot_choices, valid_submission_key
 
 CONFIRMED_KEY = "confirmed_appointment"
 
 
 def booking_rate_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
-
-
-def chosen_timezone(submitted: str | None, fallback: str) -> str:
-    """The zone to show times in: the one asked for, if it is a real zone."""
-    return submitted if submitted and is_known_timezone(submitted) else fallback
-
-
-def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
-    """Free slots grouped by the patient's local day, labelled in their zone (and the clinic's)."""
-    config = current_app.config
-    patient_tz = zone(tz_name, config["CLINIC_TIMEZONE"])
-    clinic_tz = zone(config["CLINIC_TIMEZONE"], "UTC")
-    same = str(patient_tz) == str(clinic_tz)
-    groups: dict[str, dict[str, str]] = defaultdict(dict)
-    for moment in slots:
-        local = moment.astimezone(patient_tz)
-        day = f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
-        label = format_local(moment, patient_tz, with_date=False)
-        if not same:
-            label += f" (clinic {format_local(moment, clinic_tz, with_date=False)})"
-        groups[day][slot_value(moment)] = label
-    return dict(groups)
 
 
 def _render_form(form: BookingForm, tz_name: str, slots, notice: str | None = None, status=200):

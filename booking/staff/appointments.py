@@ -27,7 +27,7 @@ from ..changes import (
 from ..extensions import db
 from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
-from ..public.routes import slot_choices
+from ..public.forms import slot_choices
 from ..timeutil import now_utc
 from . import bp
 from .access import client_address
