@@ -18,6 +18,7 @@ def record(
     appointment: Appointment | None = None,
     staff_user_id: int | None = None,
     ip_address: str | None = None,
+    detail: str | None = None,
 ) -> AuditEvent:
     """Add one event to the caller's transaction, so it is kept exactly when the change is."""
     event = AuditEvent(
@@ -27,6 +28,7 @@ def record(
         appointment=appointment,
         staff_user_id=staff_user_id,
         ip_address=(ip_address or "")[:45] or None,
+        detail=detail[:200] if detail else None,
     )
     session.add(event)
     return event

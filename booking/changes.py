@@ -148,7 +148,12 @@ def staff_rules():
 
 
 def set_outcome(
-    session: so.Session, appointment: Appointment, status: str, now: datetime, staff_user_id: int
+    session: so.Session,
+    appointment: Appointment,
+    status: str,
+    now: datetime,
+    staff_user_id: int,
+    ip_address: str | None = None,
 ) -> None:
     """Completed or no-show once the consult has started; "confirmed" undoes a mistake."""
     if appointment.status == "cancelled":
@@ -165,6 +170,7 @@ def set_outcome(
         actor="staff",
         appointment=appointment,
         staff_user_id=staff_user_id,
+        ip_address=ip_address,
     )
 
 
@@ -174,6 +180,7 @@ def reassign_appointment(
     consultant_id: int,
     now: datetime,
     staff_user_id: int,
+    ip_address: str | None = None,
 ) -> None:
     """Give the consult to another consultant free at that time, and commit.
 
@@ -195,6 +202,7 @@ def reassign_appointment(
         actor="staff",
         appointment=appointment,
         staff_user_id=staff_user_id,
+        ip_address=ip_address,
     )
     try:
         session.commit()
@@ -204,7 +212,12 @@ def reassign_appointment(
 
 
 def add_note(
-    session: so.Session, appointment: Appointment, text: str, now: datetime, staff_user_id: int
+    session: so.Session,
+    appointment: Appointment,
+    text: str,
+    now: datetime,
+    staff_user_id: int,
+    ip_address: str | None = None,
 ) -> AppointmentNote:
     note = AppointmentNote(
         appointment=appointment, author_id=staff_user_id, created_at=now, text=text
@@ -217,5 +230,6 @@ def add_note(
         actor="staff",
         appointment=appointment,
         staff_user_id=staff_user_id,
+        ip_address=ip_address,
     )
     return note

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from .. import audit
 from ..extensions import db, login_manager
 from ..models import StaffUser
 from ..timeutil import now_utc
@@ -66,6 +67,21 @@ def admin_required(view):
 
 def client_address() -> str | None:
     return request.remote_addr
+
+
+def record(action: str, appointment=None, detail: str | None = None, user_id: int | None = None):
+    """An audit event by the signed-in staff user (or ``user_id``), from this request's address.
+    ``detail`` names what was acted on (an account, a question); never health data."""
+    return audit.record(
+        db.session,
+        action,
+        now_utc(),
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=user_id or current_user.id,
+        ip_address=client_address(),
+        detail=detail,
+    )
 
 
 def safe_next(target: str | None) -> str:

@@ -5,31 +5,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from werkzeug.security import generate_password_hash
 
-from .. import audit
 from ..accounts import new_staff_user, temporary_password
 from ..extensions import db
 from ..models import Appointment, AuditEvent, StaffUser
-from ..timeutil import now_utc
 from . import bp
-from .access import admin_required, client_address
+from .access import admin_required, record
 from .forms import AccountEditForm, AccountForm, ActionForm
 
 AUDIT_PAGE = 100
 
 
 def _record(action: str, user: StaffUser) -> None:
-    event = audit.record(
-        db.session,
-        action,
-        now_utc(),
-        actor="staff",
-        staff_user_id=current_user.id,
-        ip_address=client_address(),
-    )
-    event.detail = f"account {user.id} ({user.email})"
+    record(action, detail=f"account {user.id} ({user.email})")
 
 
 def _accounts_page(status=200, create_form=None, new_password=None, new_for=None):

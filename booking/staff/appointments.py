@@ -12,7 +12,7 @@ import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, choices
+from .. import choices
 from ..availability import consultants_free_at, free_slots
 from ..bookings import SlotTaken
 from ..changes import (
@@ -30,7 +30,7 @@ from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, St
 from ..public.forms import slot_choices
 from ..timeutil import now_utc
 from . import bp
-from .access import client_address
+from .access import client_address, record
 from .forms import NoteForm, ReassignForm, StaffCancelForm, StaffMoveForm, StatusForm
 
 
@@ -53,20 +53,6 @@ def load(reference: str) -> Appointment:
     if appointment is None:
         abort(404)
     return appointment
-
-
-def record(action: str, appointment: Appointment | None = None, detail: str | None = None):
-    event = audit.record(
-        db.session,
-        action,
-        now_utc(),
-        actor="staff",
-        appointment=appointment,
-        staff_user_id=current_user.id,
-        ip_address=client_address(),
-    )
-    event.detail = detail
-    return event
 
 
 @bp.get("/appointments")
@@ -160,7 +146,14 @@ def appointment_status(reference):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            set_outcome(db.session, appointment, form.status.data, now_utc(), current_user.id)
+            set_outcome(
+                db.session,
+                appointment,
+                form.status.data,
+                now_utc(),
+                current_user.id,
+                client_address(),
+            )
         except ChangeRefused as error:
             flash(str(error))
             return _detail(appointment, 409, status_form=form)
@@ -199,7 +192,9 @@ def appointment_note(reference):
     appointment = load(reference)
     form = NoteForm()
     if form.validate_on_submit():
-        add_note(db.session, appointment, form.text.data, now_utc(), current_user.id)
+        add_note(
+            db.session, appointment, form.text.data, now_utc(), current_user.id, client_address()
+        )
         db.session.commit()
         flash("Note added.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
@@ -213,7 +208,12 @@ def appointment_reassign(reference):
     if form.validate_on_submit():
         try:
             reassign_appointment(
-                db.session, appointment, form.consultant_id.data, now_utc(), current_user.id
+                db.session,
+                appointment,
+                form.consultant_id.data,
+                now_utc(),
+                current_user.id,
+                client_address(),
             )
         except (SlotTaken, ChangeRefused):
             form.consultant_id.errors.append("That consultant is not free at this time.")

@@ -6,12 +6,11 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
-from .. import audit
 from ..accounts import PasswordRejected, authenticate, set_password
 from ..extensions import db, limiter
 from ..timeutil import now_utc
 from . import bp
-from .access import client_address, safe_next
+from .access import record, safe_next
 from .forms import ActionForm, PasswordForm, SignInForm
 
 FAILED = (
@@ -42,14 +41,7 @@ def login():
         session.clear()
         login_user(result.user)
         session["seen"] = now.timestamp()
-        audit.record(
-            db.session,
-            "signed_in",
-            now,
-            actor="staff",
-            staff_user_id=result.user.id,
-            ip_address=client_address(),
-        )
+        record("signed_in", user_id=result.user.id)
         db.session.commit()
         return redirect(target)
     return render_template("staff/login.html", form=form, error=None), (
@@ -62,14 +54,7 @@ def logout():
     """End this session and every other session of this user."""
     if ActionForm().validate_on_submit():
         current_user.session_version += 1
-        audit.record(
-            db.session,
-            "signed_out",
-            now_utc(),
-            actor="staff",
-            staff_user_id=current_user.id,
-            ip_address=client_address(),
-        )
+        record("signed_out")
         db.session.commit()
         logout_user()
         session.clear()
@@ -89,14 +74,7 @@ def password():
             except PasswordRejected as error:
                 form.new.errors.append(str(error))
             else:
-                audit.record(
-                    db.session,
-                    "password_changed",
-                    now_utc(),
-                    actor="staff",
-                    staff_user_id=user.id,
-                    ip_address=client_address(),
-                )
+                record("password_changed")
                 db.session.commit()
                 login_user(user)  # this session goes on with the new version; others end
                 flash("Password changed. Other sessions of yours have been signed out.")

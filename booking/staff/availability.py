@@ -12,15 +12,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
 
-from .. import audit
 from ..availability import format_hours, outside_availability, parse_hours, slot_rules
 from ..extensions import db
 from ..models import StaffUser, TimeOff, WeeklyHours
 from ..timeutil import now_utc
 from . import bp
-from .access import client_address
+from .access import record
 from .forms import ActionForm, HoursForm, TimeOffForm
 
 
@@ -89,15 +87,7 @@ def availability_hours(consultant_id):
                 WeeklyHours(weekday=day, start_time=start, end_time=end)
                 for day, start, end in blocks
             ]
-            event = audit.record(
-                db.session,
-                "hours_changed",
-                now_utc(),
-                actor="staff",
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
-            )
-            event.detail = f"consultant {consultant.id}"
+            record("hours_changed", detail=f"consultant {consultant.id}")
             db.session.commit()
             flash(f"Hours saved for {consultant.name}.")
             return redirect(url_for(".availability"))
@@ -130,15 +120,7 @@ def availability_time_off():
                     consultant_id=who, starts_at=starts, ends_at=ends, reason=form.reason.data or ""
                 )
             )
-            event = audit.record(
-                db.session,
-                "time_off_added",
-                now_utc(),
-                actor="staff",
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
-            )
-            event.detail = f"consultant {who}" if who else "whole clinic"
+            record("time_off_added", detail=f"consultant {who}" if who else "whole clinic")
             db.session.commit()
             flash("Time off saved. Consults that now fall in it are listed below.")
             return redirect(url_for(".availability"))
@@ -151,15 +133,7 @@ def availability_time_off_delete(time_off_id):
         row = db.session.get(TimeOff, time_off_id)
         if row is not None:
             db.session.delete(row)
-            event = audit.record(
-                db.session,
-                "time_off_removed",
-                now_utc(),
-                actor="staff",
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
-            )
-            event.detail = f"time off {time_off_id}"
+            record("time_off_removed", detail=f"time off {time_off_id}")
             db.session.commit()
             flash("Time off removed.")
     return redirect(url_for(".availability"))

@@ -5,14 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from .. import audit
 from ..extensions import db
 from ..models import OutboundEmail
 from ..timeutil import now_utc
 from . import bp
-from .access import client_address
+from .access import record
 from .forms import RetryForm
 
 STATUSES = ["pending", "sending", "sent", "dead", "withdrawn"]
@@ -70,15 +68,7 @@ def email_retry(email_id):
             .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
         ).rowcount
         if done:
-            event = audit.record(
-                db.session,
-                "email_retried",
-                now,
-                actor="staff",
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
-            )
-            event.detail = f"email {email_id}"
+            record("email_retried", detail=f"email {email_id}")
             db.session.commit()
             flash("The email will be sent again within a minute.")
     return redirect(request.referrer or url_for(".emails"))

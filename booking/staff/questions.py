@@ -6,29 +6,20 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from .. import audit, choices
+from .. import choices
 from ..extensions import db
 from ..models import Appointment, Intake, PreVisitQuestion
 from ..notifications import reminder_email
 from ..questions import question_list
 from ..timeutil import now_utc
 from . import bp
-from .access import client_address
+from .access import record
 from .forms import MoveQuestionForm, QuestionForm
 
 
 def _record(action: str, question_id: int) -> None:
-    event = audit.record(
-        db.session,
-        action,
-        now_utc(),
-        actor="staff",
-        staff_user_id=current_user.id,
-        ip_address=client_address(),
-    )
-    event.detail = f"question {question_id}"
+    record(action, detail=f"question {question_id}")
 
 
 def _preview(cancer_type: str, treatment: str) -> str:
