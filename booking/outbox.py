@@ -27,7 +27,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
@@ -191,7 +191,7 @@ class _Claimed:
     id: int
     kind: str
     attempts: int
-    message: Message
+    message: Message | None
 
 
 def _mark_sent(session: so.Session, ids: list[int]) -> None:
@@ -248,8 +248,17 @@ def dispatch_outbox(session: so.Session, now: datetime | None = None) -> Dispatc
     rows = session.scalars(
         sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
     ).all()
-    items = [_Claimed(row.id, row.kind, row.attempts, build_message(row)) for row in rows]
+    items, broken = [], []
+    for row in rows:
+        try:
+            items.append(_Claimed(row.id, row.kind, row.attempts, build_message(row)))
+        except Exception as error:  # one malformed row must not hold back the batch
+            broken.append((_Claimed(row.id, row.kind, row.attempts, None), error))
     session.rollback()  # end the read; each result below is its own short transaction
+    for item, error in broken:
+        _mark_failed(session, [item], error, now, report)
+    if not items:
+        return report
 
     connection = TimeoutConnection(current_app.extensions["mail"])
     try:
@@ -265,6 +274,7 @@ def dispatch_outbox(session: so.Session, now: datetime | None = None) -> Dispatc
             try:
                 connection.send(item.message)
             except (
+                BadHeaderError,
                 smtplib.SMTPRecipientsRefused,
                 smtplib.SMTPDataError,
                 smtplib.SMTPSenderRefused,

@@ -154,3 +154,13 @@ def test_two_workers_at_once_send_each_email_once(app, smtp):
     assert len(ids) == 120
     assert len(set(ids)) == 120
     assert set(statuses()) == {"sent"}
+
+
+def test_a_message_that_cannot_be_built_does_not_hold_back_the_batch(app, smtp):
+    now = now_utc()
+    add_emails(2, now)
+    bad = add_emails(1, now, recipient="broken\nBcc: everyone@example.com")[0]
+    report = dispatch_outbox(db.session, now)
+    assert report.sent == 2
+    assert db.session.get(OutboundEmail, bad.id).status == "pending"
+    assert len(smtp.messages) == 2
