@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import secrets
 import sqlite3
 from pathlib import Path
@@ -112,7 +113,24 @@ def parse_settings(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+class HideManageTokens(logging.Filter):
+    """Request logs (the development server's, gunicorn's access log) would otherwise keep
+    every manage link, and with it the power to cancel that booking."""
+
+    pattern = re.compile(r"/manage/[A-Za-z0-9_-]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/manage/" in message:
+            record.msg, record.args = self.pattern.sub("/manage/[token]", message), ()
+        return True
+
+
 def configure_logging(app: Flask) -> None:
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, HideManageTokens) for f in logger.filters):
+            logger.addFilter(HideManageTokens())
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
