@@ -268,8 +268,9 @@ class BookingForm(TimeChoiceForm):
         "this consult.",
         validators=[required("We need your agreement to store this information for the consult.")],
     )
+    # Not ticked in advance: a pre-ticked box is not consent.
     consent_reminders = BooleanField(
-        "Send me reminder emails before the consult, with the questions to ask.", default=True
+        "Send me reminder emails before the consult, with the questions to ask."
     )
 
     # The checks below depend on other answers, so they live here rather than in validators.

@@ -263,6 +263,7 @@ def appointment_move(reference):
             appointment=appointment,
             slot_count=len(slots),
             tz=clinic_tz(),
+            clinic_time_only=True,
         ),
         status,
     )
