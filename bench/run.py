@@ -122,6 +122,46 @@ def add_consultants(count: int, days=range(5), start=clock(9), end=clock(17)) ->
 # --- HTTP, through gunicorn ----------------------------------------------------------------
 
 
+def server_env(url: str, port: int, **settings: str) -> dict:
+    """The environment of a production-like server process on ``port``."""
+    return dict(
+        os.environ,
+        APP_ENV="production",
+        DATABASE_URL=url,
+        SECRET_KEY=SECRET,
+        ENCRYPTION_KEYS=KEY,
+        LOG_LEVEL="WARNING",
+        BOOKING_RATE_LIMIT="1000000 per hour",
+        BASE_URL=f"http://127.0.0.1:{port}",
+        **settings,
+    )
+
+
+def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+    """gunicorn with 2 sync workers, as the README's production setup, on loopback."""
+    server = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "booking:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
 def wrk(url: str, seconds: int = 8, connections: int = 8) -> dict:
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
@@ -148,37 +188,8 @@ def http_bench(backend: str, folder: Path) -> dict:
         db.session.remove()
         db.engine.dispose()
     port = free_port()
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET,
-        ENCRYPTION_KEYS=KEY,
-        LOG_LEVEL="WARNING",
-        BOOKING_RATE_LIMIT="1000000 per hour",
-        BASE_URL=f"http://127.0.0.1:{port}",
-    )
-    server = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "booking:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(server_env(url, port), port)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/healthz", seconds=2)  # warm up both workers
         health = wrk(f"{base}/healthz")

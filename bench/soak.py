@@ -10,7 +10,6 @@ exits non-zero if any of them is wrong.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,15 +22,15 @@ import sqlalchemy as sa
 
 from bench.run import (
     BIN,
-    KEY,
     ROOT,
-    SECRET,
     add_consultants,
     app_for,
     free_port,
     fresh_database,
     migrate,
     postgres_reachable,
+    server_env,
+    start_gunicorn,
 )
 from booking.extensions import db
 from booking.mailsink import start_sink
@@ -51,37 +50,18 @@ def main() -> int:
         add_consultants(20, days=range(7), start=clock(0), end=clock(23, 30))
         db.session.remove()
     mail_port, web_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET,
-        ENCRYPTION_KEYS=KEY,
-        LOG_LEVEL="WARNING",
-        BOOKING_RATE_LIMIT="1000000 per hour",
+    env = server_env(
+        url,
+        web_port,
         MAIL_PORT=str(mail_port),
         MAIL_TIMEOUT="3s",
         OUTBOX_INTERVAL="1s",
         OUTBOX_LEASE="10s",
         OUTBOX_RETRY_BASE="2s",
         OUTBOX_BATCH_SIZE=str(BATCH),
-        BASE_URL=f"http://127.0.0.1:{web_port}",
     )
     controller, sink = start_sink("127.0.0.1", mail_port)
-    web = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "--log-level",
-            "warning",
-            "booking:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    web = start_gunicorn(env, web_port)
 
     def start_worker():
         return subprocess.Popen(

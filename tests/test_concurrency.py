@@ -6,35 +6,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from booking.availability import free_slots, slot_rules
-from booking.bookings import BookingRequest, SlotTaken, book_consult
+from booking.bookings import SlotTaken, book_consult
 from booking.extensions import db
 from booking.models import Appointment, Intake, OutboundEmail, Reminder
 from booking.timeutil import now_utc
-from tests.conftest import BOTH_DATABASES
+from tests.conftest import BOTH_DATABASES, booking_request
 
 THREADS = 20
-
-
-def request_for(index: int, starts_at) -> BookingRequest:
-    return BookingRequest(
-        submission_key=f"concurrent-submission-{index:04d}",
-        starts_at=starts_at,
-        patient_timezone="Asia/Kolkata",
-        booked_by="self",
-        patient_name=f"Patient {index}",
-        patient_email=f"patient{index}@example.com",
-        patient_phone="+919876543210",
-        preferred_channel="email",
-        cancer_type="lymphoma",
-        stage="2",
-        diagnosed="lt3m",
-        treatments=["chemotherapy"],
-        has_insurance="no",
-        urgent=False,
-        consult_mode="phone",
-        consent_health=True,
-        consent_reminders=True,
-    )
 
 
 def race(app, starts_at, now):
@@ -47,7 +25,7 @@ def race(app, starts_at, now):
         with app.app_context():
             barrier.wait()
             try:
-                book_consult(db.session, request_for(index, starts_at), now)
+                book_consult(db.session, booking_request(starts_at, index), now)
                 outcome = "booked"
             except SlotTaken:
                 outcome = "taken"
@@ -122,7 +100,7 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
 
     def book_after_someone_else(session, request, now):
         with app.app_context():  # another request, with its own session, wins the race
-            book_consult(db.session, request_for(99, starts_at), now - timedelta(seconds=1))
+            book_consult(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
         return book_consult(session, request, now)
 
     monkeypatch.setattr("booking.public.routes.book_consult", book_after_someone_else)
