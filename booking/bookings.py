@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -77,7 +77,6 @@ class BookingResult:
     # The raw manage token exists only here and in the emails; the database keeps its hash.
     manage_token: str | None = None
     duplicate: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def new_reference() -> str:

@@ -127,10 +127,6 @@ class Appointment(db.Model):
         back_populates="appointment", cascade="all, delete-orphan"
     )
 
-    @property
-    def is_active(self) -> bool:
-        return self.status != "cancelled"
-
     __table_args__ = (
         # Double booking is impossible by construction: one active appointment per
         # consultant and start time. The booking code catches the IntegrityError.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
@@ -29,6 +29,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 
+from .claims import claim
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
 from .timeutil import now_utc
@@ -95,33 +96,23 @@ def claim_outbox_batch(
     session: so.Session, now: datetime, limit: int, lease: timedelta
 ) -> list[int]:
     """Mark up to ``limit`` due rows as ``sending`` for this worker; return their ids."""
-    due = sa.or_(
-        sa.and_(OutboundEmail.status == "pending", OutboundEmail.next_attempt_at <= now),
-        sa.and_(OutboundEmail.status == "sending", OutboundEmail.lease_expires_at <= now),
+    ids = claim(
+        session,
+        OutboundEmail,
+        due=sa.or_(
+            sa.and_(OutboundEmail.status == "pending", OutboundEmail.next_attempt_at <= now),
+            sa.and_(OutboundEmail.status == "sending", OutboundEmail.lease_expires_at <= now),
+        ),
+        order_by=(OutboundEmail.next_attempt_at, OutboundEmail.id),
+        limit=limit,
+        values={
+            "status": "sending",
+            "lease_expires_at": now + lease,
+            "attempts": OutboundEmail.attempts + 1,
+        },
     )
-    candidates = (
-        sa.select(OutboundEmail.id)
-        .where(due)
-        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claim = (
-        sa.update(OutboundEmail)
-        .where(OutboundEmail.id.in_(candidates.scalar_subquery()))
-        .where(due)
-        .values(
-            status="sending",
-            lease_expires_at=now + lease,
-            attempts=OutboundEmail.attempts + 1,
-        )
-        .returning(OutboundEmail.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(session.scalars(claim))
     session.commit()
-    return sorted(ids)
+    return ids
 
 
 class TimeoutConnection(Connection):
@@ -181,7 +172,6 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     dead: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -215,7 +205,6 @@ def _mark_failed(
     """Schedule another attempt with backoff, or give up (``dead``) after the last one."""
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     last_error = f"{type(error).__name__}: {error}"[:500]
-    report.errors.append(last_error)
     for item in items:
         values = {"last_error": last_error, "lease_expires_at": None}
         if item.attempts >= max_attempts:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from .claims import claim
 from .models import Appointment, Reminder
 from .notifications import reminder_email
 from .outbox import enqueue
@@ -83,19 +84,14 @@ class QueueReport:
 
 
 def _claim_due(session: so.Session, now: datetime, limit: int) -> list[int]:
-    due = sa.and_(Reminder.status == "pending", Reminder.due_at <= now)
-    candidates = sa.select(Reminder.id).where(due).order_by(Reminder.due_at).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claim = (
-        sa.update(Reminder)
-        .where(Reminder.id.in_(candidates.scalar_subquery()))
-        .where(due)
-        .values(status="queued", queued_at=now)
-        .returning(Reminder.id)
-        .execution_options(synchronize_session=False)
+    return claim(
+        session,
+        Reminder,
+        due=sa.and_(Reminder.status == "pending", Reminder.due_at <= now),
+        order_by=(Reminder.due_at, Reminder.id),
+        limit=limit,
+        values={"status": "queued", "queued_at": now},
     )
-    return list(session.scalars(claim))
 
 
 def _latest_per_consult(

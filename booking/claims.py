@@ -1,0 +1,32 @@
+"""Atomic claims: how several workers share rows that are due without doing one twice.
+
+One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING id``. On PostgreSQL the inner select
+takes ``FOR UPDATE SKIP LOCKED``, so concurrent workers split the due rows instead of waiting on
+each other; SQLite runs one writer at a time. The UPDATE checks the due condition again, so a
+row another worker changed meanwhile is left alone.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+
+def claim(session: so.Session, model, due, order_by, limit: int, values: dict) -> list[int]:
+    """Set ``values`` on up to ``limit`` rows of ``model`` matching ``due``; return their ids.
+
+    The caller's transaction holds the claim: commit it, or write what the claim leads to first
+    (as the reminder job does) so both are kept or neither.
+    """
+    candidates = sa.select(model.id).where(due).order_by(*order_by).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(model)
+        .where(model.id.in_(candidates.scalar_subquery()))
+        .where(due)
+        .values(**values)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(session.scalars(statement))
