@@ -1,12 +1,13 @@
 """The manage link: the patient's own page for a booking, with the least personal data."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import icalendar
 import pytest
 import sqlalchemy as sa
 
+from booking.bookings import book_consult
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
@@ -150,6 +151,8 @@ def test_patient_moves_to_another_time(client, booked, smtp):
     assert appointment.starts_at != old_start
     assert appointment.starts_at.isoformat().replace("+00:00", "Z") == new_slot
     assert appointment.version == 1
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "moved"))
+    assert (event.actor, event.appointment_id) == ("patient", appointment.id)
     pending = db.session.scalars(sa.select(Reminder).where(Reminder.status == "pending")).all()
     assert {r.due_at for r in pending} == {
         appointment.starts_at - timedelta(hours=24),
@@ -206,3 +209,45 @@ def test_manage_pages_are_rate_limited(app, client, booked):
     app.config["MANAGE_RATE_LIMIT"] = "3 per hour"
     codes = [client.get(f"/manage/{token}").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
+    app, client, booked, create_consultant, monkeypatch
+):
+    """The time is free when the form is checked, but taken before the move commits."""
+    from booking.changes import move_appointment
+    from tests.conftest import booking_request
+
+    appointment, token = booked(slot_index=250)
+    create_consultant("Dr Second")  # so the booking's own time is free for someone else
+    page = client.get(f"/manage/{token}/move").get_data(as_text=True)
+    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[20]
+    starts_at = datetime.fromisoformat(target)
+
+    def someone_else_first(session, appointment, new_start, now, **who):
+        with app.app_context():  # both consultants are taken at that time
+            for index in (77, 78):
+                book_consult(db.session, booking_request(starts_at, index), now)
+        return move_appointment(session, appointment, new_start, now, **who)
+
+    monkeypatch.setattr("booking.public.moving.move_appointment", someone_else_first)
+    response = client.post(
+        f"/manage/{token}/move",
+        data={
+            "csrf_token": csrf_from(page),
+            "timezone": "Asia/Kolkata",
+            "shown_timezone": "Asia/Kolkata",
+            "slot": target,
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "just taken by someone else" in html
+    offered = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', html)
+    assert target not in offered
+    own = appointment.starts_at.isoformat().replace("+00:00", "Z")
+    assert own not in offered  # the fresh list still leaves out the booking's own time
+    db.session.refresh(appointment)
+    assert (
+        appointment.version == 0 and appointment.starts_at.isoformat().replace("+00:00", "Z") == own
+    )

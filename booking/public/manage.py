@@ -11,13 +11,11 @@ from datetime import datetime
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from .. import choices
-from ..availability import free_slots, slot_rules
-from ..bookings import SlotTaken
+from ..availability import slot_rules
 from ..changes import (
     ChangeRefused,
     cancel_appointment,
     change_deadline,
-    move_appointment,
     patient_can_change,
 )
 from ..extensions import csrf, db, limiter
@@ -27,6 +25,7 @@ from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
 from .forms import CancelForm, MoveForm, chosen_timezone, slot_choices
+from .moving import attempt_move, movable_slots
 
 
 def manage_rate_limit() -> str:
@@ -127,11 +126,8 @@ def manage_move(token):
         return gone
     if not patient_can_change(appointment, now):
         return _page(appointment, token, now, status=409)
-    slots = [
-        moment
-        for moment in free_slots(db.session, slot_rules(current_app.config), now)
-        if moment != appointment.starts_at
-    ]
+    rules = slot_rules(current_app.config)
+    slots = movable_slots(appointment, rules, now)
     form = MoveForm(free_slots=slots)
     tz_name = chosen_timezone(
         form.timezone.data if request.method == "POST" else request.args.get("tz"),
@@ -142,27 +138,14 @@ def manage_move(token):
         if request.form.get("shown_timezone") not in (None, tz_name):
             form.slot.errors = []
             notice = "The times are now shown in your chosen time zone. Please check your choice."
-        elif form.validate_on_submit():
-            try:
-                move_appointment(
-                    db.session,
-                    appointment,
-                    form.slot_start(),
-                    now,
-                    actor="patient",
-                    ip_address=request.remote_addr,
-                )
-            except SlotTaken:
-                form.slot.errors = [
-                    "That time was just taken by someone else. Please choose another time."
-                ]
-                slots = free_slots(db.session, slot_rules(current_app.config), now_utc())
-                status = 409
-            else:
+        else:
+            moved, fresh, status = attempt_move(
+                form, appointment, rules, now, actor="patient", ip_address=request.remote_addr
+            )
+            if moved:
                 flash("Your consult has moved. We have emailed you the new time.")
                 return redirect(url_for(".manage", token=token))
-        else:
-            status = 422
+            slots = fresh if fresh is not None else slots
     form.slot.choices = slot_choices(slots, tz_name)
     form.timezone.data = tz_name
     return (

@@ -13,13 +13,12 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from .. import choices
-from ..availability import consultants_free_at, free_slots
+from ..availability import consultants_free_at
 from ..bookings import SlotTaken
 from ..changes import (
     ChangeRefused,
     add_note,
     cancel_appointment,
-    move_appointment,
     reassign_appointment,
     set_outcome,
     staff_rules,
@@ -28,6 +27,7 @@ from ..extensions import db
 from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
 from ..public.forms import slot_choices
+from ..public.moving import attempt_move, movable_slots
 from ..timeutil import now_utc
 from . import bp
 from .access import client_address, record
@@ -230,30 +230,23 @@ def appointment_move(reference):
         flash("Only a confirmed consult can be moved.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
     now = now_utc()
-    slots = [m for m in free_slots(db.session, staff_rules(), now) if m != appointment.starts_at]
+    slots = movable_slots(appointment, staff_rules(), now)
     form = StaffMoveForm(free_slots=slots)
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                move_appointment(
-                    db.session,
-                    appointment,
-                    form.slot_start(),
-                    now,
-                    actor="staff",
-                    staff_user_id=current_user.id,
-                    ip_address=client_address(),
-                )
-            except SlotTaken:
-                form.slot.errors = ["That time was just taken. Please choose another."]
-                slots = free_slots(db.session, staff_rules(), now_utc())
-                status = 409
-            else:
-                flash("Moved. The patient has been emailed the new time.")
-                return redirect(url_for(".appointment_detail", reference=reference))
-        else:
-            status = 422
+        moved, fresh, status = attempt_move(
+            form,
+            appointment,
+            staff_rules(),
+            now,
+            actor="staff",
+            staff_user_id=current_user.id,
+            ip_address=client_address(),
+        )
+        if moved:
+            flash("Moved. The patient has been emailed the new time.")
+            return redirect(url_for(".appointment_detail", reference=reference))
+        slots = fresh if fresh is not None else slots
     form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
     form.slot.choices = slot_choices(slots, form.timezone.data)
     return (

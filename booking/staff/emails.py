@@ -11,7 +11,7 @@ from ..models import OutboundEmail
 from ..timeutil import now_utc
 from . import bp
 from .access import record
-from .forms import RetryForm
+from .forms import ActionForm
 
 STATUSES = ["pending", "sending", "sent", "dead", "withdrawn"]
 PER_PAGE = 50
@@ -53,14 +53,14 @@ def emails():
         page=page,
         pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
         total=total,
-        retry_form=RetryForm(),
+        retry_form=ActionForm(),
     )
 
 
 @bp.post("/emails/<int:email_id>/retry")
 def email_retry(email_id):
     """Give a dead email a fresh set of attempts; it keeps its Message-ID."""
-    if RetryForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         now = now_utc()
         done = db.session.execute(
             sa.update(OutboundEmail)

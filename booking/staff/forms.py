@@ -108,10 +108,6 @@ class MoveQuestionForm(FlaskForm):
     direction = HiddenField()
 
 
-class RetryForm(FlaskForm):
-    pass
-
-
 class AccountForm(FlaskForm):
     email = EmailField("Email", [DataRequired(), Length(max=254)], filters=[clean_line])
     name = StringField("Name", [DataRequired(), Length(max=120)], filters=[clean_line])
