@@ -2,7 +2,7 @@
 
 import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import icalendar
 import pytest
@@ -13,9 +13,10 @@ from booking.extensions import db
 from booking.models import Appointment, OutboundEmail, Reminder
 from booking.outbox import dispatch_outbox
 from booking.reminders import queue_due_reminders
+from tests.clock import days_after_dst_changes, monday_ahead
 from tests.conftest import BOTH_DATABASES
 
-START_OF_TEST = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)  # a Monday; the clock is ours
+START_OF_TEST = monday_ahead()  # the clock is ours, but the manage page reads the real one
 STEP = timedelta(minutes=15)
 
 
@@ -223,18 +224,19 @@ def test_worker_restarted_after_the_consult_began_skips(app, consultant, book_at
 
 
 @pytest.mark.parametrize(
-    ("consult_day", "new_york", "kolkata", "utc_hour"),
+    ("change", "new_york", "kolkata", "utc_hour"),
     [
-        # The day after the spring change (14 March 2027): EDT, UTC-4.
-        (datetime(2027, 3, 15), "09:00 EDT", "18:30 IST", 13),
-        # The day after the autumn change (7 November 2027): EST, UTC-5.
-        (datetime(2027, 11, 8), "09:00 EST", "19:30 IST", 14),
+        # The day after the spring change: EDT, UTC-4.
+        (0, "09:00 EDT", "18:30 IST", 13),
+        # The day after the autumn change: EST, UTC-5.
+        (1, "09:00 EST", "19:30 IST", 14),
     ],
 )
 def test_reminder_across_daylight_saving(
-    app, consultant, book_at, smtp, consult_day, new_york, kolkata, utc_hour
+    app, consultant, book_at, smtp, change, new_york, kolkata, utc_hour
 ):
-    starts_at = consult_day.replace(hour=utc_hour, tzinfo=UTC)
+    consult_day = days_after_dst_changes("America/New_York")[change]
+    starts_at = datetime.combine(consult_day, time(utc_hour), UTC)
     booked = starts_at - timedelta(days=5)
     book_at(starts_at, booked, patient_timezone="America/New_York")
     due = db.session.scalar(sa.select(Reminder.due_at).where(Reminder.offset_minutes == 1440))
