@@ -33,6 +33,12 @@ def appointments() -> int:
         ({"booked_by": "caregiver", "booker_name": "Ravi"}, "booker_relationship", "related"),
         ({"patient_name": "   "}, "patient_name", "Enter the patient's name"),
         ({"patient_name": "x" * 121}, "patient_name", "120"),
+        ({"patient_name": 'Asha <a href="https://evil.example">x</a>'}, "patient_name", "< or >"),
+        (
+            {"booked_by": "caregiver", "booker_name": "Ravi <b>", "booker_relationship": "son"},
+            "booker_name",
+            "< or >",
+        ),
         ({"patient_email": ""}, "patient_email", "Enter an email address"),
         ({"patient_email": "not-an-email"}, "patient_email", "like name@example.com"),
         ({"patient_email": "a@b"}, "patient_email", "like name@example.com"),

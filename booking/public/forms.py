@@ -60,6 +60,14 @@ def required(message: str):
     return DataRequired(message=message)
 
 
+def plain_name(field_form, field):
+    """Names are shown in emails, on calendars and (later) in text messages, and no person's
+    name has angle brackets: refusing them stops a name from being used to carry markup or a
+    fake link, on top of the escaping every template does anyway."""
+    if field.data and ("<" in field.data or ">" in field.data):
+        raise ValidationError("A name cannot contain < or >.")
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -193,10 +201,12 @@ class BookingForm(TimeChoiceForm):
         choices=dict(choices.BOOKED_BY),
         validators=[required("Tell us who is booking.")],
     )
-    booker_name = _line("Your name", 120)
+    booker_name = _line("Your name", 120, plain_name)
     booker_relationship = _line("Your relationship to the patient", 60)
 
-    patient_name = _line("Patient's full name", 120, required("Enter the patient's name."))
+    patient_name = _line(
+        "Patient's full name", 120, required("Enter the patient's name."), plain_name
+    )
     patient_email = EmailField(
         "Email", [required("Enter an email address."), Length(max=254)], filters=[clean_line]
     )

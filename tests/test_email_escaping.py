@@ -1,0 +1,110 @@
+"""Every email kind shows what a patient (or a colleague) typed as text, never as markup.
+
+The clinic sends these emails to whatever address was typed into a public form, so a name like
+``Asha <a href="https://evil.example/x">pay here</a>`` must arrive as those characters, not as a
+link in a message that carries the clinic's name.
+"""
+
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import sqlalchemy as sa
+
+from booking.changes import cancel_appointment, move_appointment
+from booking.extensions import db
+from booking.models import Appointment, OutboundEmail, PreVisitQuestion
+from booking.reminders import queue_due_reminders
+from tests.clock import monday_ahead
+
+MARKUP = '<a href="https://evil.example/x">pay here</a> <img src=x onerror="alert(1)"> & \'q\' "dq"'
+FREE_TEXT_FIELDS = (
+    "patient_name",
+    "booker_name",
+    "booker_relationship",
+    "cancer_type_other",
+    "diagnosis_details",
+    "treatment_details",
+    "treating_hospital",
+    "insurer",
+    "policy_number",
+    "policy_holder",
+    "own_questions",
+)
+EVERY_KIND = {
+    "confirmation",
+    "reminder",
+    "moved",
+    "cancelled",
+    "staff_new_booking",
+    "staff_moved",
+    "staff_cancelled",
+}
+
+
+class Markup(HTMLParser):
+    """The tags and attributes an HTML part really has, and the text a reader sees."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def seen(self) -> str:
+        return "".join(self.text)
+
+
+def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book_at):
+    create_consultant(name=f"Dr {MARKUP}")
+    db.session.add(PreVisitQuestion(text=f"Staff question {MARKUP}", position=0, active=True))
+    db.session.commit()
+    now = monday_ahead()
+    starts_at = now + timedelta(days=3)
+    hostile = {field: f"{field} {MARKUP}" for field in FREE_TEXT_FIELDS}
+    for index, booked_by in enumerate(("self", "caregiver")):
+        result = book_at(
+            starts_at + timedelta(hours=index),
+            now,
+            index=index,
+            booked_by=booked_by,
+            cancer_type="other_solid",
+            urgent=True,
+            **hostile,
+        )
+        queue_due_reminders(db.session, starts_at - timedelta(hours=23))
+        appointment = db.session.get(Appointment, result.appointment.id)
+        move_appointment(
+            db.session, appointment, starts_at + timedelta(days=1), now, actor="patient"
+        )
+        cancel_appointment(db.session, appointment, now, actor="patient")
+        db.session.commit()
+
+    emails = db.session.scalars(sa.select(OutboundEmail)).all()
+    assert {email.kind for email in emails} == EVERY_KIND
+    base_url = app.config["BASE_URL"]
+    for email in emails:
+        parsed = Markup(email.body_html)
+        for tag, attributes in parsed.tags:
+            assert tag not in {"img", "script"}, (email.kind, tag)
+            assert not any(name.startswith("on") for name in attributes), (email.kind, tag)
+            href = attributes.get("href")
+            if href is not None:
+                assert href.startswith((base_url, "tel:", "mailto:")), (email.kind, href)
+        # What was typed reaches the reader as the characters typed.
+        if email.kind.startswith("staff_"):
+            assert f"Dr {MARKUP}" in parsed.seen, email.kind
+        else:
+            greeted = (
+                "booker_name" if email.appointment.booked_by == "caregiver" else "patient_name"
+            )
+            assert f"Hello {hostile[greeted]}," in parsed.seen, email.kind
+        if email.kind in {"confirmation", "reminder", "moved"}:
+            assert hostile["own_questions"] in parsed.seen, email.kind
+            assert f"Staff question {MARKUP}" in parsed.seen, email.kind
