@@ -34,6 +34,12 @@ class Config:
     CLINIC_PHONE = env("CLINIC_PHONE", "+91 99 3070 9000")
     CLINIC_EMAIL = env("CLINIC_EMAIL", "consults@clinic.example")
     CLINIC_TIMEZONE = env("CLINIC_TIMEZONE", "Asia/Kolkata")
+    CLINIC_PHONE_HOURS = env("CLINIC_PHONE_HOURS", "Mon-Sat 09:00-18:00")
+    # Shown before the form and in every patient email: India's emergency number and ambulance,
+    # and Tele-MANAS, the free 24-hour mental-health line.
+    EMERGENCY_NUMBERS = env("EMERGENCY_NUMBERS", "112,108")
+    CRISIS_LINE = env("CRISIS_LINE", "14416")
+    CRISIS_LINE_NAME = env("CRISIS_LINE_NAME", "Tele-MANAS")
     DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", "IN")
 
     CONSULT_MINUTES = int(env("CONSULT_MINUTES", "30"))
@@ -43,6 +49,10 @@ class Config:
     CHANGE_CUTOFF_HOURS = int(env("CHANGE_CUTOFF_HOURS", "4"))
 
     STAFF_NOTIFY_EMAILS = env("STAFF_NOTIFY_EMAILS", "reception@clinic.example")
+    # An urgent booking nobody has called back within this many minutes is escalated by email
+    # to these addresses (the staff notification addresses when unset), again each period.
+    URGENT_ACK_MINUTES = int(env("URGENT_ACK_MINUTES", "60"))
+    URGENT_ESCALATION_EMAILS = env("URGENT_ESCALATION_EMAILS")
 
     MAIL_SERVER = env("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = int(env("MAIL_PORT", "8025"))
@@ -61,6 +71,7 @@ class Config:
     OUTBOX_RETRY_BASE = env("OUTBOX_RETRY_BASE", "1m")
     OUTBOX_INTERVAL = env("OUTBOX_INTERVAL", "10s")
     REMINDER_INTERVAL = env("REMINDER_INTERVAL", "1m")
+    URGENT_CHECK_INTERVAL = env("URGENT_CHECK_INTERVAL", "1m")
 
     RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

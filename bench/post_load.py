@@ -53,7 +53,7 @@ def client(port, number, clients, per_slot, deadline, totals, lock):
                 "insurer": "Bench Insurance",
                 "policy_number": "P-1",
                 "preauthorisation": "no",
-                "urgent_symptoms": "no",
+                "red_flags": "none",
                 "consult_mode": "phone",
                 "timezone": "Asia/Kolkata",
                 "shown_timezone": "Asia/Kolkata",

@@ -16,6 +16,7 @@ from config import Config, config_for_environment
 from . import crypto
 from .durations import parse_duration, parse_duration_list
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .timeutil import format_waiting, now_utc
 
 
 def create_app(
@@ -92,6 +93,7 @@ def parse_settings(app: Flask) -> None:
         "OUTBOX_RETRY_BASE",
         "OUTBOX_INTERVAL",
         "REMINDER_INTERVAL",
+        "URGENT_CHECK_INTERVAL",
         "MAIL_TIMEOUT",
     ):
         value = app.config[name]
@@ -100,9 +102,17 @@ def parse_settings(app: Flask) -> None:
     offsets = app.config["REMINDER_OFFSETS"]
     if isinstance(offsets, str):
         app.config["REMINDER_OFFSETS"] = parse_duration_list(offsets, "REMINDER_OFFSETS")
-    emails = app.config["STAFF_NOTIFY_EMAILS"]
-    if isinstance(emails, str):
-        app.config["STAFF_NOTIFY_EMAILS"] = [e.strip() for e in emails.split(",") if e.strip()]
+    for name in ("STAFF_NOTIFY_EMAILS", "URGENT_ESCALATION_EMAILS", "EMERGENCY_NUMBERS"):
+        if isinstance(app.config[name], str):
+            app.config[name] = [
+                item.strip() for item in app.config[name].split(",") if item.strip()
+            ]
+    if not app.config["URGENT_ESCALATION_EMAILS"]:
+        app.config["URGENT_ESCALATION_EMAILS"] = list(app.config["STAFF_NOTIFY_EMAILS"])
+    if not app.config["EMERGENCY_NUMBERS"]:
+        raise RuntimeError("EMERGENCY_NUMBERS must name at least one number, e.g. 112,108")
+    if app.config["URGENT_ACK_MINUTES"] < 1:
+        raise RuntimeError("URGENT_ACK_MINUTES must be at least 1")
     if app.config["CONSULT_MINUTES"] < 5:
         raise RuntimeError("CONSULT_MINUTES must be at least 5")
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
@@ -172,6 +182,14 @@ def register_template_helpers(app: Flask) -> None:
     def choices_label(name: str, value: str | None) -> str:
         """The label of a stored answer, e.g. ``choices_label('STAGES', '3')``."""
         return choices.label(getattr(choices, name), value)
+
+    # The red-flag groups and other answer lists, for pages and emails that list them.
+    app.jinja_env.globals["choices"] = choices
+
+    @app.template_filter()
+    def waiting(since):
+        """How long ago ``since`` was, e.g. ``1 h 05 min``: for the urgent call-back list."""
+        return format_waiting(now_utc() - since)
 
 
 def register_security(app: Flask) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from .outbox import enqueue
 from .questions import question_list
 from .reminders import plan_reminders
 from .tokens import issue_manage_token
+from .urgent import open_case
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class BookingRequest:
     policy_holder: str | None = None
     preauthorisation: str | None = None
     own_questions: str | None = None
+    # The red-flag checklist's codes, or ["none"]; ``urgent`` is true when any flag is ticked.
+    red_flags: list[str] = field(default_factory=list)
     ip_address: str | None = None
 
 
@@ -137,7 +140,10 @@ def _build(
         policy_holder=request.policy_holder,
         preauthorisation=request.preauthorisation,
         own_questions=request.own_questions,
+        red_flags=",".join(request.red_flags) or None,
     )
+    if request.urgent:
+        open_case(appointment, now)
     appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
     session.add(appointment)
     token = issue_manage_token(session, appointment, now)

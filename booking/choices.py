@@ -73,6 +73,33 @@ CONSULT_MODE_HOW = {
     "whatsapp": "We will call you on WhatsApp at {phone} at the time of your consult.",
 }
 
+# The red-flag checklist. Ticking any box makes the booking urgent: staff call back, and the
+# patient is told at once what to do. The wording needs a clinician's review (see README).
+RED_FLAGS_EMERGENCY = [
+    ("chest_pain", "Chest pain"),
+    ("breathing", "Severe difficulty breathing"),
+    ("collapse", "Fainting, a fit, or very hard to wake"),
+    ("bleeding", "Heavy bleeding or vomiting blood"),
+    ("stroke", "Sudden weakness of the face, arm or leg, or trouble speaking"),
+]
+RED_FLAGS_TODAY = [
+    ("fever", "Temperature of 38 °C (100.4 °F) or higher, or shivering"),
+    ("confusion", "New confusion"),
+    ("spine", "New back pain with weak or numb legs, or loss of bladder or bowel control"),
+    ("vomiting", "Vomiting or diarrhoea that will not stop"),
+    ("kidney", "Much less urine than usual, or sudden swelling or weight gain"),
+    ("jaundice", "Yellow skin or yellow eyes"),
+    ("self_harm", "Feeling very low, or thoughts of self-harm"),
+]
+NO_RED_FLAGS = "none"
+RED_FLAGS = [*RED_FLAGS_EMERGENCY, *RED_FLAGS_TODAY, (NO_RED_FLAGS, "None of these")]
+
+CALL_BACK_OUTCOMES = [
+    ("reached", "Reached and advised"),
+    ("emergency", "Sent to emergency"),
+    ("no_answer", "Could not reach, try again"),
+]
+
 STATUSES = ["confirmed", "completed", "no_show", "cancelled"]
 
 

@@ -126,6 +126,9 @@ class Appointment(db.Model):
     manage_tokens: so.Mapped[list[ManageToken]] = so.relationship(
         back_populates="appointment", cascade="all, delete-orphan"
     )
+    urgent_case: so.Mapped[UrgentCase | None] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         # Double booking is impossible by construction: one active appointment per
@@ -189,12 +192,19 @@ class Intake(db.Model):
     policy_holder: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     preauthorisation: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     own_questions: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # Comma-separated codes from choices.RED_FLAGS ("none" when none was ticked); empty for
+    # bookings made before the checklist, which answered one yes/no question.
+    red_flags: so.Mapped[str | None] = so.mapped_column(EncryptedText())
 
     appointment: so.Mapped[Appointment] = so.relationship(back_populates="intake")
 
     @property
     def treatment_list(self) -> list[str]:
         return [item for item in self.treatments.split(",") if item]
+
+    @property
+    def red_flag_list(self) -> list[str]:
+        return [item for item in (self.red_flags or "").split(",") if item]
 
 
 class PreVisitQuestion(db.Model):
@@ -316,3 +326,55 @@ class AppointmentNote(db.Model):
 
     appointment: so.Mapped[Appointment] = so.relationship()
     author: so.Mapped[StaffUser] = so.relationship()
+
+
+class UrgentCase(db.Model):
+    """An urgent booking waiting for a call-back from staff.
+
+    Open (``closed_at`` empty) until someone records a call that reached the patient. The
+    worker escalates an open case by email when ``next_escalation_at`` passes, and moves that
+    time on by one period in the same statement, so two workers never send the same one.
+    """
+
+    __tablename__ = "urgent_case"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
+    raised_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    closed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    # Empty once closed; for cases opened before escalation existed it stays empty.
+    next_escalation_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    escalations: so.Mapped[int] = so.mapped_column(default=0)
+
+    appointment: so.Mapped[Appointment] = so.relationship(back_populates="urgent_case")
+    closed_by: so.Mapped[StaffUser | None] = so.relationship()
+    calls: so.Mapped[list[CallBack]] = so.relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CallBack.at"
+    )
+
+    __table_args__ = (sa.Index("ix_urgent_case_closed_at_raised_at", "closed_at", "raised_at"),)
+
+
+class CallBack(db.Model):
+    """One call-back attempt: who called, when, how it went, and an encrypted note."""
+
+    __tablename__ = "call_back"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("urgent_case.id", ondelete="CASCADE"), index=True
+    )
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    staff_user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(12))
+    note: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+
+    case: so.Mapped[UrgentCase] = so.relationship(back_populates="calls")
+    staff_user: so.Mapped[StaffUser] = so.relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("outcome IN ('reached', 'emergency', 'no_answer')", name="outcome"),
+    )

@@ -18,7 +18,8 @@ from flask import current_app, render_template
 
 from . import choices
 from .models import Appointment
-from .timeutil import format_local, zone
+from .safety import appointment_guidance
+from .timeutil import format_local, format_waiting, zone
 
 
 @dataclass
@@ -115,6 +116,13 @@ def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = 
 
 def _render_pair(name: str, **context) -> tuple[str, str]:
     context.setdefault("clinic", current_app.config)
+    context.setdefault("email_kind", name)
+    appointment = context.get("appointment")
+    if appointment is not None and not name.startswith("staff_"):
+        # Every patient email carries "when to get help"; an urgent booking's also says what
+        # to do about the symptoms reported, and who will call.
+        context.setdefault("guidance", appointment_guidance(appointment))
+        context.setdefault("callback_phone", readable_phone(appointment.patient_phone))
     return (
         render_template(f"email/{name}.txt", **context),
         render_template(f"email/{name}.html", **context),
@@ -262,6 +270,26 @@ def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
         kind="staff_new_booking",
         recipient=recipient,
         subject=f"{prefix}New consult {appointment.reference} at {when['clinic_time']}",
+        text=text,
+        html=html,
+    )
+
+
+def urgent_escalation_email(appointment: Appointment, recipient: str, waited: timedelta) -> Email:
+    """Nobody has recorded a call-back in time: the reference, the wait and a link, nothing
+    about the symptoms (escalation addresses are inboxes, and inboxes are forwarded)."""
+    waiting = format_waiting(waited)
+    text, html = _render_pair(
+        "staff_urgent_escalation",
+        appointment=appointment,
+        waiting=waiting,
+        staff_link=staff_url(appointment),
+        home_link=f"{current_app.config['BASE_URL']}/staff/",
+    )
+    return Email(
+        kind="urgent_escalation",
+        recipient=recipient,
+        subject=f"Urgent call-back waiting {waiting}: {appointment.reference}",
         text=text,
         html=html,
     )

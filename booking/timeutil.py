@@ -1,6 +1,6 @@
 """Time helpers: UTC in the database, the person's own zone only for display."""
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -43,6 +43,18 @@ def format_local(moment: datetime, tz: tzinfo, with_date: bool = True) -> str:
         return f"{clock} {abbreviation}".strip()
     day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
     return f"{day}, {clock} {abbreviation}".strip()
+
+
+def format_waiting(delta: timedelta) -> str:
+    """``1 h 05 min``, ``2 days 3 h``: how long someone has waited, in the words staff read."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -16,6 +16,7 @@ from .extensions import db
 from .outbox import dispatch_outbox
 from .reminders import queue_due_reminders
 from .timeutil import now_utc
+from .urgent import escalate_waiting
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,30 @@ def run_reminders(app: Flask) -> None:
     run_dispatch(app)
 
 
+def run_urgent_escalations(app: Flask) -> None:
+    """Escalate every urgent call-back nobody has acknowledged in time, then send the emails."""
+    with app.app_context():
+        try:
+            while escalate_waiting(db.session, now_utc()):
+                pass
+        except Exception:
+            log.exception("urgent escalation failed; it will run again")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+    run_dispatch(app)
+
+
+JOBS = (
+    (run_dispatch, "OUTBOX_INTERVAL"),
+    (run_reminders, "REMINDER_INTERVAL"),
+    (run_urgent_escalations, "URGENT_CHECK_INTERVAL"),
+)
+
+
 def add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
-    """The worker's two jobs, both starting at once (a restart catches up immediately)."""
-    for job, interval in ((run_dispatch, "OUTBOX_INTERVAL"), (run_reminders, "REMINDER_INTERVAL")):
+    """The worker's jobs, all starting at once (a restart catches up immediately)."""
+    for job, interval in JOBS:
         scheduler.add_job(
             job,
             "interval",

@@ -50,4 +50,22 @@
   }
   form.addEventListener("change", update);
   update();
+
+  // 3. The safety question speaks to whoever is booking, and "None of these" excludes the rest.
+  var legend = form.querySelector("legend[data-caregiver]");
+  function wording() {
+    if (!legend) { return; }
+    var caregiver = currentValues("booked_by").indexOf("caregiver") !== -1;
+    legend.textContent = legend.getAttribute(caregiver ? "data-caregiver" : "data-self");
+  }
+  form.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.name === "booked_by") { wording(); }
+    if (box.name !== "red_flags" || !box.checked) { return; }
+    form.querySelectorAll('input[name="red_flags"]').forEach(function (other) {
+      if (other !== box && (box.value === "none" || other.value === "none")) { other.checked = false; }
+    });
+    update();
+  });
+  wording();
 })();

@@ -226,7 +226,7 @@ VALID_ANSWERS = {
     "policy_number": "POL-12345678",
     "policy_holder": "Ravi Verma",
     "preauthorisation": "not_sure",
-    "urgent_symptoms": "no",
+    "red_flags": ["none"],
     "own_questions": "Can I keep working during treatment?",
     "consult_mode": "video",
     "timezone": "Asia/Kolkata",

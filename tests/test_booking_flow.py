@@ -131,21 +131,6 @@ def test_second_submit_of_the_same_form_makes_one_booking(client, consultant, bo
     assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2
 
 
-def test_urgent_answer_warns_the_patient_and_flags_staff(client, consultant, booking_form, smtp):
-    client.post("/book", data=booking_form(urgent_symptoms="yes"))
-    page = client.get("/book/confirmed").get_data(as_text=True)
-    assert "Please get help now" in page
-    assert "emergency services" in page
-    appointment = db.session.scalar(sa.select(Appointment))
-    assert appointment.urgent is True
-
-    dispatch_outbox(db.session)
-    patient = by_recipient(smtp.messages, "asha.verma@example.com")[0]
-    assert "PLEASE GET HELP NOW" in body(patient)
-    staff = by_recipient(smtp.messages, "reception@clinic.example")[0]
-    assert staff["Subject"].startswith("URGENT")
-
-
 def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, smtp):
     client.post(
         "/book",

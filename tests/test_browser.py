@@ -72,6 +72,14 @@ def latest_email(folder: Path, subject_part: str):
 
 def book_with_the_keyboard(page):
     choose_radio(page, "booked_by", 0)
+    assert page.is_hidden("#guidance-today")
+    tab_to(page, "#red_flags-5")  # a temperature of 38 °C or more: call the cancer team today
+    page.keyboard.press("Space")
+    assert page.is_visible("#guidance-today"), "ticking a red flag shows its guidance at once"
+    assert "Call your cancer team or treating hospital today" in page.inner_text("#guidance-today")
+    assert page.is_hidden("#guidance-emergency")
+    shot(page, "01b-red-flag-guidance")
+    assert_accessible(page, "booking form with safety guidance shown")
     type_into(page, "#patient_name", "Asha Verma")
     type_into(page, "#patient_email", "asha.verma@example.com")
     type_into(page, "#patient_phone", "+91 98765 43210")
@@ -86,7 +94,6 @@ def book_with_the_keyboard(page):
     assert page.is_visible("#insurer")
     type_into(page, "#insurer", "Star Health")
     choose_radio(page, "preauthorisation", 2)
-    choose_radio(page, "urgent_symptoms", 0)  # Yes: urgent
     type_into(page, "#own_questions", "Can I keep working during treatment?")
     choose_radio(page, "consult_mode", 1)
     tab_to(page, "#consent_health")
@@ -109,7 +116,8 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert_accessible(page, "booking form")
 
     book_with_the_keyboard(page)
-    assert page.is_visible("text=Please get help now")
+    assert page.is_visible("text=These symptoms should not wait for the consult")
+    assert page.is_visible("text=Our team will call you on +91 98765 43210")
     reference = page.inner_text(".reference")
     shot(page, "02-confirmation")
     assert_accessible(page, "confirmation")
@@ -124,6 +132,10 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.fill("#password", STAFF_PASSWORD)
     desk.click("button.primary")
     desk.wait_for_url(f"{live.url}/staff/")
+    waiting = desk.inner_text("section[aria-labelledby=h-waiting]")
+    assert "Urgent, not yet called (1)" in waiting and reference in waiting
+    shot(desk, "02b-staff-home-urgent")
+    assert_accessible(desk, "staff home with the urgent list")
     desk.click("text=Appointments")
     desk.fill("#q", reference)
     desk.click("form.filters button")
@@ -133,6 +145,10 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert desk.is_visible("text=Can I keep working during treatment?")
     shot(desk, "04-staff-appointment")
     assert_accessible(desk, "appointment page")
+    desk.check("#outcome-0")  # reached and advised
+    desk.fill("#note", "Advised to call the treating hospital now")
+    desk.click("text=Record the call")
+    assert desk.is_visible("text=The patient is off the urgent list.")
     desk.click("text=Move to another time")
     options = desk.eval_on_selector_all("#slot option", "els => els.map(e => e.value)")
     desk.select_option("#slot", options[-1])  # weeks ahead: the patient can still change it
@@ -162,3 +178,33 @@ def test_booking_form_with_errors_is_accessible(browser, live):
     assert page.is_visible("text=Please check these answers")
     shot(page, "07-booking-errors")
     assert_accessible(page, "booking form with errors")
+
+
+def test_without_script_the_confirmation_carries_the_guidance(browser, live):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live.url}/book")
+    assert page.is_visible("a[href='tel:112']") and page.is_visible("a[href='tel:108']")
+    page.check("#booked_by-0")
+    page.check("#red_flags-0")  # chest pain
+    assert page.is_hidden("#guidance-emergency")  # no script: the confirmation says it
+    page.fill("#patient_name", "Asha Verma")
+    page.fill("#patient_email", "asha.verma@example.com")
+    page.fill("#patient_phone", "+91 98765 43210")
+    page.check("#preferred_channel-0")
+    page.select_option("#cancer_type", "melanoma")
+    page.select_option("#stage", "3")
+    page.select_option("#diagnosed", "lt3m")
+    page.check("#treatments-0")
+    page.check("#has_insurance-1")
+    page.check("#consult_mode-0")
+    page.select_option("#slot", index=0)
+    page.check("#consent_health")
+    page.click("button.primary")
+    page.wait_for_url("**/book/confirmed")
+    alert = page.inner_text(".urgent")
+    assert "These symptoms should not wait for the consult" in alert
+    assert "Call 112 or 108 now, or go to the nearest hospital emergency (casualty)." in alert
+    assert "Our team will call you on +91 98765 43210" in alert
+    shot(page, "08-confirmation-without-script")
+    context.close()

@@ -14,6 +14,7 @@ from booking.changes import cancel_appointment, move_appointment
 from booking.extensions import db
 from booking.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.reminders import queue_due_reminders
+from booking.urgent import escalate_waiting
 from tests.clock import monday_ahead
 
 MARKUP = '<a href="https://evil.example/x">pay here</a> <img src=x onerror="alert(1)"> & \'q\' "dq"'
@@ -38,6 +39,7 @@ EVERY_KIND = {
     "staff_new_booking",
     "staff_moved",
     "staff_cancelled",
+    "urgent_escalation",
 }
 
 
@@ -85,6 +87,7 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
         )
         cancel_appointment(db.session, appointment, now, actor="patient")
         db.session.commit()
+    escalate_waiting(db.session, now + timedelta(hours=2))
 
     emails = db.session.scalars(sa.select(OutboundEmail)).all()
     assert {email.kind for email in emails} == EVERY_KIND
@@ -98,7 +101,9 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
             if href is not None:
                 assert href.startswith((base_url, "tel:", "mailto:")), (email.kind, href)
         # What was typed reaches the reader as the characters typed.
-        if email.kind.startswith("staff_"):
+        if email.kind == "urgent_escalation":
+            assert email.appointment.reference in parsed.seen
+        elif email.kind.startswith("staff_"):
             assert f"Dr {MARKUP}" in parsed.seen, email.kind
         else:
             greeted = (

@@ -82,3 +82,88 @@ def test_upgrading_keeps_every_booking_and_its_manage_link(tmp_path):
         assert find_by_token(db.session, "x" * 43).reference == "CT-AAAAAA"
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request, tmp_path):
+    """The URL of an empty database with no schema at all, on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'existing.sqlite3'}"
+        return
+    if not postgres_reachable():
+        pytest.fail(f"PostgreSQL not reachable at {PG_URL}")
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    drop = sa.text("DROP DATABASE IF EXISTS booking_existing_data WITH (FORCE)")
+    with admin.connect() as connection:
+        connection.execute(drop)
+        connection.execute(sa.text("CREATE DATABASE booking_existing_data"))
+    yield PG_URL.rsplit("/", 1)[0] + "/booking_existing_data"
+    with admin.connect() as connection:
+        connection.execute(drop)
+    admin.dispose()
+
+
+def test_0004_puts_urgent_bookings_already_made_on_the_call_back_list(empty_database):
+    """Bookings made before the checklist keep their answers; the urgent, still confirmed ones
+    wait for a call-back, without escalation emails for all of them on the first run."""
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0003"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
+                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
+                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
+            )
+        )
+        for index, (status, urgent) in enumerate(
+            [("confirmed", True), ("cancelled", True), ("confirmed", False)]
+        ):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
+                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
+                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
+                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
+                    " :start, :end, :status, :urgent, 'phone', 'P', 'p@example.com',"
+                    " '+919876543210', 'email', 'UTC', 'self', '2026-11-01 00:00:00+00', true, 0,"
+                    " :key, '2026-11-01 00:00:00+00')"
+                ),
+                {
+                    "ref": f"CT-AAAAA{index}",
+                    "start": f"2027-01-0{index + 5} 04:30:00+00",
+                    "end": f"2027-01-0{index + 5} 05:00:00+00",
+                    "status": status,
+                    "urgent": urgent,
+                    "key": f"key-{index}",
+                },
+            )
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed,"
+                    " treatments, has_insurance) VALUES (:id, 'lymphoma', '2', 'lt3m', 'none',"
+                    " 'no')"
+                ),
+                {"id": index + 1},
+            )
+        db.session.commit()
+        db.session.remove()
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    checked = runner.invoke(args=["db", "check"])
+    assert checked.exit_code == 0, checked.output
+    with app.app_context():
+        cases = db.session.execute(
+            sa.text(
+                "SELECT a.reference, c.closed_at, c.next_escalation_at, c.escalations"
+                " FROM urgent_case c JOIN appointment a ON a.id = c.appointment_id"
+            )
+        ).all()
+        assert [tuple(case) for case in cases] == [("CT-AAAAA0", None, None, 0)]
+        assert db.session.scalar(sa.text("SELECT count(*) FROM intake")) == 3
+        assert (
+            db.session.scalar(sa.text("SELECT count(*) FROM intake WHERE red_flags IS NULL")) == 3
+        )
+        db.session.remove()
+        db.engine.dispose()

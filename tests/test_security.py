@@ -84,7 +84,7 @@ def test_logs_carry_references_never_health_data(client, consultant, booking_for
             "has_insurance",
             "preferred_channel",
             "consult_mode",
-            "urgent_symptoms",
+            "red_flags",
             "consent_health",
             "consent_reminders",
             "preauthorisation",

@@ -206,7 +206,7 @@ def test_list_filters_and_search(staff_client, client, consultant, booking_form)
         ),
     )
     client.post(
-        "/book", data=booking_form(slot_index=11, patient_name="Meera Shah", urgent_symptoms="yes")
+        "/book", data=booking_form(slot_index=11, patient_name="Meera Shah", red_flags=["fever"])
     )
 
     def listed(**args):

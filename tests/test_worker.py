@@ -13,7 +13,7 @@ def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
     add_jobs(scheduler, app)
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     try:
-        for name in ("run_dispatch", "run_reminders"):
+        for name in ("run_dispatch", "run_reminders", "run_urgent_escalations"):
             job = scheduler.get_job(name)
             assert job.misfire_grace_time is None
             assert job.coalesce is True

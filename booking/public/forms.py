@@ -34,6 +34,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from .. import choices
 from ..bookings import BookingRequest
+from ..safety import is_urgent
 from ..timeutil import format_local, is_known_timezone, timezone_names, zone
 
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -259,11 +260,9 @@ class BookingForm(TimeChoiceForm):
         validate_choice=False,  # checked in validate_preauthorisation, only when insured
     )
 
-    urgent_symptoms = RadioField(
-        "Right now, do you have any of: fever of 38 °C or more during treatment, trouble "
-        "breathing, chest pain, fainting, confusion, heavy bleeding?",
-        choices={"yes": "Yes", "no": "No"},
-        validators=[required("Please answer the safety question.")],
+    # Rendered by hand in two groups (see public/_red_flags.html); the legend follows who books.
+    red_flags = MultiCheckboxField(
+        "Right now, do you have any of these?", choices=dict(choices.RED_FLAGS)
     )
     own_questions = _text("Your questions for the consult (optional)", 3000)
 
@@ -322,6 +321,17 @@ class BookingForm(TimeChoiceForm):
                 "'No treatment at the moment' cannot be combined with a treatment."
             )
 
+    def validate_red_flags(self, field):
+        chosen = field.data or []
+        if not chosen:
+            raise ValidationError("Tick any that apply, or 'None of these'.")
+        if not set(chosen) <= {value for value, _ in choices.RED_FLAGS}:
+            raise ValidationError("Choose from the list.")
+        if choices.NO_RED_FLAGS in chosen and len(chosen) > 1:
+            raise ValidationError(
+                "'None of these' cannot be ticked together with a symptom. Please untick one."
+            )
+
     def validate_treatment_details(self, field):
         if "other" in (self.treatments.data or []) and not field.data:
             raise ValidationError("Tell us which other treatment.")
@@ -342,6 +352,7 @@ class BookingForm(TimeChoiceForm):
         caregiver = self.booked_by.data == "caregiver"
         insured = self.has_insurance.data == "yes"
         treatments = [value for value, _ in choices.TREATMENTS if value in self.treatments.data]
+        red_flags = [value for value, _ in choices.RED_FLAGS if value in self.red_flags.data]
 
         def optional(field, keep=True):
             return (field.data or None) if keep else None
@@ -372,7 +383,8 @@ class BookingForm(TimeChoiceForm):
             policy_number=optional(self.policy_number, insured),
             policy_holder=optional(self.policy_holder, insured),
             preauthorisation=optional(self.preauthorisation, insured),
-            urgent=self.urgent_symptoms.data == "yes",
+            urgent=is_urgent(red_flags),
+            red_flags=red_flags,
             own_questions=optional(self.own_questions),
             consult_mode=self.consult_mode.data,
             consent_health=bool(self.consent_health.data),

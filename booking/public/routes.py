@@ -20,7 +20,8 @@ from ..availability import free_slots, slot_rules
 from ..bookings import SlotTaken, book_consult, find_by_submission
 from ..extensions import csrf, db, limiter
 from ..models import Appointment
-from ..notifications import build_ics, manage_url, times
+from ..notifications import build_ics, manage_url, readable_phone, times
+from ..safety import appointment_guidance
 from ..timeutil import now_utc
 from . import bp
 from .forms import BookingForm, chosen_timezone, slot_choices, valid_submission_key
@@ -144,6 +145,8 @@ def confirmed():
         appointment=appointment,
         manage_link=manage_url(token) if token else None,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        guidance=appointment_guidance(appointment),
+        callback_phone=readable_phone(appointment.patient_phone),
         **times(appointment),
     )
 

@@ -29,9 +29,17 @@ from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, St
 from ..public.forms import slot_choices
 from ..public.moving import attempt_move, movable_slots
 from ..timeutil import now_utc
+from ..urgent import CallBackRefused, record_call_back
 from . import bp
 from .access import client_address, record
-from .forms import NoteForm, ReassignForm, StaffCancelForm, StaffMoveForm, StatusForm
+from .forms import (
+    CallBackForm,
+    NoteForm,
+    ReassignForm,
+    StaffCancelForm,
+    StaffMoveForm,
+    StatusForm,
+)
 
 
 def clinic_tz() -> ZoneInfo:
@@ -127,6 +135,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             cancel_form=forms.get("cancel_form") or StaffCancelForm(),
             note_form=forms.get("note_form") or NoteForm(),
             reassign_form=reassign,
+            call_back_form=forms.get("call_back_form") or CallBackForm(),
         ),
         status,
     )
@@ -185,6 +194,33 @@ def appointment_cancel(reference):
         flash("Cancelled. The patient has been emailed and the reminders stopped.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
     return _detail(appointment, 422, cancel_form=form)
+
+
+@bp.post("/appointments/<reference>/call-back")
+def appointment_call_back(reference):
+    appointment = load(reference)
+    form = CallBackForm()
+    if form.validate_on_submit():
+        try:
+            record_call_back(
+                db.session,
+                appointment,
+                form.outcome.data,
+                form.note.data,
+                now_utc(),
+                staff_user_id=current_user.id,
+                ip_address=client_address(),
+            )
+        except CallBackRefused as error:
+            form.outcome.errors.append(str(error))
+            return _detail(appointment, 409, call_back_form=form)
+        db.session.commit()
+        if appointment.urgent_case.closed_at is None:
+            flash("Call recorded. The patient stays on the urgent list until someone reaches them.")
+        else:
+            flash("Call recorded. The patient is off the urgent list.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422, call_back_form=form)
 
 
 @bp.post("/appointments/<reference>/notes")

@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -51,6 +52,19 @@ class StaffCancelForm(FlaskForm):
     reason = TextAreaField(
         "Reason (the patient is not shown it)",
         [DataRequired(message="Give a reason."), Length(max=500)],
+        filters=[clean_text],
+    )
+
+
+class CallBackForm(FlaskForm):
+    outcome = RadioField(
+        "How did the call go?",
+        choices=dict(choices.CALL_BACK_OUTCOMES),
+        validators=[DataRequired(message="Choose how the call went.")],
+    )
+    note = TextAreaField(
+        "Note (what was advised; stored encrypted)",
+        [Length(max=2000)],
         filters=[clean_text],
     )
 

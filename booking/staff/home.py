@@ -1,4 +1,5 @@
-"""The staff home page: today's and tomorrow's consults, and bookings per day."""
+"""The staff home page: urgent call-backs still waiting, today's and tomorrow's consults, and
+bookings per day."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask import current_app, render_template
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment
 from ..timeutil import now_utc
+from ..urgent import waiting_cases
 from . import bp
 
 CHART_DAYS = 14
@@ -62,6 +64,7 @@ def home():
     chart = bookings_per_day(today, tz)
     return render_template(
         "staff/home.html",
+        waiting=waiting_cases(db.session),
         days=days,
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,

@@ -1,0 +1,132 @@
+"""The urgent call-back loop: a booking with a red flag waits on a staff list until someone has
+called the patient and said so, and the worker escalates by email while nobody does.
+
+A case opens in the booking's own transaction. "Could not reach" keeps it open and gives the
+desk one more period before the next escalation; "reached and advised" or "sent to emergency"
+closes it. A cancelled consult keeps its case open: the call is about the symptoms, not the
+consult.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+
+from . import audit, choices
+from .claims import claim
+from .models import Appointment, CallBack, UrgentCase
+from .notifications import urgent_escalation_email
+from .outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+CLOSING_OUTCOMES = {"reached", "emergency"}
+
+
+def acknowledge_period() -> timedelta:
+    return timedelta(minutes=current_app.config["URGENT_ACK_MINUTES"])
+
+
+def open_case(appointment: Appointment, now: datetime) -> UrgentCase:
+    """Put an urgent booking on the call-back list, in the booking's transaction."""
+    case = UrgentCase(raised_at=now, next_escalation_at=now + acknowledge_period(), escalations=0)
+    appointment.urgent_case = case
+    return case
+
+
+class CallBackRefused(Exception):
+    """The booking has no open call-back (never urgent, or already closed)."""
+
+
+def record_call_back(
+    session: so.Session,
+    appointment: Appointment,
+    outcome: str,
+    note: str | None,
+    now: datetime,
+    *,
+    staff_user_id: int,
+    ip_address: str | None = None,
+) -> CallBack:
+    """Record one call to the patient. The caller commits."""
+    case = appointment.urgent_case
+    if case is None or case.closed_at is not None:
+        raise CallBackRefused("This booking has no call-back waiting.")
+    if outcome not in CLOSING_OUTCOMES | {"no_answer"}:
+        raise CallBackRefused("Choose how the call went.")
+    call = CallBack(at=now, staff_user_id=staff_user_id, outcome=outcome, note=note or None)
+    case.calls.append(call)
+    if outcome in CLOSING_OUTCOMES:
+        case.closed_at = now
+        case.closed_by_id = staff_user_id
+        case.next_escalation_at = None
+    else:
+        # Someone is on it: the next escalation waits one more period from this attempt.
+        case.next_escalation_at = now + acknowledge_period()
+    audit.record(
+        session,
+        "called_back",
+        now,
+        actor="staff",
+        appointment=appointment,
+        staff_user_id=staff_user_id,
+        ip_address=ip_address,
+        detail=choices.label(choices.CALL_BACK_OUTCOMES, outcome),
+    )
+    return call
+
+
+def waiting_cases(session: so.Session) -> list[UrgentCase]:
+    """Open call-backs, oldest first, whatever the consult's date."""
+    return list(
+        session.scalars(
+            sa.select(UrgentCase)
+            .where(UrgentCase.closed_at.is_(None))
+            .options(
+                so.joinedload(UrgentCase.appointment),
+                so.selectinload(UrgentCase.calls),
+            )
+            .order_by(UrgentCase.raised_at, UrgentCase.id)
+        )
+    )
+
+
+def escalate_waiting(session: so.Session, now: datetime, limit: int = 50) -> int:
+    """Email the escalation addresses about each case nobody has acknowledged in time.
+
+    The claim moves the case's next escalation one period on, and the emails are written in the
+    same transaction, so each period sends one email per address however many workers run.
+    """
+    period = acknowledge_period()
+    due = sa.and_(
+        UrgentCase.closed_at.is_(None),
+        UrgentCase.next_escalation_at.is_not(None),
+        UrgentCase.next_escalation_at <= now,
+    )
+    ids = claim(
+        session,
+        UrgentCase,
+        due,
+        (UrgentCase.next_escalation_at, UrgentCase.id),
+        limit,
+        {"next_escalation_at": now + period, "escalations": UrgentCase.escalations + 1},
+    )
+    if not ids:
+        session.rollback()
+        return 0
+    cases = session.scalars(
+        sa.select(UrgentCase)
+        .where(UrgentCase.id.in_(ids))
+        .options(so.joinedload(UrgentCase.appointment))
+    ).all()
+    for case in cases:
+        for recipient in current_app.config["URGENT_ESCALATION_EMAILS"]:
+            email = urgent_escalation_email(case.appointment, recipient, now - case.raised_at)
+            enqueue(session, email, now, case.appointment)
+        log.warning("urgent call-back for %s escalated", case.appointment.reference)
+    session.commit()
+    return len(ids)

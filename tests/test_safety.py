@@ -1,0 +1,298 @@
+"""The urgent safety loop: what a patient is told before and after booking, the staff call-back
+list, and the escalation emails when nobody calls (controlled clock, real SMTP server)."""
+
+import html
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.changes import cancel_appointment, move_appointment
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, UrgentCase
+from booking.outbox import dispatch_outbox
+from booking.reminders import queue_due_reminders
+from booking.urgent import escalate_waiting, record_call_back
+from tests.clock import monday_ahead
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
+
+ESCALATION = "reception-lead@clinic.example"
+
+
+@pytest.fixture
+def escalation(app):
+    app.config["URGENT_ESCALATION_EMAILS"] = [ESCALATION]
+    app.config["URGENT_ACK_MINUTES"] = 60
+
+
+def escalations_written() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(OutboundEmail.id)).where(OutboundEmail.kind == "urgent_escalation")
+    )
+
+
+def text_and_html(message) -> tuple[str, str]:
+    return (
+        message.get_body(("plain",)).get_content(),
+        message.get_body(("html",)).get_content(),
+    )
+
+
+def test_booking_page_names_the_numbers_before_anything_is_filled_in(client, consultant):
+    page = client.get("/book").get_data(as_text=True)
+    help_box = page.index("Need help right now? This form is not for emergencies")
+    assert help_box < page.index('<form method="post"')
+    box = page[help_box : page.index("</aside>", help_box)]
+    for number in ("112", "108"):
+        assert f'href="tel:{number}"' in box
+    assert "nearest hospital emergency (casualty)" in box
+    assert "Outside India" in box
+    assert 'href="tel:14416"' in box and "free, 24 hours" in box
+    assert "(Mon-Sat 09:00-18:00)" in page  # the header's phone line says when it is answered
+    footer = page[page.index('<footer class="site-footer">') :]
+    assert 'href="tel:112"' in footer and 'href="tel:108"' in footer and "14416" in footer
+    # The checklist comes right after "who is booking", before the contact details.
+    assert page.index('id="red_flags"') < page.index('id="patient_name"')
+    assert 'legend data-self="Right now, do you have any of these?"' in page
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["none", "chest_pain"], "cannot be ticked together with a symptom"),
+        (None, "Tick any that apply, or 'None of these'"),
+    ],
+)
+def test_checklist_needs_one_answer_and_keeps_the_others(
+    client, consultant, booking_form, flags, message
+):
+    data = booking_form(red_flags=flags, booked_by="caregiver", booker_name="Ravi Verma")
+    data["booker_relationship"] = "son"
+    response = client.post("/book", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = re.search(r'id="red_flags-error">(.*?)</p>', page, re.S)[1]
+    assert message in html.unescape(error)
+    for name in ("patient_name", "patient_email", "insurer", "own_questions"):
+        assert html.escape(VALID_ANSWERS[name]) in page, name
+    assert 'value="Ravi Verma"' in page
+    # A caregiver is asked about the patient.
+    assert ">Right now, does the patient have any of these?</legend>" in page
+    if flags:
+        # What was ticked stays ticked, and its guidance is shown without waiting for script.
+        assert re.search(r'<input checked[^>]*value="chest_pain"', page)
+        emergency = re.search(r'<div class="guidance guidance-emergency"[^>]*>', page)[0]
+        assert "hidden" not in emergency
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
+
+
+def test_red_flags_are_stored_encrypted_and_the_confirmation_says_what_to_do(
+    app, client, consultant, booking_form
+):
+    response = client.post("/book", data=booking_form(red_flags=["chest_pain", "self_harm"]))
+    assert response.status_code == 302
+    page = client.get("/book/confirmed").get_data(as_text=True)
+    top = page[: page.index("<h1>Your consult is booked</h1>")]
+    assert "These symptoms should not wait for the consult" in top
+    assert "Call 112 or 108 now, or go to the nearest hospital emergency (casualty)." in top
+    assert 'href="tel:14416"' in top  # self-harm: the crisis line
+    assert "Our team will call you on +91 98765 43210" in top
+    assert "(Mon-Sat 09:00-18:00)" in top
+
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.urgent is True
+    assert appointment.intake.red_flag_list == ["chest_pain", "self_harm"]
+    raw = db.session.execute(sa.text("SELECT red_flags FROM intake")).scalar()
+    assert "chest_pain" not in raw  # encrypted at rest
+    assert appointment.urgent_case.closed_at is None
+
+
+def test_none_of_these_is_stored_and_opens_no_call_back(client, consultant, booking_form):
+    client.post("/book", data=booking_form())
+    intake = db.session.scalar(sa.select(Intake))
+    assert intake.red_flag_list == ["none"]
+    assert intake.appointment.urgent is False
+    assert db.session.scalar(sa.select(sa.func.count(UrgentCase.id))) == 0
+    page = client.get("/book/confirmed").get_data(as_text=True)
+    assert "should not wait" not in page
+    assert "Need help right now?" in page  # the standing box, for everyone
+
+
+def waiting_list(staff_client) -> str:
+    page = staff_client.get("/staff/").get_data(as_text=True)
+    return page[page.index('id="h-waiting"') : page.index("</section>")]
+
+
+@BOTH_DATABASES
+def test_urgent_booking_waits_on_the_staff_home_page_until_someone_reaches_them(
+    app, staff_client, consultant, book_at
+):
+    now = monday_ahead(weeks=0)
+    far = book_at(now + timedelta(days=20), now, urgent=True, red_flags=["fever"]).appointment
+    book_at(now + timedelta(days=21), now, index=1, red_flags=["none"])
+    reference = far.reference
+    assert reference in waiting_list(staff_client)  # although the consult is 20 days away
+
+    detail = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
+    assert "Temperature of 38 °C (100.4 °F) or higher, or shivering" in detail
+
+    token = csrf_for(staff_client)
+    path = f"/staff/appointments/{reference}/call-back"
+    tried = staff_client.post(
+        path, data={"csrf_token": token, "outcome": "no_answer", "note": "Voicemail"}
+    )
+    assert tried.status_code == 302
+    assert reference in waiting_list(staff_client)  # could not reach: still waiting
+
+    refused = staff_client.post(path, data={"csrf_token": token, "note": "Advised"})
+    assert refused.status_code == 422
+    assert "Choose how the call went." in refused.get_data(as_text=True)
+
+    reached = staff_client.post(
+        path,
+        data={"csrf_token": token, "outcome": "reached", "note": "Advised to go to casualty"},
+    )
+    assert reached.status_code == 302
+    assert reference not in waiting_list(staff_client)
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "called_back").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.staff_user_id, e.detail) for e in events] == [
+        (staff_client.user.id, "Could not reach, try again"),
+        (staff_client.user.id, "Reached and advised"),
+    ]
+    case = db.session.scalar(sa.select(UrgentCase))
+    db.session.refresh(case)
+    assert case.closed_by_id == staff_client.user.id
+    assert [call.note for call in case.calls] == ["Voicemail", "Advised to go to casualty"]
+    raw = db.session.execute(sa.text("SELECT note FROM call_back")).scalars().all()
+    assert not any("casualty" in note for note in raw)
+    again = staff_client.post(path, data={"csrf_token": token, "outcome": "reached"})
+    assert again.status_code == 409  # nothing left to acknowledge
+
+
+def test_no_call_back_for_61_minutes_sends_one_escalation_without_health_data(
+    app, consultant, book_at, escalation, smtp
+):
+    booked = monday_ahead()
+    appointment = book_at(
+        booked + timedelta(days=3),
+        booked,
+        urgent=True,
+        red_flags=["chest_pain"],
+        cancer_type="melanoma",
+        diagnosis_details="Lesion on the left shoulder",
+    ).appointment
+    assert escalate_waiting(db.session, booked + timedelta(minutes=59)) == 0
+    assert escalate_waiting(db.session, booked + timedelta(minutes=61)) == 1
+    assert escalate_waiting(db.session, booked + timedelta(minutes=62)) == 0
+    assert escalations_written() == 1
+    dispatch_outbox(db.session, booked + timedelta(minutes=62))
+    [message] = [m for m in smtp.messages if m["To"] == ESCALATION]
+    assert message["Subject"] == f"Urgent call-back waiting 1 h 01 min: {appointment.reference}"
+    for part in (*text_and_html(message), message["Subject"]):
+        assert appointment.reference in part
+        for private in ("Chest pain", "chest", "elanoma", "Lesion", "Asha", "98765"):
+            assert private not in part, private
+    # Still waiting a period later: one more.
+    assert escalate_waiting(db.session, booked + timedelta(minutes=122)) == 1
+    assert escalations_written() == 2
+
+
+def test_a_call_back_before_the_deadline_sends_no_escalation(app, consultant, book_at, escalation):
+    booked = monday_ahead()
+    reached = book_at(booked + timedelta(days=3), booked, urgent=True).appointment
+    unanswered = book_at(booked + timedelta(days=4), booked, index=1, urgent=True).appointment
+    staff_id = reached.consultant_id
+    record_call_back(
+        db.session, reached, "reached", None, booked + timedelta(minutes=30), staff_user_id=staff_id
+    )
+    record_call_back(
+        db.session,
+        unanswered,
+        "no_answer",
+        None,
+        booked + timedelta(minutes=30),
+        staff_user_id=staff_id,
+    )
+    db.session.commit()
+    assert escalate_waiting(db.session, booked + timedelta(minutes=61)) == 0
+    # "Could not reach" gave the desk one more period from the attempt, not a closed case.
+    assert escalate_waiting(db.session, booked + timedelta(minutes=91)) == 1
+    [row] = db.session.scalars(
+        sa.select(OutboundEmail).where(OutboundEmail.kind == "urgent_escalation")
+    ).all()
+    assert row.appointment_id == unanswered.id
+
+
+@BOTH_DATABASES
+def test_two_workers_never_send_the_same_escalation_twice(app, create_consultant, book_at):
+    app.config["URGENT_ESCALATION_EMAILS"] = [ESCALATION]
+    consultants = [create_consultant(f"Dr {index}") for index in range(3)]
+    booked = monday_ahead()
+    for index in range(30):
+        starts_at = booked + timedelta(days=2, minutes=30 * (index // len(consultants)))
+        book_at(starts_at, booked, index=index, urgent=True)
+    assert db.session.scalar(sa.select(sa.func.count(UrgentCase.id))) == 30
+    db.session.remove()
+    due = booked + timedelta(minutes=61)
+    barrier = threading.Barrier(2)
+    claimed = []
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            while count := escalate_waiting(db.session, due, limit=4):
+                claimed.append(count)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(claimed) == 30
+    assert escalations_written() == 30
+    recipients = db.session.execute(
+        sa.select(OutboundEmail.appointment_id).where(OutboundEmail.kind == "urgent_escalation")
+    ).scalars()
+    assert len(set(recipients)) == 30
+    assert set(db.session.scalars(sa.select(UrgentCase.escalations))) == {1}
+    assert consultants  # three consultants made room for ten times each
+
+
+PATIENT_KINDS = {"confirmation", "reminder", "moved", "cancelled"}  # and nothing else yet
+
+
+@pytest.mark.parametrize("urgent", [False, True])
+def test_every_patient_email_says_when_to_get_help(app, consultant, book_at, smtp, urgent):
+    booked = monday_ahead()
+    starts_at = booked + timedelta(days=3)
+    flags = ["fever"] if urgent else ["none"]
+    result = book_at(starts_at, booked, urgent=urgent, red_flags=flags)
+    queue_due_reminders(db.session, starts_at - timedelta(hours=23))
+    dispatch_outbox(db.session, starts_at - timedelta(hours=23))  # before the cancel withdraws it
+    appointment = db.session.get(Appointment, result.appointment.id)
+    move_appointment(
+        db.session, appointment, starts_at + timedelta(days=1), booked, actor="patient"
+    )
+    cancel_appointment(db.session, appointment, booked, actor="patient")
+    db.session.commit()
+    dispatch_outbox(db.session, starts_at)
+
+    patient = [m for m in smtp.messages if m["To"] == "patient0@example.com"]
+    assert len(patient) == len(PATIENT_KINDS), [m["Subject"] for m in patient]
+    for message in patient:
+        for part in text_and_html(message):
+            assert "When to get help" in part, message["Subject"]
+            for needed in ("112", "108", "14416", "casualty", "Mon-Sat 09:00-18:00"):
+                assert needed in part, (message["Subject"], needed)
+            assert "Chest pain" in part and "38 °C (100.4 °F)" in part
+            first_time = "is booked" in message["Subject"]
+            assert ("These symptoms should not wait" in part) == (urgent and first_time)
+            assert ("Our team will call you on +91 98765 43210" in part) == (urgent and first_time)
+            still = "If you still have any of the symptoms you told us about, get help today"
+            assert (still in part) == (urgent and not first_time)
+            assert "please get help now" not in part.lower()
