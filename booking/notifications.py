@@ -99,7 +99,7 @@ def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = 
     description = [f"Reference: {appointment.reference}", consult_how(appointment)]
     if manage_link and not cancel:
         description.append(f"Change or cancel: {manage_link}")
-    description.append(f"Clinic: {config['CLINIC_PHONE']}")
+    description.append(f"Clinic: {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})")
     event.add("description", "\n".join(description))
     event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
     event.add(
