@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from .models import ACTIVE_STATUSES, Appointment, StaffUser, TimeOff, WeeklyHours
+from .statuses import AppointmentStatus
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def outside_availability(
     """
     query = (
         sa.select(Appointment)
-        .where(Appointment.status == "confirmed", Appointment.starts_at > now)
+        .where(Appointment.status == AppointmentStatus.CONFIRMED, Appointment.starts_at > now)
         .options(so.joinedload(Appointment.consultant).selectinload(StaffUser.hours))
         .order_by(Appointment.starts_at)
     )

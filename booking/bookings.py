@@ -25,6 +25,7 @@ from .notifications import confirmation_email, staff_new_booking_email
 from .outbox import enqueue
 from .questions import question_list
 from .reminders import plan_reminders
+from .statuses import ActorKind, AppointmentStatus
 from .tokens import issue_manage_token
 from .urgent import open_case
 
@@ -107,7 +108,7 @@ def _build(
         consultant=session.get(StaffUser, consultant_id),
         starts_at=request.starts_at,
         ends_at=request.starts_at + rules.consult,
-        status="confirmed",
+        status=AppointmentStatus.CONFIRMED,
         urgent=request.urgent,
         consult_mode=request.consult_mode,
         patient_name=request.patient_name,
@@ -159,7 +160,7 @@ def _build(
         session,
         "booked",
         now,
-        actor="patient",
+        actor=ActorKind.PATIENT,
         appointment=appointment,
         ip_address=request.ip_address,
     )
@@ -206,7 +207,7 @@ def _consultant_taken(session: so.Session, consultant_id: int, starts_at: dateti
             sa.select(sa.func.count(Appointment.id)).where(
                 Appointment.consultant_id == consultant_id,
                 Appointment.starts_at == starts_at,
-                Appointment.status != "cancelled",
+                Appointment.status != AppointmentStatus.CANCELLED,
             )
         )
         > 0

@@ -23,6 +23,7 @@ from .notifications import cancelled_email, moved_email, staff_change_email
 from .outbox import enqueue, withdraw_reminder_emails
 from .questions import question_list
 from .reminders import cancel_reminders, retime_reminders
+from .statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus
 from .tokens import issue_manage_token
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def change_deadline(appointment: Appointment) -> datetime:
 
 
 def patient_can_change(appointment: Appointment, now: datetime) -> bool:
-    return appointment.status == "confirmed" and now < change_deadline(appointment)
+    return appointment.status == AppointmentStatus.CONFIRMED and now < change_deadline(appointment)
 
 
 def _notify_staff(session, appointment, change, now, previous_start=None) -> None:
@@ -58,15 +59,20 @@ def cancel_appointment(
     ip_address: str | None = None,
 ) -> None:
     """Cancel, stop its reminders, and tell both sides. The caller commits."""
-    if appointment.status != "confirmed":
+    if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be cancelled")
-    appointment.status = "cancelled"
+    appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancel_reason = reason or None
     appointment.version += 1
     cancel_reminders(appointment)
     withdraw_reminder_emails(session, appointment)
-    enqueue(session, cancelled_email(appointment, by_patient=actor == "patient"), now, appointment)
+    enqueue(
+        session,
+        cancelled_email(appointment, by_patient=actor == ActorKind.PATIENT),
+        now,
+        appointment,
+    )
     _notify_staff(session, appointment, "cancelled", now)
     audit.record(
         session,
@@ -96,9 +102,9 @@ def move_appointment(
     free one takes it. Like booking, this commits itself: the unique index is the final word
     on a race, and a lost race must roll back cleanly.
     """
-    if appointment.status != "confirmed":
+    if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be moved")
-    rules = staff_rules() if actor == "staff" else slot_rules(current_app.config)
+    rules = staff_rules() if actor == ActorKind.STAFF else slot_rules(current_app.config)
     free = consultants_free_at(session, rules, now, new_start)
     if appointment.consultant_id in free:
         free.remove(appointment.consultant_id)
@@ -156,18 +162,21 @@ def set_outcome(
     ip_address: str | None = None,
 ) -> None:
     """Completed or no-show once the consult has started; "confirmed" undoes a mistake."""
-    if appointment.status == "cancelled":
+    if appointment.status == AppointmentStatus.CANCELLED:
         raise ChangeRefused("A cancelled consult has no outcome.")
-    if status in ("completed", "no_show") and appointment.starts_at > now:
+    if (
+        status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+        and appointment.starts_at > now
+    ):
         raise ChangeRefused("The consult has not started yet.")
-    if status not in ("completed", "no_show", "confirmed"):
+    if status not in ACTIVE_STATUSES:
         raise ChangeRefused("Unknown outcome.")
     appointment.status = status
     audit.record(
         session,
         f"marked_{status}",
         now,
-        actor="staff",
+        actor=ActorKind.STAFF,
         appointment=appointment,
         staff_user_id=staff_user_id,
         ip_address=ip_address,
@@ -187,7 +196,7 @@ def reassign_appointment(
     Raises :class:`SlotTaken` when that consultant is not free; the unique index has the
     final word if two reassignments race.
     """
-    if appointment.status != "confirmed":
+    if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("Only a confirmed consult can be reassigned.")
     if consultant_id == appointment.consultant_id:
         return
@@ -199,7 +208,7 @@ def reassign_appointment(
         session,
         "reassigned",
         now,
-        actor="staff",
+        actor=ActorKind.STAFF,
         appointment=appointment,
         staff_user_id=staff_user_id,
         ip_address=ip_address,
@@ -227,7 +236,7 @@ def add_note(
         session,
         "note_added",
         now,
-        actor="staff",
+        actor=ActorKind.STAFF,
         appointment=appointment,
         staff_user_id=staff_user_id,
         ip_address=ip_address,

@@ -4,6 +4,8 @@ Values are stored; labels are shown. Categorical answers stay plain in the datab
 on them); free text is encrypted (see ``crypto.py``).
 """
 
+from .statuses import AppointmentStatus, CallBackOutcome
+
 BOOKED_BY = [
     ("self", "I am the patient"),
     ("caregiver", "I am booking for someone else"),
@@ -95,12 +97,12 @@ NO_RED_FLAGS = "none"
 RED_FLAGS = [*RED_FLAGS_EMERGENCY, *RED_FLAGS_TODAY, (NO_RED_FLAGS, "None of these")]
 
 CALL_BACK_OUTCOMES = [
-    ("reached", "Reached and advised"),
-    ("emergency", "Sent to emergency"),
-    ("no_answer", "Could not reach, try again"),
+    (CallBackOutcome.REACHED, "Reached and advised"),
+    (CallBackOutcome.EMERGENCY, "Sent to emergency"),
+    (CallBackOutcome.NO_ANSWER, "Could not reach, try again"),
 ]
 
-STATUSES = ["confirmed", "completed", "no_show", "cancelled"]
+STATUSES = list(AppointmentStatus)
 
 
 def label(choices: list[tuple[str, str]], value: str | None) -> str:

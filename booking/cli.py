@@ -19,6 +19,7 @@ from .availability import parse_hours
 from .crypto import EncryptedText
 from .extensions import db
 from .models import StaffUser, WeeklyHours
+from .statuses import StaffRole
 
 
 def register(app: Flask) -> None:
@@ -38,7 +39,12 @@ def add_staff(email: str, name: str, role: str, consultant: bool, password: str)
 @click.command("create-staff")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in StaffRole]),
+    default=StaffRole.STAFF.value,
+    show_default=True,
+)
 @click.option("--consultant", is_flag=True, help="Takes consults (give hours with set-hours).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_staff(email, name, role, consultant, password_stdin):
@@ -83,12 +89,12 @@ def seed_demo():
         ("asha.rao@clinic.example", "Dr Asha Rao"),
         ("vikram.mehta@clinic.example", "Dr Vikram Mehta"),
     ):
-        consultant = add_staff(email, name, "staff", True, secrets.token_urlsafe(18))
+        consultant = add_staff(email, name, StaffRole.STAFF, True, secrets.token_urlsafe(18))
         consultant.hours = [
             WeeklyHours(weekday=day, start_time=time(9), end_time=time(17)) for day in range(5)
         ]
     password = secrets.token_urlsafe(12)
-    add_staff("admin@clinic.example", "Clinic admin", "admin", False, password)
+    add_staff("admin@clinic.example", "Clinic admin", StaffRole.ADMIN, False, password)
     db.session.commit()
     click.echo("Demo data added: two consultants with Mon-Fri 09:00-17:00 hours.")
     click.echo(f"Admin sign-in (shown once): admin@clinic.example / {password}")

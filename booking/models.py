@@ -8,11 +8,21 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
+from . import statuses
 from .crypto import EncryptedText
 from .extensions import db
+from .statuses import (
+    ActorKind,
+    AppointmentStatus,
+    CallBackOutcome,
+    OutboxStatus,
+    ReminderStatus,
+    StaffRole,
+    check_in,
+)
 from .timeutil import UTCDateTime, now_utc
 
-ACTIVE_STATUSES = ("confirmed", "completed", "no_show")
+ACTIVE_STATUSES = statuses.ACTIVE_STATUSES
 
 
 class StaffUser(UserMixin, db.Model):
@@ -22,7 +32,7 @@ class StaffUser(UserMixin, db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
-    role: so.Mapped[str] = so.mapped_column(sa.String(10), default="staff")
+    role: so.Mapped[str] = so.mapped_column(sa.String(10), default=StaffRole.STAFF)
     is_consultant: so.Mapped[bool] = so.mapped_column(default=False)
     active: so.Mapped[bool] = so.mapped_column(default=True)
     failed_logins: so.Mapped[int] = so.mapped_column(default=0)
@@ -35,7 +45,7 @@ class StaffUser(UserMixin, db.Model):
         back_populates="consultant", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'staff')", name="role"),)
+    __table_args__ = (check_in("role", StaffRole, "role"),)
 
     def get_id(self) -> str:
         """The session cookie's user id carries the session version (see accounts.py)."""
@@ -47,7 +57,7 @@ class StaffUser(UserMixin, db.Model):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == StaffRole.ADMIN
 
 
 class WeeklyHours(db.Model):
@@ -91,7 +101,7 @@ class Appointment(db.Model):
     consultant_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
     starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="confirmed")
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=AppointmentStatus.CONFIRMED)
     urgent: so.Mapped[bool] = so.mapped_column(default=False)
     consult_mode: so.Mapped[str] = so.mapped_column(sa.String(12))
 
@@ -138,12 +148,10 @@ class Appointment(db.Model):
             "consultant_id",
             "starts_at",
             unique=True,
-            sqlite_where=sa.text("status != 'cancelled'"),
-            postgresql_where=sa.text("status != 'cancelled'"),
+            sqlite_where=sa.text(f"status != '{AppointmentStatus.CANCELLED}'"),
+            postgresql_where=sa.text(f"status != '{AppointmentStatus.CANCELLED}'"),
         ),
-        sa.CheckConstraint(
-            "status IN ('confirmed', 'completed', 'no_show', 'cancelled')", name="status"
-        ),
+        check_in("status", AppointmentStatus, "status"),
         # The staff list filters on these and always sorts by start time.
         sa.Index("ix_appointment_status_starts_at", "status", "starts_at"),
         sa.Index("ix_appointment_consultant_starts_at", "consultant_id", "starts_at"),
@@ -229,7 +237,7 @@ class Reminder(db.Model):
     )
     offset_minutes: so.Mapped[int] = so.mapped_column()
     due_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=ReminderStatus.PENDING)
     queued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     appointment: so.Mapped[Appointment] = so.relationship(back_populates="reminders")
@@ -240,12 +248,10 @@ class Reminder(db.Model):
         sa.Index(
             "ix_reminder_pending_due",
             "due_at",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text(f"status = '{ReminderStatus.PENDING}'"),
+            postgresql_where=sa.text(f"status = '{ReminderStatus.PENDING}'"),
         ),
-        sa.CheckConstraint(
-            "status IN ('pending', 'queued', 'skipped', 'cancelled')", name="status"
-        ),
+        check_in("status", ReminderStatus, "status"),
     )
 
 
@@ -270,7 +276,7 @@ class OutboundEmail(db.Model):
     body_html: so.Mapped[str] = so.mapped_column(EncryptedText())
     ics: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     message_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=OutboxStatus.PENDING)
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
     lease_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -283,7 +289,7 @@ class OutboundEmail(db.Model):
 
     __table_args__ = (
         sa.Index("ix_outbound_email_status_next_attempt_at", "status", "next_attempt_at"),
-        sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead')", name="status"),
+        check_in("status", OutboxStatus, "status"),
     )
 
 
@@ -294,7 +300,7 @@ class AuditEvent(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc, index=True)
-    actor: so.Mapped[str] = so.mapped_column(sa.String(10))  # staff | patient | system
+    actor: so.Mapped[str] = so.mapped_column(sa.String(10))
     staff_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
     action: so.Mapped[str] = so.mapped_column(sa.String(40))
     appointment_id: so.Mapped[int | None] = so.mapped_column(
@@ -308,7 +314,10 @@ class AuditEvent(db.Model):
     appointment: so.Mapped[Appointment | None] = so.relationship()
     staff_user: so.Mapped[StaffUser | None] = so.relationship()
 
-    __table_args__ = (sa.Index("ix_audit_event_action_at", "action", "at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_action_at", "action", "at"),
+        check_in("actor", ActorKind, "actor"),
+    )
 
 
 class AppointmentNote(db.Model):
@@ -375,6 +384,4 @@ class CallBack(db.Model):
     case: so.Mapped[UrgentCase] = so.relationship(back_populates="calls")
     staff_user: so.Mapped[StaffUser] = so.relationship()
 
-    __table_args__ = (
-        sa.CheckConstraint("outcome IN ('reached', 'emergency', 'no_answer')", name="outcome"),
-    )
+    __table_args__ = (check_in("outcome", CallBackOutcome, "outcome"),)

@@ -32,6 +32,7 @@ from flask_mail import BadHeaderError, Connection, Message
 from .claims import claim
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
+from .statuses import OutboxStatus
 from .timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def enqueue(
         body_html=email.html,
         ics=email.ics,
         message_id=make_msgid(domain=sender_domain or None),
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -78,9 +79,9 @@ def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> l
         .where(
             OutboundEmail.appointment_id == appointment.id,
             OutboundEmail.reminder_id.is_not(None),
-            OutboundEmail.status == "pending",
+            OutboundEmail.status == OutboxStatus.PENDING,
         )
-        .values(status="withdrawn", last_error=None)
+        .values(status=OutboxStatus.WITHDRAWN, last_error=None)
         .returning(OutboundEmail.reminder_id)
         .execution_options(synchronize_session=False)
     )
@@ -100,13 +101,17 @@ def claim_outbox_batch(
         session,
         OutboundEmail,
         due=sa.or_(
-            sa.and_(OutboundEmail.status == "pending", OutboundEmail.next_attempt_at <= now),
-            sa.and_(OutboundEmail.status == "sending", OutboundEmail.lease_expires_at <= now),
+            sa.and_(
+                OutboundEmail.status == OutboxStatus.PENDING, OutboundEmail.next_attempt_at <= now
+            ),
+            sa.and_(
+                OutboundEmail.status == OutboxStatus.SENDING, OutboundEmail.lease_expires_at <= now
+            ),
         ),
         order_by=(OutboundEmail.next_attempt_at, OutboundEmail.id),
         limit=limit,
         values={
-            "status": "sending",
+            "status": OutboxStatus.SENDING,
             "lease_expires_at": now + lease,
             "attempts": OutboundEmail.attempts + 1,
         },
@@ -189,7 +194,9 @@ def _mark_sent(session: so.Session, ids: list[int]) -> None:
         session.execute(
             sa.update(OutboundEmail)
             .where(OutboundEmail.id.in_(ids))
-            .values(status="sent", sent_at=now_utc(), lease_expires_at=None, last_error=None)
+            .values(
+                status=OutboxStatus.SENT, sent_at=now_utc(), lease_expires_at=None, last_error=None
+            )
         )
         session.commit()
         ids.clear()
@@ -208,13 +215,13 @@ def _mark_failed(
     for item in items:
         values = {"last_error": last_error, "lease_expires_at": None}
         if item.attempts >= max_attempts:
-            values["status"] = "dead"
+            values["status"] = OutboxStatus.DEAD
             report.dead += 1
             log.warning(
                 "email %s (%s) is dead after %s attempts", item.id, item.kind, item.attempts
             )
         else:
-            values["status"] = "pending"
+            values["status"] = OutboxStatus.PENDING
             values["next_attempt_at"] = now + backoff(
                 item.attempts, current_app.config["OUTBOX_RETRY_BASE"]
             )

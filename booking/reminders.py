@@ -28,6 +28,7 @@ from .models import Appointment, Reminder
 from .notifications import reminder_email
 from .outbox import enqueue
 from .questions import question_list
+from .statuses import AppointmentStatus, ReminderStatus
 from .tokens import issue_manage_token
 
 
@@ -42,7 +43,7 @@ def plan_reminders(
             Reminder(
                 offset_minutes=int(offset.total_seconds() // 60),
                 due_at=due_at,
-                status="pending" if wanted else "skipped",
+                status=ReminderStatus.PENDING if wanted else ReminderStatus.SKIPPED,
             )
         )
     return reminders
@@ -58,21 +59,24 @@ def retime_reminders(
     """
     for reminder in appointment.reminders:
         reminder.due_at = appointment.starts_at - timedelta(minutes=reminder.offset_minutes)
-        unsent = reminder.status in ("pending", "skipped") or reminder.id in withdrawn_reminder_ids
-        if reminder.status == "cancelled":
+        unsent = (
+            reminder.status in (ReminderStatus.PENDING, ReminderStatus.SKIPPED)
+            or reminder.id in withdrawn_reminder_ids
+        )
+        if reminder.status == ReminderStatus.CANCELLED:
             continue
         if reminder.due_at > now and appointment.consent_reminders:
-            if unsent or reminder.status == "queued":
-                reminder.status = "pending"
+            if unsent or reminder.status == ReminderStatus.QUEUED:
+                reminder.status = ReminderStatus.PENDING
                 reminder.queued_at = None
         elif unsent:
-            reminder.status = "skipped"
+            reminder.status = ReminderStatus.SKIPPED
 
 
 def cancel_reminders(appointment: Appointment) -> None:
     for reminder in appointment.reminders:
-        if reminder.status == "pending":
-            reminder.status = "cancelled"
+        if reminder.status == ReminderStatus.PENDING:
+            reminder.status = ReminderStatus.CANCELLED
 
 
 @dataclass
@@ -87,10 +91,10 @@ def _claim_due(session: so.Session, now: datetime, limit: int) -> list[int]:
     return claim(
         session,
         Reminder,
-        due=sa.and_(Reminder.status == "pending", Reminder.due_at <= now),
+        due=sa.and_(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now),
         order_by=(Reminder.due_at, Reminder.id),
         limit=limit,
-        values={"status": "queued", "queued_at": now},
+        values={"status": ReminderStatus.QUEUED, "queued_at": now},
     )
 
 
@@ -109,7 +113,7 @@ def _latest_per_consult(
     others = session.scalars(
         sa.select(Reminder).where(
             Reminder.appointment_id.in_({reminder.appointment_id for reminder in claimed}),
-            Reminder.status == "pending",
+            Reminder.status == ReminderStatus.PENDING,
             Reminder.due_at <= now,
         )
     ).all()
@@ -124,12 +128,12 @@ def _latest_per_consult(
                 continue
             report.skipped += 1
             if reminder.id in claimed_ids:
-                reminder.status = "skipped"
+                reminder.status = ReminderStatus.SKIPPED
             else:
                 session.execute(
                     sa.update(Reminder)
-                    .where(Reminder.id == reminder.id, Reminder.status == "pending")
-                    .values(status="skipped")
+                    .where(Reminder.id == reminder.id, Reminder.status == ReminderStatus.PENDING)
+                    .values(status=ReminderStatus.SKIPPED)
                     .execution_options(synchronize_session=False)
                 )
         if best.id in claimed_ids:
@@ -154,12 +158,12 @@ def queue_due_reminders(session: so.Session, now: datetime, limit: int = 200) ->
     questions_for: dict[tuple[str, str], list[str]] = {}
     for reminder in _latest_per_consult(session, reminders, now, report):
         appointment = reminder.appointment
-        if appointment.status != "confirmed":
-            reminder.status = "cancelled"
+        if appointment.status != AppointmentStatus.CONFIRMED:
+            reminder.status = ReminderStatus.CANCELLED
             report.cancelled += 1
             continue
         if appointment.starts_at <= now:
-            reminder.status = "skipped"
+            reminder.status = ReminderStatus.SKIPPED
             report.skipped += 1
             continue
         intake = appointment.intake

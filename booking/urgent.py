@@ -21,10 +21,11 @@ from .claims import claim
 from .models import Appointment, CallBack, UrgentCase
 from .notifications import urgent_escalation_email
 from .outbox import enqueue
+from .statuses import ActorKind, CallBackOutcome
 
 log = logging.getLogger(__name__)
 
-CLOSING_OUTCOMES = {"reached", "emergency"}
+CLOSING_OUTCOMES = {CallBackOutcome.REACHED, CallBackOutcome.EMERGENCY}
 
 
 def acknowledge_period() -> timedelta:
@@ -56,7 +57,7 @@ def record_call_back(
     case = appointment.urgent_case
     if case is None or case.closed_at is not None:
         raise CallBackRefused("This booking has no call-back waiting.")
-    if outcome not in CLOSING_OUTCOMES | {"no_answer"}:
+    if outcome not in set(CallBackOutcome):
         raise CallBackRefused("Choose how the call went.")
     call = CallBack(at=now, staff_user_id=staff_user_id, outcome=outcome, note=note or None)
     case.calls.append(call)
@@ -71,7 +72,7 @@ def record_call_back(
         session,
         "called_back",
         now,
-        actor="staff",
+        actor=ActorKind.STAFF,
         appointment=appointment,
         staff_user_id=staff_user_id,
         ip_address=ip_address,

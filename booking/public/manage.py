@@ -21,6 +21,7 @@ from ..changes import (
 from ..extensions import csrf, db, limiter
 from ..models import Appointment
 from ..notifications import times
+from ..statuses import ActorKind, AppointmentStatus
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
@@ -45,13 +46,13 @@ def _load(token: str, now: datetime):
             "It may be mistyped or incomplete. Please use the link in your most recent email, "
             "or call the clinic.",
         )
-    if appointment.status == "cancelled":
+    if appointment.status == AppointmentStatus.CANCELLED:
         return None, _gone(
             "This booking is cancelled",
             f"The consult {appointment.reference} was cancelled. You are welcome to book "
             "another time.",
         )
-    if appointment.status != "confirmed" or appointment.ends_at <= now:
+    if appointment.status != AppointmentStatus.CONFIRMED or appointment.ends_at <= now:
         return None, _gone(
             "This consult has taken place",
             f"The consult {appointment.reference} is over. To book another, use the form.",
@@ -105,7 +106,7 @@ def manage_cancel(token):
             db.session,
             appointment,
             now,
-            actor="patient",
+            actor=ActorKind.PATIENT,
             reason=form.reason.data,
             ip_address=request.remote_addr,
         )
@@ -140,7 +141,12 @@ def manage_move(token):
             notice = "The times are now shown in your chosen time zone. Please check your choice."
         else:
             moved, fresh, status = attempt_move(
-                form, appointment, rules, now, actor="patient", ip_address=request.remote_addr
+                form,
+                appointment,
+                rules,
+                now,
+                actor=ActorKind.PATIENT,
+                ip_address=request.remote_addr,
             )
             if moved:
                 flash("Your consult has moved. We have emailed you the new time.")

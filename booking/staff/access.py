@@ -16,6 +16,7 @@ from flask_login import current_user, logout_user
 from .. import audit
 from ..extensions import db, login_manager
 from ..models import StaffUser
+from ..statuses import ActorKind
 from ..timeutil import now_utc
 from . import bp
 
@@ -76,7 +77,7 @@ def record(action: str, appointment=None, detail: str | None = None, user_id: in
         db.session,
         action,
         now_utc(),
-        actor="staff",
+        actor=ActorKind.STAFF,
         appointment=appointment,
         staff_user_id=user_id or current_user.id,
         ip_address=client_address(),

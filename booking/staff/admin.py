@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 from ..accounts import new_staff_user, temporary_password
 from ..extensions import db
 from ..models import Appointment, AuditEvent, StaffUser
+from ..statuses import StaffRole
 from . import bp
 from .access import admin_required, record
 from .forms import AccountEditForm, AccountForm, ActionForm
@@ -69,7 +70,9 @@ def account_create():
 def _admins_left(excluding: StaffUser) -> int:
     return db.session.scalar(
         sa.select(sa.func.count(StaffUser.id)).where(
-            StaffUser.role == "admin", StaffUser.active.is_(True), StaffUser.id != excluding.id
+            StaffUser.role == StaffRole.ADMIN,
+            StaffUser.active.is_(True),
+            StaffUser.id != excluding.id,
         )
     )
 
@@ -80,7 +83,9 @@ def account_edit(user_id):
     user = db.get_or_404(StaffUser, user_id)
     form = AccountEditForm()
     if form.validate_on_submit():
-        removes_admin = user.role == "admin" and (form.role.data != "admin" or not form.active.data)
+        removes_admin = user.role == StaffRole.ADMIN and (
+            form.role.data != StaffRole.ADMIN or not form.active.data
+        )
         if removes_admin and _admins_left(user) == 0:
             flash("There must be at least one active admin.")
             return redirect(url_for(".accounts"))

@@ -28,6 +28,7 @@ from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
 from ..public.forms import slot_choices
 from ..public.moving import attempt_move, movable_slots
+from ..statuses import ActorKind, AppointmentStatus
 from ..timeutil import now_utc
 from ..urgent import CallBackRefused, record_call_back
 from . import bp
@@ -113,7 +114,7 @@ def _detail(appointment: Appointment, status=200, **forms):
     ).all()
     reassign = forms.get("reassign_form") or ReassignForm()
     free = []
-    if appointment.status == "confirmed":
+    if appointment.status == AppointmentStatus.CONFIRMED:
         free = consultants_free_at(db.session, staff_rules(), now_utc(), appointment.starts_at)
     reassign.consultant_id.choices = {
         c.id: c.name for c in consultants() if c.id in free and c.id != appointment.consultant_id
@@ -182,7 +183,7 @@ def appointment_cancel(reference):
                 db.session,
                 appointment,
                 now_utc(),
-                actor="staff",
+                actor=ActorKind.STAFF,
                 reason=form.reason.data,
                 staff_user_id=current_user.id,
                 ip_address=client_address(),
@@ -262,7 +263,7 @@ def appointment_reassign(reference):
 @bp.route("/appointments/<reference>/move", methods=["GET", "POST"])
 def appointment_move(reference):
     appointment = load(reference)
-    if appointment.status != "confirmed":
+    if appointment.status != AppointmentStatus.CONFIRMED:
         flash("Only a confirmed consult can be moved.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
     now = now_utc()
@@ -275,7 +276,7 @@ def appointment_move(reference):
             appointment,
             staff_rules(),
             now,
-            actor="staff",
+            actor=ActorKind.STAFF,
             staff_user_id=current_user.id,
             ip_address=client_address(),
         )

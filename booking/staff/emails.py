@@ -8,12 +8,13 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import OutboundEmail
+from ..statuses import OutboxStatus
 from ..timeutil import now_utc
 from . import bp
 from .access import record
 from .forms import ActionForm
 
-STATUSES = ["pending", "sending", "sent", "dead", "withdrawn"]
+STATUSES = list(OutboxStatus)
 PER_PAGE = 50
 
 
@@ -64,8 +65,8 @@ def email_retry(email_id):
         now = now_utc()
         done = db.session.execute(
             sa.update(OutboundEmail)
-            .where(OutboundEmail.id == email_id, OutboundEmail.status == "dead")
-            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+            .where(OutboundEmail.id == email_id, OutboundEmail.status == OutboxStatus.DEAD)
+            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, last_error=None)
         ).rowcount
         if done:
             record("email_retried", detail=f"email {email_id}")

@@ -20,8 +20,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 
 from .. import choices
 from ..public.forms import TimeChoiceForm, clean_line, clean_text
+from ..statuses import AppointmentStatus, StaffRole
 
-ROLES = {"staff": "Staff", "admin": "Admin"}
+ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
 
 
 class SignInForm(FlaskForm):
@@ -41,9 +42,9 @@ class StatusForm(FlaskForm):
     status = SelectField(
         "Outcome",
         choices={
-            "completed": "Completed",
-            "no_show": "No-show",
-            "confirmed": "Not recorded yet",
+            AppointmentStatus.COMPLETED: "Completed",
+            AppointmentStatus.NO_SHOW: "No-show",
+            AppointmentStatus.CONFIRMED: "Not recorded yet",
         },
     )
 

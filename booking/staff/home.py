@@ -13,6 +13,7 @@ from flask import current_app, render_template
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment
+from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
 from ..urgent import waiting_cases
 from . import bp
@@ -50,7 +51,7 @@ def home():
     consults = db.session.scalars(
         sa.select(Appointment)
         .where(
-            Appointment.status != "cancelled",
+            Appointment.status != AppointmentStatus.CANCELLED,
             Appointment.starts_at >= start,
             Appointment.starts_at < end,
         )

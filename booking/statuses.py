@@ -1,0 +1,68 @@
+"""Every status and kind the database stores, as ``StrEnum``s, and the CHECK constraints made
+from them, so the code, the models and the database name the same values.
+
+A ``StrEnum`` member is its string: it compares equal to the stored value and is sent to the
+database as that value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+class AppointmentStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+# Bookings that hold their consultant's time (the unique index covers every status but these).
+ACTIVE_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+    WITHDRAWN = "withdrawn"
+
+
+class ActorKind(StrEnum):
+    """Who an audit event is by: a signed-in member of staff, the patient through their manage
+    link (or the booking form), or the worker."""
+
+    STAFF = "staff"
+    PATIENT = "patient"
+    SYSTEM = "system"
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
+class CallBackOutcome(StrEnum):
+    REACHED = "reached"
+    EMERGENCY = "emergency"
+    NO_ANSWER = "no_answer"
+
+
+def check_in(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
+    """``column IN ('a', 'b', ...)`` over every member of ``enum``."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=name)
