@@ -1,4 +1,5 @@
-"""What the service says to people: emails (paired .txt and .html templates) and .ics files.
+"""What the service says to people: emails (a template folder per kind: subject, text and HTML)
+and .ics files.
 
 Everything here renders from plain values handed in; nothing queries the database. The emails
 are written into the outbox by the caller's transaction and sent later by the worker.
@@ -114,24 +115,34 @@ def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = 
     return calendar.to_ical().decode("utf-8")
 
 
-def _render_pair(name: str, **context) -> tuple[str, str]:
+def render_email(
+    template: str, *, recipient: str, kind: str | None = None, ics: str | None = None, **context
+) -> Email:
+    """One email from its folder ``templates/email/<template>/``: ``subject.txt``, ``body.txt``
+    and ``body.html``. Only the HTML is autoescaped, so the HTML includes only HTML partials.
+    Patient emails also get what every one of them shows: the safety guidance."""
     context.setdefault("clinic", current_app.config)
-    context.setdefault("email_kind", name)
+    context.setdefault("email_kind", template)
     appointment = context.get("appointment")
-    if appointment is not None and not name.startswith("staff_"):
+    if appointment is not None and not template.startswith("staff_"):
         # Every patient email carries "when to get help"; an urgent booking's also says what
         # to do about the symptoms reported, and who will call.
         context.setdefault("guidance", appointment_guidance(appointment))
         context.setdefault("callback_phone", readable_phone(appointment.patient_phone))
-    return (
-        render_template(f"email/{name}.txt", **context),
-        render_template(f"email/{name}.html", **context),
+    subject = render_template(f"email/{template}/subject.txt", **context)
+    return Email(
+        kind=kind or template,
+        recipient=recipient,
+        # One line, whatever a template or a value says: a line break would start a new header.
+        subject=" ".join(subject.split()),
+        text=render_template(f"email/{template}/body.txt", **context),
+        html=render_template(f"email/{template}/body.html", **context),
+        ics=ics,
     )
 
 
 def _patient_email(
     kind: str,
-    subject: str,
     appointment: Appointment,
     questions: list[str],
     own_questions: str | None,
@@ -141,8 +152,10 @@ def _patient_email(
     """An email to the patient about a booking that stands: the consult's details, the
     question list, a manage link and the current calendar entry."""
     link = manage_url(manage_token)
-    text, html = _render_pair(
+    return render_email(
         kind,
+        recipient=appointment.patient_email,
+        ics=build_ics(appointment, link),
         appointment=appointment,
         questions=questions,
         own_questions=own_questions,
@@ -151,18 +164,13 @@ def _patient_email(
         **times(appointment),
         **context,
     )
-    return Email(kind, appointment.patient_email, subject, text, html, build_ics(appointment, link))
 
 
 def confirmation_email(
     appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
 ) -> Email:
     """The patient's confirmation: time, how it happens, the question list and the .ics."""
-    when = times(appointment)["patient_time"]
-    subject = f"Your free consult is booked: {when} ({appointment.reference})"
-    return _patient_email(
-        "confirmation", subject, appointment, questions, own_questions, manage_token
-    )
+    return _patient_email("confirmation", appointment, questions, own_questions, manage_token)
 
 
 def when_phrase(starts_at: datetime, now: datetime, tz) -> str:
@@ -196,9 +204,8 @@ def reminder_email(
     """A reminder, rendered when it is due: current time, current question list."""
     tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
     when = when_phrase(appointment.starts_at, now, tz)
-    subject = f"Reminder: your consult is {when} ({appointment.reference})"
     return _patient_email(
-        "reminder", subject, appointment, questions, own_questions, manage_token, when=when
+        "reminder", appointment, questions, own_questions, manage_token, when=when
     )
 
 
@@ -206,27 +213,19 @@ def moved_email(
     appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
 ) -> Email:
     """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
-    when = times(appointment)["patient_time"]
-    subject = f"Your consult has moved to {when} ({appointment.reference})"
-    return _patient_email("moved", subject, appointment, questions, own_questions, manage_token)
+    return _patient_email("moved", appointment, questions, own_questions, manage_token)
 
 
 def cancelled_email(appointment: Appointment, by_patient: bool) -> Email:
     """The cancellation, with a METHOD:CANCEL calendar entry that removes the event."""
-    text, html = _render_pair(
+    return render_email(
         "cancelled",
+        recipient=appointment.patient_email,
+        ics=build_ics(appointment, None, cancel=True),
         appointment=appointment,
         by_patient=by_patient,
         book_link=f"{current_app.config['BASE_URL']}/book",
         **times(appointment),
-    )
-    return Email(
-        kind="cancelled",
-        recipient=appointment.patient_email,
-        subject=f"Your consult {appointment.reference} is cancelled",
-        text=text,
-        html=html,
-        ics=build_ics(appointment, None, cancel=True),
     )
 
 
@@ -235,61 +234,40 @@ def staff_change_email(
 ) -> Email:
     """Tells staff a booking was cancelled or moved; like every staff email, no intake data."""
     clinic_tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    when = times(appointment)
-    text, html = _render_pair(
+    return render_email(
         "staff_change",
+        kind=f"staff_{change}",
+        recipient=recipient,
         appointment=appointment,
         change=change,
         previous_time=format_local(previous_start, clinic_tz) if previous_start else None,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
         staff_link=staff_url(appointment),
-        **when,
-    )
-    title = {"cancelled": "Cancelled", "moved": "Moved"}[change]
-    return Email(
-        kind=f"staff_{change}",
-        recipient=recipient,
-        subject=f"{title}: consult {appointment.reference} at {when['clinic_time']}",
-        text=text,
-        html=html,
+        **times(appointment),
     )
 
 
 def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
     """The staff notification: reference, time, mode, urgency and a link; no intake answers."""
-    when = times(appointment)
-    text, html = _render_pair(
+    return render_email(
         "staff_new_booking",
+        recipient=recipient,
         appointment=appointment,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
         staff_link=staff_url(appointment),
-        **when,
-    )
-    prefix = "URGENT: " if appointment.urgent else ""
-    return Email(
-        kind="staff_new_booking",
-        recipient=recipient,
-        subject=f"{prefix}New consult {appointment.reference} at {when['clinic_time']}",
-        text=text,
-        html=html,
+        **times(appointment),
     )
 
 
 def urgent_escalation_email(appointment: Appointment, recipient: str, waited: timedelta) -> Email:
     """Nobody has recorded a call-back in time: the reference, the wait and a link, nothing
     about the symptoms (escalation addresses are inboxes, and inboxes are forwarded)."""
-    waiting = format_waiting(waited)
-    text, html = _render_pair(
+    return render_email(
         "staff_urgent_escalation",
-        appointment=appointment,
-        waiting=waiting,
-        staff_link=staff_url(appointment),
-        home_link=f"{current_app.config['BASE_URL']}/staff/",
-    )
-    return Email(
         kind="urgent_escalation",
         recipient=recipient,
-        subject=f"Urgent call-back waiting {waiting}: {appointment.reference}",
-        text=text,
-        html=html,
+        appointment=appointment,
+        waiting=format_waiting(waited),
+        staff_link=staff_url(appointment),
+        home_link=f"{current_app.config['BASE_URL']}/staff/",
     )

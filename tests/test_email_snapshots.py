@@ -1,0 +1,122 @@
+"""Every email kind, rendered for one fixed booking, compared with its reviewed snapshot in
+``tests/snapshots/``: a change to what patients or staff read shows up in review as a diff.
+
+After an intended change, ``UPDATE_SNAPSHOTS=1 make test`` rewrites them; read the diff before
+committing it.
+"""
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from booking import notifications
+from booking.models import Appointment, Intake, StaffUser
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+STARTS = datetime(2030, 1, 7, 4, 30, tzinfo=UTC)  # fixed: the text says the date
+QUESTIONS = ["What specific type of cytokine therapy would be used for my condition?"]
+OWN = "Can I keep working during treatment?\nIs it safe with my blood-pressure tablets?"
+
+
+def fixed_booking(urgent: bool) -> Appointment:
+    appointment = Appointment(
+        reference="CT-7K3M9Q",
+        consultant=StaffUser(name="Dr Rao", email="rao@clinic.example"),
+        starts_at=STARTS,
+        ends_at=STARTS + timedelta(minutes=30),
+        status="confirmed",
+        urgent=urgent,
+        consult_mode="phone",
+        patient_name="Kamala Iyer",
+        patient_email="kamala@example.com",
+        patient_phone="+919876543210",
+        preferred_channel="whatsapp",
+        patient_timezone="America/New_York",
+        booked_by="caregiver",
+        booker_name="Arjun Iyer",
+        booker_relationship="son",
+        version=1,
+    )
+    appointment.intake = Intake(
+        cancer_type="melanoma",
+        stage="3",
+        diagnosed="3to12m",
+        treatments="immunotherapy",
+        has_insurance="no",
+        red_flags="fever,self_harm" if urgent else "none",
+    )
+    return appointment
+
+
+def every_kind():
+    urgent, calm = fixed_booking(True), fixed_booking(False)
+    staff = "reception@clinic.example"
+    return {
+        "confirmation": notifications.confirmation_email(urgent, QUESTIONS, OWN, "tok"),
+        "confirmation-not-urgent": notifications.confirmation_email(calm, QUESTIONS, OWN, "tok"),
+        "reminder": notifications.reminder_email(
+            urgent, QUESTIONS, OWN, "tok", STARTS - timedelta(hours=24)
+        ),
+        "moved": notifications.moved_email(urgent, QUESTIONS, OWN, "tok"),
+        "cancelled": notifications.cancelled_email(urgent, by_patient=False),
+        "staff_new_booking": notifications.staff_new_booking_email(urgent, staff),
+        "staff_moved": notifications.staff_change_email(
+            urgent, staff, "moved", STARTS - timedelta(days=1)
+        ),
+        "staff_cancelled": notifications.staff_change_email(urgent, staff, "cancelled"),
+        "urgent_escalation": notifications.urgent_escalation_email(
+            urgent, staff, timedelta(minutes=61)
+        ),
+    }
+
+
+@pytest.fixture
+def rendered(app):
+    with app.app_context():
+        app.config["BASE_URL"] = "https://book.clinic.example"
+        yield every_kind()
+
+
+NAMES = [
+    "confirmation",
+    "confirmation-not-urgent",
+    "reminder",
+    "moved",
+    "cancelled",
+    "staff_new_booking",
+    "staff_moved",
+    "staff_cancelled",
+    "urgent_escalation",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_email_matches_its_snapshot(rendered, name):
+    email = rendered[name]
+    for suffix, body in (
+        (".txt", f"Subject: {email.subject}\n\n{email.text}"),
+        (".html", email.html),
+    ):
+        path = SNAPSHOTS / f"{name}{suffix}"
+        if os.environ.get("UPDATE_SNAPSHOTS"):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+        assert path.exists(), f"no snapshot {path.name}: run with UPDATE_SNAPSHOTS=1 and review it"
+        assert body == path.read_text(encoding="utf-8"), f"{path.name} differs from its snapshot"
+
+
+def test_every_kind_has_a_snapshot(rendered):
+    assert sorted(rendered) == sorted(NAMES)
+    kinds = {email.kind for email in rendered.values()}
+    assert kinds == {
+        "confirmation",
+        "reminder",
+        "moved",
+        "cancelled",
+        "staff_new_booking",
+        "staff_moved",
+        "staff_cancelled",
+        "urgent_escalation",
+    }
