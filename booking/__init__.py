@@ -6,6 +6,7 @@ import re
 import secrets
 import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -16,7 +17,7 @@ from config import Config, config_for_environment
 from . import crypto
 from .durations import parse_duration, parse_duration_list
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
-from .timeutil import format_waiting, now_utc
+from .timeutil import clinic_time, format_waiting, is_known_timezone, now_utc
 
 
 def create_app(
@@ -116,6 +117,9 @@ def parse_settings(app: Flask) -> None:
     if app.config["CONSULT_MINUTES"] < 5:
         raise RuntimeError("CONSULT_MINUTES must be at least 5")
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    if not is_known_timezone(app.config["CLINIC_TIMEZONE"]):
+        raise RuntimeError(f"CLINIC_TIMEZONE={app.config['CLINIC_TIMEZONE']!r} is not a known zone")
+    app.config["CLINIC_TZ"] = ZoneInfo(app.config["CLINIC_TIMEZONE"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         # Wait for a busy writer instead of failing at once; the pragmas are set on connect.
@@ -185,6 +189,8 @@ def register_template_helpers(app: Flask) -> None:
 
     # The red-flag groups and other answer lists, for pages and emails that list them.
     app.jinja_env.globals["choices"] = choices
+
+    app.add_template_filter(clinic_time)
 
     @app.template_filter()
     def waiting(since):

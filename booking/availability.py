@@ -21,6 +21,7 @@ import sqlalchemy.orm as so
 
 from .models import ACTIVE_STATUSES, Appointment, StaffUser, TimeOff, WeeklyHours
 from .statuses import AppointmentStatus
+from .timeutil import clinic_zone
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,9 @@ def consultants_free_at(
 
 def slot_rules(config) -> SlotRules:
     """The rules from the app's (already parsed) settings."""
-    from zoneinfo import ZoneInfo
 
     return SlotRules(
-        clinic_tz=ZoneInfo(config["CLINIC_TIMEZONE"]),
+        clinic_tz=clinic_zone(),
         consult=timedelta(minutes=config["CONSULT_MINUTES"]),
         min_notice=config["BOOKING_MIN_NOTICE"],
         horizon=config["BOOKING_HORIZON"],

@@ -20,7 +20,7 @@ from flask import current_app, render_template
 from . import choices
 from .models import Appointment
 from .safety import appointment_guidance
-from .timeutil import format_local, format_waiting, zone
+from .timeutil import clinic_zone, format_local, format_waiting, zone
 
 
 @dataclass
@@ -53,7 +53,7 @@ def times(appointment: Appointment) -> dict[str, str]:
     """The consult's start in the patient's zone and the clinic's, for every template."""
     config = current_app.config
     patient_tz = zone(appointment.patient_timezone, config["CLINIC_TIMEZONE"])
-    clinic_tz = ZoneInfo(config["CLINIC_TIMEZONE"])
+    clinic_tz = clinic_zone()
     return {
         "patient_time": format_local(appointment.starts_at, patient_tz),
         "patient_zone": str(patient_tz),
@@ -233,7 +233,7 @@ def staff_change_email(
     appointment: Appointment, recipient: str, change: str, previous_start: datetime | None = None
 ) -> Email:
     """Tells staff a booking was cancelled or moved; like every staff email, no intake data."""
-    clinic_tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    clinic_tz = clinic_zone()
     return render_email(
         "staff_change",
         kind=f"staff_{change}",

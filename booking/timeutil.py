@@ -5,6 +5,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
+from flask import current_app
 
 
 def now_utc() -> datetime:
@@ -43,6 +44,16 @@ def format_local(moment: datetime, tz: tzinfo, with_date: bool = True) -> str:
         return f"{clock} {abbreviation}".strip()
     day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
     return f"{day}, {clock} {abbreviation}".strip()
+
+
+def clinic_zone() -> ZoneInfo:
+    """The clinic's zone, parsed once at start-up from ``CLINIC_TIMEZONE``."""
+    return current_app.config["CLINIC_TZ"]
+
+
+def clinic_time(moment: datetime | None, pattern: str = "%a %d %b %Y %H:%M") -> str:
+    """A stored UTC time as staff read it: in the clinic's zone (the ``clinic_time`` filter)."""
+    return moment.astimezone(clinic_zone()).strftime(pattern) if moment else ""
 
 
 def format_waiting(delta: timedelta) -> str:

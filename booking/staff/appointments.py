@@ -5,8 +5,6 @@ Every view of an appointment and every change writes an audit event with the sta
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -29,7 +27,7 @@ from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, St
 from ..public.forms import slot_choices
 from ..public.moving import attempt_move, movable_slots
 from ..statuses import ActorKind, AppointmentStatus
-from ..timeutil import now_utc
+from ..timeutil import clinic_zone, now_utc
 from ..urgent import CallBackRefused, record_call_back
 from . import bp
 from .access import client_address, record
@@ -41,10 +39,6 @@ from .forms import (
     StaffMoveForm,
     StatusForm,
 )
-
-
-def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
 
 
 def consultants() -> list[StaffUser]:
@@ -67,21 +61,20 @@ def load(reference: str) -> Appointment:
 @bp.get("/appointments")
 def appointment_list():
     filters = Filters.from_args(request.args)
-    page = list_page(db.session, filters, clinic_tz())
+    page = list_page(db.session, filters, clinic_zone())
     return render_template(
         "staff/appointments.html",
         page=page,
         filters=filters,
         consultants=consultants(),
         choices=choices,
-        tz=clinic_tz(),
     )
 
 
 @bp.get("/appointments/export.csv")
 def appointment_export():
     filters = Filters.from_args(request.args)
-    text, count = export_csv(db.session, filters, clinic_tz())
+    text, count = export_csv(db.session, filters, clinic_zone())
     detail = f"{count} rows; filters: {sorted(filters.query_args().items())}"
     record("exported", detail=detail[:200])
     db.session.commit()
@@ -93,7 +86,6 @@ def appointment_export():
 
 
 def _detail(appointment: Appointment, status=200, **forms):
-    tz = clinic_tz()
     emails = db.session.scalars(
         sa.select(OutboundEmail)
         .where(OutboundEmail.appointment_id == appointment.id)
@@ -127,7 +119,6 @@ def _detail(appointment: Appointment, status=200, **forms):
             emails=emails,
             trail=trail,
             notes=notes,
-            tz=tz,
             patient_tz=appointment.patient_timezone,
             choices=choices,
             now=now_utc(),
@@ -292,7 +283,6 @@ def appointment_move(reference):
             form=form,
             appointment=appointment,
             slot_count=len(slots),
-            tz=clinic_tz(),
             clinic_time_only=True,
         ),
         status,

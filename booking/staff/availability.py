@@ -16,7 +16,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from ..availability import format_hours, outside_availability, parse_hours, slot_rules
 from ..extensions import db
 from ..models import StaffUser, TimeOff, WeeklyHours
-from ..timeutil import now_utc
+from ..timeutil import clinic_zone, now_utc
 from . import bp
 from .access import record
 from .forms import ActionForm, HoursForm, TimeOffForm
@@ -54,7 +54,6 @@ def _page(status=200, hours_forms=None, time_off_form=None):
             time_off=time_off,
             names=names,
             outside=outside_availability(db.session, rules, now),
-            tz=rules.clinic_tz,
             delete_form=ActionForm(),
         ),
         status,
@@ -106,7 +105,7 @@ def availability_time_off():
     form = TimeOffForm()
     form.consultant_id.choices = {0: "", **{p.id: p.name for p in _consultants()}}
     if form.validate_on_submit():
-        tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+        tz = clinic_zone()
         starts = _clinic_moment(form.start_date.data, form.start_time.data, tz, end=False)
         ends = _clinic_moment(form.end_date.data, form.end_time.data, tz, end=True)
         who = form.consultant_id.data or None

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, render_template
+from flask import render_template
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment
 from ..statuses import AppointmentStatus
-from ..timeutil import now_utc
+from ..timeutil import clinic_zone, now_utc
 from ..urgent import waiting_cases
 from . import bp
 
@@ -44,7 +43,7 @@ def bookings_per_day(today, tz) -> list[tuple[str, int, bool]]:
 
 @bp.get("/")
 def home():
-    tz = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    tz = clinic_zone()
     today = now_utc().astimezone(tz).date()
     start, _ = day_bounds(today, tz)
     end = start + timedelta(days=2)
@@ -69,5 +68,4 @@ def home():
         days=days,
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,
-        tz=tz,
     )
