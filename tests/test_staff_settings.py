@@ -1,7 +1,7 @@
 """Availability, the question list, the email log, accounts and the audit log."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -215,3 +215,16 @@ def test_audit_log_filters(admin_client, staff_client, client, consultant, booki
     ).get_data(as_text=True)
     rows = re.findall(r"<td>(booked|viewed|signed_in)</td>", by_user)
     assert rows == ["viewed"]
+
+
+def test_audit_and_email_logs_show_clinic_time(admin_client, consultant, book_at):
+    at = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)  # 05:30 in Kolkata
+    book_at(at + timedelta(days=2), at)
+    db.session.execute(sa.update(AuditEvent).values(at=at))
+    db.session.execute(sa.update(OutboundEmail).values(created_at=at))
+    db.session.commit()
+    audit = admin_client.get("/staff/audit").get_data(as_text=True)
+    assert "07 Jan 2030 05:30:00" in audit
+    emails = admin_client.get("/staff/emails").get_data(as_text=True)
+    assert "07 Jan 2030 05:30" in emails
+    assert "07 Jan 2030 00:00" not in audit + emails
