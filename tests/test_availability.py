@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from booking.availability import SlotRules, consultants_free_at, free_slots
 from booking.extensions import db
+from booking.fields import slot_choices
 from booking.models import Appointment, StaffUser, TimeOff
-from booking.public.forms import slot_choices
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 

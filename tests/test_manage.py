@@ -230,7 +230,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
                 book_consult(db.session, booking_request(starts_at, index), now)
         return move_appointment(session, appointment, new_start, now, **who)
 
-    monkeypatch.setattr("booking.public.moving.move_appointment", someone_else_first)
+    monkeypatch.setattr("booking.moving.move_appointment", someone_else_first)
     response = client.post(
         f"/manage/{token}/move",
         data={

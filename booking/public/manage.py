@@ -19,14 +19,15 @@ from ..changes import (
     patient_can_change,
 )
 from ..extensions import csrf, db, limiter
+from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
+from ..moving import attempt_move, movable_slots
 from ..notifications import times
 from ..statuses import ActorKind, AppointmentStatus
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
-from .forms import CancelForm, MoveForm, chosen_timezone, slot_choices
-from .moving import attempt_move, movable_slots
+from .forms import CancelForm, MoveForm
 
 
 def manage_rate_limit() -> str:

@@ -19,12 +19,13 @@ from .. import choices
 from ..availability import free_slots, slot_rules
 from ..bookings import SlotTaken, book_consult, find_by_submission
 from ..extensions import csrf, db, limiter
+from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
 from ..notifications import build_ics, manage_url, readable_phone, times
 from ..safety import appointment_guidance
 from ..timeutil import now_utc
 from . import bp
-from .forms import BookingForm, chosen_timezone, slot_choices, valid_submission_key
+from .forms import BookingForm, valid_submission_key
 
 CONFIRMED_KEY = "confirmed_appointment"
 

@@ -22,10 +22,10 @@ from ..changes import (
     staff_rules,
 )
 from ..extensions import db
+from ..fields import slot_choices
 from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
-from ..public.forms import slot_choices
-from ..public.moving import attempt_move, movable_slots
+from ..moving import attempt_move, movable_slots
 from ..statuses import ActorKind, AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import CallBackRefused, record_call_back

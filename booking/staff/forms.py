@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from .. import choices
-from ..public.forms import TimeChoiceForm, clean_line, clean_text
+from ..fields import TimeChoiceForm, clean_line, clean_text
 from ..statuses import AppointmentStatus, StaffRole
 
 ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..availability import SlotRules, free_slots
-from ..bookings import SlotTaken
-from ..changes import move_appointment
-from ..extensions import db
-from ..models import Appointment
-from ..timeutil import now_utc
-from .forms import TimeChoiceForm
+from .availability import SlotRules, free_slots
+from .bookings import SlotTaken
+from .changes import move_appointment
+from .extensions import db
+from .fields import TimeChoiceForm
+from .models import Appointment
+from .timeutil import now_utc
 
 TAKEN = "That time was just taken by someone else. Please choose another time."
 
