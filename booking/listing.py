@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from . import choices
 from .models import Appointment, Intake
 
 PAGE_SIZES = (25, 50, 100)
@@ -35,50 +34,26 @@ class Filters:
     q: str | None = None
     page: int = 1
     per_page: int = 25
-    errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args) -> Filters:
-        """Read the query string leniently: a bad value is reported and ignored, never a 500."""
-        filters = cls()
-        errors = filters.errors
-        status = args.get("status") or None
-        if status and status not in choices.STATUSES:
-            errors["status"] = "Unknown status."
-        else:
-            filters.status = status
-        for name in ("date_from", "date_to"):
-            value = args.get(name) or None
-            if value:
-                try:
-                    setattr(filters, name, date.fromisoformat(value))
-                except ValueError:
-                    errors[name] = "Use a date like 2026-12-01."
-        consultant = args.get("consultant_id") or None
-        if consultant:
-            if consultant.isdigit():
-                filters.consultant_id = int(consultant)
-            else:
-                errors["consultant_id"] = "Unknown consultant."
-        cancer_type = args.get("cancer_type") or None
-        if cancer_type and cancer_type not in dict(choices.CANCER_TYPES):
-            errors["cancer_type"] = "Unknown cancer type."
-        else:
-            filters.cancer_type = cancer_type
-        insurance = args.get("has_insurance") or None
-        if insurance and insurance not in dict(choices.YES_NO_UNSURE):
-            errors["has_insurance"] = "Unknown answer."
-        else:
-            filters.has_insurance = insurance
-        urgent = args.get("urgent")
-        filters.urgent = {"yes": True, "no": False}.get(urgent or "")
-        filters.q = (args.get("q") or "").strip()[:100] or None
-        page = args.get("page", "1")
-        filters.page = max(int(page), 1) if page.isdigit() else 1
-        per_page = args.get("per_page", "25")
-        if per_page.isdigit() and int(per_page) in PAGE_SIZES:
-            filters.per_page = int(per_page)
-        return filters
+    def from_valid(cls, values: dict, errors: dict[str, list[str]], page: int) -> Filters:
+        """The filters from a validated filter form's data; a field with an error is ignored
+        (and shown with its message), so a bad value never stops the list."""
+        kept = {name: value for name, value in values.items() if name not in errors}
+        urgent = {"yes": True, "no": False}.get(kept.get("urgent") or "")
+        per_page = int(kept.get("per_page") or PAGE_SIZES[0])
+        return cls(
+            status=kept.get("status") or None,
+            date_from=kept.get("date_from"),
+            date_to=kept.get("date_to"),
+            consultant_id=int(kept["consultant_id"]) if kept.get("consultant_id") else None,
+            cancer_type=kept.get("cancer_type") or None,
+            has_insurance=kept.get("has_insurance") or None,
+            urgent=urgent,
+            q=(kept.get("q") or "").strip()[:100] or None,
+            page=page,
+            per_page=per_page if per_page in PAGE_SIZES else PAGE_SIZES[0],
+        )
 
     def query_args(self, **changes) -> dict[str, str]:
         """The filters as query-string values, for links to other pages of the same list."""

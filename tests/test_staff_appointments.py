@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
 from booking.timeutil import now_utc
+from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
 
 FREE_TEXT = [
@@ -224,6 +225,35 @@ def test_list_filters_and_search(staff_client, client, consultant, booking_form)
     assert len(listed(date_from="not-a-date")) == 2  # a bad filter is reported, not a 500
     reference = next(iter(listed(q="ravi")))
     assert listed(q=reference.lower()) == {reference}
+
+
+def test_filter_bar_reads_dates_consultants_and_pages_from_the_link(
+    staff_client, client, create_consultant, book_at
+):
+    first, second = create_consultant("Dr One"), create_consultant("Dr Two")
+    start = monday_ahead()
+    early = book_at(start + timedelta(days=1, hours=6), start).appointment
+    late = book_at(start + timedelta(days=9, hours=6), start, index=1).appointment
+    early.consultant_id, late.consultant_id = first.id, second.id
+    db.session.commit()
+    early, late = early.reference, late.reference
+
+    def listed(**args):
+        response = staff_client.get("/staff/appointments", query_string=args)
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    day = (start + timedelta(days=1)).date().isoformat()
+    only_early = listed(date_from=day, date_to=day)
+    assert early in only_early and late not in only_early
+    by_consultant = listed(consultant_id=str(second.id))
+    assert late in by_consultant and early not in by_consultant
+    for bad in ("0001-01-01", "9999-12-31"):
+        page = listed(date_from=bad)
+        assert "Use a date between 2000 and 2100." in page  # next to the field, not a 500
+        assert early in page and late in page
+    assert "Not a valid choice" in listed(consultant_id="99999999999999999999")
+    listed(page="99999999999999999999")  # far past the end: an empty page, not a 500
 
 
 def test_csv_export_is_the_filtered_list_without_free_text(

@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 from ..accounts import new_staff_user, temporary_password
 from ..extensions import db
 from ..models import Appointment, AuditEvent, StaffUser
+from ..paging import page_number
 from ..statuses import StaffRole
 from . import bp
 from .access import admin_required, record
@@ -122,8 +123,7 @@ def audit_log():
     reference = (request.args.get("reference") or "").strip().upper()[:12] or None
     user_id = request.args.get("user_id", "")
     action = (request.args.get("action") or "").strip()[:40] or None
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() else 1
+    page = page_number(request.args)
     query = sa.select(AuditEvent)
     if reference:
         query = query.join(Appointment, Appointment.id == AuditEvent.appointment_id).where(

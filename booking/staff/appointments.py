@@ -26,6 +26,7 @@ from ..fields import slot_choices
 from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
 from ..moving import attempt_move, movable_slots
+from ..paging import page_number
 from ..statuses import ActorKind, AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import CallBackRefused, record_call_back
@@ -33,6 +34,7 @@ from . import bp
 from .access import client_address, record
 from .forms import (
     CallBackForm,
+    ListFilterForm,
     NoteForm,
     ReassignForm,
     StaffCancelForm,
@@ -58,22 +60,24 @@ def load(reference: str) -> Appointment:
     return appointment
 
 
+def read_filters() -> tuple[ListFilterForm, Filters]:
+    """The filter bar from the query string, and the filters it validly names."""
+    form = ListFilterForm(request.args)
+    form.consultant_id.choices = {"": "Any", **{str(c.id): c.name for c in consultants()}}
+    form.validate()
+    return form, Filters.from_valid(form.data, form.errors, page_number(request.args))
+
+
 @bp.get("/appointments")
 def appointment_list():
-    filters = Filters.from_args(request.args)
+    form, filters = read_filters()
     page = list_page(db.session, filters, clinic_zone())
-    return render_template(
-        "staff/appointments.html",
-        page=page,
-        filters=filters,
-        consultants=consultants(),
-        choices=choices,
-    )
+    return render_template("staff/appointments.html", page=page, filters=filters, form=form)
 
 
 @bp.get("/appointments/export.csv")
 def appointment_export():
-    filters = Filters.from_args(request.args)
+    _, filters = read_filters()
     text, count = export_csv(db.session, filters, clinic_zone())
     detail = f"{count} rows; filters: {sorted(filters.query_args().items())}"
     record("exported", detail=detail[:200])

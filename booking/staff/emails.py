@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import OutboundEmail
+from ..paging import page_number
 from ..statuses import OutboxStatus
 from ..timeutil import now_utc
 from . import bp
@@ -22,8 +23,7 @@ PER_PAGE = 50
 def emails():
     status = request.args.get("status") or None
     kind = request.args.get("kind") or None
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() else 1
+    page = page_number(request.args)
     query = sa.select(OutboundEmail)
     if status in STATUSES:
         query = query.where(OutboundEmail.status == status)

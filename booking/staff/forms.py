@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Form,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -16,10 +17,18 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from .. import choices
 from ..fields import TimeChoiceForm, clean_line, clean_text
+from ..listing import PAGE_SIZES
 from ..statuses import AppointmentStatus, StaffRole
 
 ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
@@ -55,6 +64,38 @@ class StaffCancelForm(FlaskForm):
         [DataRequired(message="Give a reason."), Length(max=500)],
         filters=[clean_text],
     )
+
+
+def _any(options) -> dict[str, str]:
+    return {"": "Any", **dict(options)}
+
+
+class ListFilterForm(Form):
+    """The appointment list's filter bar: a GET form (no CSRF, it changes nothing), read from
+    the query string so that a filtered list is a link staff can keep or share."""
+
+    q = StringField(
+        "Search",
+        [Length(max=100)],
+        filters=[clean_line],
+        render_kw={"placeholder": "Reference, name, email or phone"},
+    )
+    status = SelectField(
+        "Status", choices=_any((s, s.replace("_", "-")) for s in AppointmentStatus)
+    )
+    date_from = DateField("From", [Optional()])
+    date_to = DateField("Until", [Optional()])
+
+    def _plausible(self, field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("Use a date between 2000 and 2100.")
+
+    validate_date_from = validate_date_to = _plausible
+    consultant_id = SelectField("Consultant", choices={"": "Any"})
+    cancer_type = SelectField("Cancer type", choices=_any(choices.CANCER_TYPES))
+    has_insurance = SelectField("Insurance", choices=_any(choices.YES_NO_UNSURE))
+    urgent = SelectField("Urgent", choices={"": "Any", "yes": "Urgent only", "no": "Not urgent"})
+    per_page = SelectField("Per page", choices={str(n): str(n) for n in PAGE_SIZES})
 
 
 class CallBackForm(FlaskForm):
