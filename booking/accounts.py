@@ -17,6 +17,7 @@ import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .models import StaffUser
+from .statuses import StaffRole
 
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
@@ -45,13 +46,52 @@ def check_password_rules(password: str, user_email: str = "", user_name: str = "
             raise PasswordRejected("Do not use your name or email in the password.")
 
 
-def set_password(user: StaffUser, password: str) -> None:
-    """Set a new password and end every existing session of this user."""
-    check_password_rules(password, user.email, user.name)
+def set_password(user: StaffUser, password: str, *, checked: bool = True) -> None:
+    """Set a new password and end every existing session of this user. A generated
+    temporary password skips the rules meant for chosen ones (``checked=False``)."""
+    if checked:
+        check_password_rules(password, user.email, user.name)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+
+
+def reset_password(user: StaffUser) -> str:
+    """A new temporary password for ``user``, returned once for the admin to pass on."""
+    password = temporary_password()
+    set_password(user, password, checked=False)
+    return password
+
+
+class LastAdmin(ValueError):
+    """The change would leave the clinic without an active admin."""
+
+
+def change_account(
+    session: so.Session, user: StaffUser, *, role: str, is_consultant: bool, active: bool
+) -> None:
+    """Change a colleague's role, consultant flag or active state. The caller commits.
+
+    At least one active admin must remain; deactivating someone ends their sessions."""
+    removes_admin = user.role == StaffRole.ADMIN and (role != StaffRole.ADMIN or not active)
+    if removes_admin and _admins_left(session, excluding=user) == 0:
+        raise LastAdmin("There must be at least one active admin.")
+    if user.active and not active:
+        user.session_version += 1  # signs them out everywhere
+    user.role = role
+    user.is_consultant = is_consultant
+    user.active = active
+
+
+def _admins_left(session: so.Session, excluding: StaffUser) -> int:
+    return session.scalar(
+        sa.select(sa.func.count(StaffUser.id)).where(
+            StaffUser.role == StaffRole.ADMIN,
+            StaffUser.active.is_(True),
+            StaffUser.id != excluding.id,
+        )
+    )
 
 
 @dataclass

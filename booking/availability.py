@@ -201,6 +201,17 @@ def parse_hours(text: str) -> list[tuple[int, time, time]]:
     return [(day, start, end) for day in range(first, last + 1)]
 
 
+def set_weekly_hours(consultant: StaffUser, lines: list[str]) -> int:
+    """Replace a consultant's weekly hours with those written in ``lines`` (one block each,
+    blank lines ignored); raise ``ValueError`` naming the first bad line, changing nothing.
+    Returns the number of day blocks. The caller commits."""
+    rows = [row for text in lines if text.strip() for row in parse_hours(text.strip())]
+    consultant.hours = [
+        WeeklyHours(weekday=day, start_time=start, end_time=end) for day, start, end in rows
+    ]
+    return len(rows)
+
+
 def format_hours(blocks: list[WeeklyHours]) -> str:
     """The inverse of :func:`parse_hours`, one line per block, for the edit form."""
     return "\n".join(

@@ -15,7 +15,7 @@ from werkzeug.serving import run_simple
 
 from . import crypto
 from .accounts import PasswordRejected, new_staff_user
-from .availability import parse_hours
+from .availability import set_weekly_hours
 from .crypto import EncryptedText
 from .extensions import db
 from .models import StaffUser, WeeklyHours
@@ -69,14 +69,11 @@ def set_hours(email, hours):
     if user is None or not user.is_consultant:
         raise click.ClickException(f"{email} is not a consultant")
     try:
-        rows = [row for text in hours for row in parse_hours(text)]
+        blocks = set_weekly_hours(user, list(hours))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    user.hours = [
-        WeeklyHours(weekday=day, start_time=start, end_time=end) for day, start, end in rows
-    ]
     db.session.commit()
-    click.echo(f"{email} now has {len(rows)} blocks of weekly hours.")
+    click.echo(f"{email} now has {blocks} blocks of weekly hours.")
 
 
 @click.command("seed-demo")

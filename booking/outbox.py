@@ -88,6 +88,17 @@ def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> l
     return list(withdrawn)
 
 
+def retry_dead(session: so.Session, email_id: int, now: datetime) -> bool:
+    """Give a dead email a fresh set of attempts (it keeps its Message-ID, so a copy that did
+    arrive is shown once). False when that email is not dead. The caller commits."""
+    revived = session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, last_error=None)
+    )
+    return bool(revived.rowcount)
+
+
 def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
     """1, 2, 4, 8 ... times ``OUTBOX_RETRY_BASE`` after each failed attempt, capped at 6 hours."""
     return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)

@@ -34,3 +34,21 @@ def question_list(session: so.Session, cancer_type: str, treatments: list[str]) 
         return 1 if question.cancer_type else 0
 
     return [question.text for question in sorted(rows, key=group)]
+
+
+def move(session: so.Session, question: PreVisitQuestion, direction: str) -> bool:
+    """Swap a question with its neighbour above (``"up"``) or below (``"down"``) and number
+    the list again in steps of 10. False when it is already first or last. The caller commits."""
+    ordered = list(
+        session.scalars(
+            sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
+        )
+    )
+    index = ordered.index(question)
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= other < len(ordered):
+        return False
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, item in enumerate(ordered):
+        item.position = (position + 1) * 10
+    return True

@@ -5,13 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
-from werkzeug.security import generate_password_hash
 
-from ..accounts import new_staff_user, temporary_password
+from ..accounts import LastAdmin, change_account, new_staff_user, reset_password, temporary_password
 from ..extensions import db
 from ..models import Appointment, AuditEvent, StaffUser
 from ..paging import page_number
-from ..statuses import StaffRole
 from . import bp
 from .access import admin_required, record
 from .forms import AccountEditForm, AccountForm, ActionForm
@@ -68,33 +66,23 @@ def account_create():
     return _accounts_page(422, create_form=form)
 
 
-def _admins_left(excluding: StaffUser) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(StaffUser.id)).where(
-            StaffUser.role == StaffRole.ADMIN,
-            StaffUser.active.is_(True),
-            StaffUser.id != excluding.id,
-        )
-    )
-
-
 @bp.post("/accounts/<int:user_id>")
 @admin_required
 def account_edit(user_id):
     user = db.get_or_404(StaffUser, user_id)
     form = AccountEditForm()
     if form.validate_on_submit():
-        removes_admin = user.role == StaffRole.ADMIN and (
-            form.role.data != StaffRole.ADMIN or not form.active.data
-        )
-        if removes_admin and _admins_left(user) == 0:
-            flash("There must be at least one active admin.")
+        try:
+            change_account(
+                db.session,
+                user,
+                role=form.role.data,
+                is_consultant=form.is_consultant.data,
+                active=form.active.data,
+            )
+        except LastAdmin as refusal:
+            flash(str(refusal))
             return redirect(url_for(".accounts"))
-        if not form.active.data and user.active:
-            user.session_version += 1  # signs them out everywhere
-        user.role = form.role.data
-        user.is_consultant = form.is_consultant.data
-        user.active = form.active.data
         _record("account_changed", user)
         db.session.commit()
         flash(f"Saved {user.email}.")
@@ -107,11 +95,7 @@ def account_reset_password(user_id):
     user = db.get_or_404(StaffUser, user_id)
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".accounts"))
-    password = temporary_password()
-    user.password_hash = generate_password_hash(password)
-    user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    password = reset_password(user)
     _record("password_reset", user)
     db.session.commit()
     return _accounts_page(new_password=password, new_for=user.email)

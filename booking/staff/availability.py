@@ -13,9 +13,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, flash, redirect, render_template, url_for
 
-from ..availability import format_hours, outside_availability, parse_hours, slot_rules
+from ..availability import format_hours, outside_availability, set_weekly_hours, slot_rules
 from ..extensions import db
-from ..models import StaffUser, TimeOff, WeeklyHours
+from ..models import StaffUser, TimeOff
 from ..timeutil import clinic_zone, now_utc
 from . import bp
 from .access import record
@@ -73,19 +73,10 @@ def availability_hours(consultant_id):
     form = HoursForm()
     if form.validate_on_submit():
         try:
-            blocks = [
-                row
-                for line in form.hours.data.splitlines()
-                if line.strip()
-                for row in parse_hours(line)
-            ]
+            set_weekly_hours(consultant, form.hours.data.splitlines())
         except ValueError as error:
             form.hours.errors.append(str(error))
         else:
-            consultant.hours = [
-                WeeklyHours(weekday=day, start_time=start, end_time=end)
-                for day, start, end in blocks
-            ]
             record("hours_changed", detail=f"consultant {consultant.id}")
             db.session.commit()
             flash(f"Hours saved for {consultant.name}.")

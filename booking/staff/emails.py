@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import OutboundEmail
+from ..outbox import retry_dead
 from ..paging import page_number
 from ..statuses import OutboxStatus
 from ..timeutil import now_utc
@@ -62,13 +63,7 @@ def emails():
 def email_retry(email_id):
     """Give a dead email a fresh set of attempts; it keeps its Message-ID."""
     if ActionForm().validate_on_submit():
-        now = now_utc()
-        done = db.session.execute(
-            sa.update(OutboundEmail)
-            .where(OutboundEmail.id == email_id, OutboundEmail.status == OutboxStatus.DEAD)
-            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, last_error=None)
-        ).rowcount
-        if done:
+        if retry_dead(db.session, email_id, now_utc()):
             record("email_retried", detail=f"email {email_id}")
             db.session.commit()
             flash("The email will be sent again within a minute.")

@@ -11,7 +11,7 @@ from .. import choices
 from ..extensions import db
 from ..models import Appointment, Intake, PreVisitQuestion
 from ..notifications import reminder_email
-from ..questions import question_list
+from ..questions import move, question_list
 from ..timeutil import now_utc
 from . import bp
 from .access import record
@@ -131,16 +131,7 @@ def question_move(question_id):
     """Swap places with the neighbour above or below."""
     form = MoveQuestionForm()
     question = db.get_or_404(PreVisitQuestion, question_id)
-    if form.validate_on_submit() and form.direction.data in ("up", "down"):
-        ordered = db.session.scalars(
-            sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
-        ).all()
-        index = ordered.index(question)
-        other = index - 1 if form.direction.data == "up" else index + 1
-        if 0 <= other < len(ordered):
-            ordered[index], ordered[other] = ordered[other], ordered[index]
-            for position, item in enumerate(ordered):
-                item.position = (position + 1) * 10
-            _record("question_moved", question.id)
-            db.session.commit()
+    if form.validate_on_submit() and move(db.session, question, form.direction.data):
+        _record("question_moved", question.id)
+        db.session.commit()
     return redirect(url_for(".questions"))
