@@ -19,13 +19,14 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from . import audit
+from .audit import Actor
 from .availability import consultants_free_at, slot_rules
 from .models import Appointment, Intake, StaffUser
 from .notifications import confirmation_email, staff_new_booking_email
 from .outbox import enqueue
 from .questions import question_list
 from .reminders import plan_reminders
-from .statuses import ActorKind, AppointmentStatus
+from .statuses import AppointmentStatus
 from .tokens import issue_manage_token
 from .urgent import open_case
 
@@ -156,18 +157,11 @@ def _build(
     )
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
         enqueue(session, staff_new_booking_email(appointment, recipient), now, appointment)
-    audit.record(
-        session,
-        "booked",
-        now,
-        actor=ActorKind.PATIENT,
-        appointment=appointment,
-        ip_address=request.ip_address,
-    )
+    audit.record(session, "booked", now, Actor.patient(request.ip_address), appointment=appointment)
     return appointment, token
 
 
-def book_consult(session: so.Session, request: BookingRequest, now: datetime) -> BookingResult:
+def book_and_commit(session: so.Session, request: BookingRequest, now: datetime) -> BookingResult:
     """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
 
     This function commits (unlike most domain functions) because its retry loop has to: a

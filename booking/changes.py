@@ -1,8 +1,10 @@
 """Cancelling and moving a booking, by the patient (manage link) or by staff.
 
 Each change is one transaction: the appointment, its reminders, the emails to both sides and
-the audit event. The calendar entry keeps its UID; its SEQUENCE (the booking's version) goes up
-by one, so calendar apps update or remove the event they already have.
+the audit event. The functions that must commit themselves (a lost race has to roll back
+cleanly) say so in their names, ``move_and_commit`` and ``reassign_and_commit``; the others
+leave the commit to the caller. The calendar entry keeps its UID; its SEQUENCE (the booking's
+version) goes up by one, so calendar apps update or remove the event they already have.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from . import audit
+from .audit import Actor
 from .availability import consultants_free_at, slot_rules
 from .bookings import SlotTaken
 from .models import Appointment, AppointmentNote, StaffUser
@@ -52,11 +55,8 @@ def cancel_appointment(
     session: so.Session,
     appointment: Appointment,
     now: datetime,
-    *,
-    actor: str,
+    actor: Actor,
     reason: str | None = None,
-    staff_user_id: int | None = None,
-    ip_address: str | None = None,
 ) -> None:
     """Cancel, stop its reminders, and tell both sides. The caller commits."""
     if appointment.status != AppointmentStatus.CONFIRMED:
@@ -69,42 +69,31 @@ def cancel_appointment(
     withdraw_reminder_emails(session, appointment)
     enqueue(
         session,
-        cancelled_email(appointment, by_patient=actor == ActorKind.PATIENT),
+        cancelled_email(appointment, by_patient=actor.kind == ActorKind.PATIENT),
         now,
         appointment,
     )
     _notify_staff(session, appointment, "cancelled", now)
-    audit.record(
-        session,
-        "cancelled",
-        now,
-        actor=actor,
-        appointment=appointment,
-        staff_user_id=staff_user_id,
-        ip_address=ip_address,
-    )
-    log.info("booking %s cancelled by %s", appointment.reference, actor)
+    audit.record(session, "cancelled", now, actor, appointment=appointment)
+    log.info("booking %s cancelled by %s", appointment.reference, actor.kind)
 
 
-def move_appointment(
+def move_and_commit(
     session: so.Session,
     appointment: Appointment,
     new_start: datetime,
     now: datetime,
-    *,
-    actor: str,
-    staff_user_id: int | None = None,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> None:
     """Move to a free time and commit, or raise :class:`SlotTaken` with nothing changed.
 
     The same consultant keeps the booking when free at the new time; otherwise the least busy
-    free one takes it. Like booking, this commits itself: the unique index is the final word
-    on a race, and a lost race must roll back cleanly.
+    free one takes it. Like booking, this commits itself (hence the name): the unique index is
+    the final word on a race, and a lost race must roll back cleanly.
     """
     if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be moved")
-    rules = staff_rules() if actor == ActorKind.STAFF else slot_rules(current_app.config)
+    rules = staff_rules() if actor.is_staff else slot_rules(current_app.config)
     free = consultants_free_at(session, rules, now, new_start)
     if appointment.consultant_id in free:
         free.remove(appointment.consultant_id)
@@ -129,21 +118,13 @@ def move_appointment(
             email = moved_email(appointment, questions, intake_questions, token)
             enqueue(session, email, now, appointment)
             _notify_staff(session, appointment, "moved", now, previous_start)
-            audit.record(
-                session,
-                "moved",
-                now,
-                actor=actor,
-                appointment=appointment,
-                staff_user_id=staff_user_id,
-                ip_address=ip_address,
-            )
+            audit.record(session, "moved", now, actor, appointment=appointment)
             session.commit()
         except sa.exc.IntegrityError:
             # Someone took this consultant at that time first; nothing of this attempt stays.
             session.rollback()
             continue
-        log.info("booking %s moved by %s", appointment.reference, actor)
+        log.info("booking %s moved by %s", appointment.reference, actor.kind)
         return
     raise SlotTaken()
 
@@ -158,10 +139,10 @@ def set_outcome(
     appointment: Appointment,
     status: str,
     now: datetime,
-    staff_user_id: int,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> None:
-    """Completed or no-show once the consult has started; "confirmed" undoes a mistake."""
+    """Completed or no-show once the consult has started; "confirmed" undoes a mistake.
+    The caller commits."""
     if appointment.status == AppointmentStatus.CANCELLED:
         raise ChangeRefused("A cancelled consult has no outcome.")
     if (
@@ -172,24 +153,15 @@ def set_outcome(
     if status not in ACTIVE_STATUSES:
         raise ChangeRefused("Unknown outcome.")
     appointment.status = status
-    audit.record(
-        session,
-        f"marked_{status}",
-        now,
-        actor=ActorKind.STAFF,
-        appointment=appointment,
-        staff_user_id=staff_user_id,
-        ip_address=ip_address,
-    )
+    audit.record(session, f"marked_{status}", now, actor, appointment=appointment)
 
 
-def reassign_appointment(
+def reassign_and_commit(
     session: so.Session,
     appointment: Appointment,
     consultant_id: int,
     now: datetime,
-    staff_user_id: int,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> None:
     """Give the consult to another consultant free at that time, and commit.
 
@@ -204,15 +176,7 @@ def reassign_appointment(
     if consultant_id not in free:
         raise SlotTaken()
     appointment.consultant = session.get(StaffUser, consultant_id)
-    audit.record(
-        session,
-        "reassigned",
-        now,
-        actor=ActorKind.STAFF,
-        appointment=appointment,
-        staff_user_id=staff_user_id,
-        ip_address=ip_address,
-    )
+    audit.record(session, "reassigned", now, actor, appointment=appointment)
     try:
         session.commit()
     except sa.exc.IntegrityError:
@@ -225,20 +189,12 @@ def add_note(
     appointment: Appointment,
     text: str,
     now: datetime,
-    staff_user_id: int,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> AppointmentNote:
+    """An encrypted note by a member of staff. The caller commits."""
     note = AppointmentNote(
-        appointment=appointment, author_id=staff_user_id, created_at=now, text=text
+        appointment=appointment, author_id=actor.staff_user_id, created_at=now, text=text
     )
     session.add(note)
-    audit.record(
-        session,
-        "note_added",
-        now,
-        actor=ActorKind.STAFF,
-        appointment=appointment,
-        staff_user_id=staff_user_id,
-        ip_address=ip_address,
-    )
+    audit.record(session, "note_added", now, actor, appointment=appointment)
     return note

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .audit import Actor
 from .availability import SlotRules, free_slots
 from .bookings import SlotTaken
-from .changes import move_appointment
+from .changes import move_and_commit
 from .extensions import db
 from .fields import TimeChoiceForm
 from .models import Appointment
@@ -21,7 +22,7 @@ def movable_slots(appointment: Appointment, rules: SlotRules, now: datetime) -> 
 
 
 def attempt_move(
-    form: TimeChoiceForm, appointment: Appointment, rules: SlotRules, now: datetime, **who
+    form: TimeChoiceForm, appointment: Appointment, rules: SlotRules, now: datetime, actor: Actor
 ) -> tuple[bool, list[datetime] | None, int]:
     """Validate the chosen time and move the booking.
 
@@ -31,7 +32,7 @@ def attempt_move(
     if not form.validate_on_submit():
         return False, None, 422
     try:
-        move_appointment(db.session, appointment, form.slot_start(), now, **who)
+        move_and_commit(db.session, appointment, form.slot_start(), now, actor)
     except SlotTaken:
         form.slot.errors = [TAKEN]
         return False, movable_slots(appointment, rules, now_utc()), 409

@@ -17,11 +17,12 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from . import audit, choices
+from .audit import Actor
 from .claims import claim
 from .models import Appointment, CallBack, UrgentCase
 from .notifications import urgent_escalation_email
 from .outbox import enqueue
-from .statuses import ActorKind, CallBackOutcome
+from .statuses import CallBackOutcome
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,7 @@ def record_call_back(
     outcome: str,
     note: str | None,
     now: datetime,
-    *,
-    staff_user_id: int,
-    ip_address: str | None = None,
+    actor: Actor,
 ) -> CallBack:
     """Record one call to the patient. The caller commits."""
     case = appointment.urgent_case
@@ -59,11 +58,11 @@ def record_call_back(
         raise CallBackRefused("This booking has no call-back waiting.")
     if outcome not in set(CallBackOutcome):
         raise CallBackRefused("Choose how the call went.")
-    call = CallBack(at=now, staff_user_id=staff_user_id, outcome=outcome, note=note or None)
+    call = CallBack(at=now, staff_user_id=actor.staff_user_id, outcome=outcome, note=note or None)
     case.calls.append(call)
     if outcome in CLOSING_OUTCOMES:
         case.closed_at = now
-        case.closed_by_id = staff_user_id
+        case.closed_by_id = actor.staff_user_id
         case.next_escalation_at = None
     else:
         # Someone is on it: the next escalation waits one more period from this attempt.
@@ -72,10 +71,8 @@ def record_call_back(
         session,
         "called_back",
         now,
-        actor=ActorKind.STAFF,
+        actor,
         appointment=appointment,
-        staff_user_id=staff_user_id,
-        ip_address=ip_address,
         detail=choices.label(choices.CALL_BACK_OUTCOMES, outcome),
     )
     return call

@@ -288,10 +288,10 @@ def booking_request(starts_at, index=0, **changes):
 @pytest.fixture
 def book_at(app):
     """Factory: book through the domain function with a controlled clock."""
-    from booking.bookings import book_consult
+    from booking.bookings import book_and_commit
 
     def book(starts_at, now, index=0, **changes):
-        return book_consult(db.session, booking_request(starts_at, index, **changes), now)
+        return book_and_commit(db.session, booking_request(starts_at, index, **changes), now)
 
     return book
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from booking.availability import free_slots, slot_rules
-from booking.bookings import SlotTaken, book_consult
+from booking.bookings import SlotTaken, book_and_commit
 from booking.extensions import db
 from booking.models import Appointment, Intake, OutboundEmail, Reminder
 from booking.timeutil import now_utc
@@ -25,7 +25,7 @@ def race(app, starts_at, now):
         with app.app_context():
             barrier.wait()
             try:
-                book_consult(db.session, booking_request(starts_at, index), now)
+                book_and_commit(db.session, booking_request(starts_at, index), now)
                 outcome = "booked"
             except SlotTaken:
                 outcome = "taken"
@@ -100,10 +100,10 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
 
     def book_after_someone_else(session, request, now):
         with app.app_context():  # another request, with its own session, wins the race
-            book_consult(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
-        return book_consult(session, request, now)
+            book_and_commit(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
+        return book_and_commit(session, request, now)
 
-    monkeypatch.setattr("booking.public.routes.book_consult", book_after_someone_else)
+    monkeypatch.setattr("booking.public.routes.book_and_commit", book_after_someone_else)
     response = client.post("/book", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 409

@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
-from booking.changes import cancel_appointment, move_appointment
+from booking.audit import Actor
+from booking.changes import cancel_appointment, move_and_commit
 from booking.extensions import db
 from booking.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.reminders import queue_due_reminders
@@ -82,10 +83,10 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
         )
         queue_due_reminders(db.session, starts_at - timedelta(hours=23))
         appointment = db.session.get(Appointment, result.appointment.id)
-        move_appointment(
-            db.session, appointment, starts_at + timedelta(days=1), now, actor="patient"
+        move_and_commit(
+            db.session, appointment, starts_at + timedelta(days=1), now, actor=Actor.patient()
         )
-        cancel_appointment(db.session, appointment, now, actor="patient")
+        cancel_appointment(db.session, appointment, now, actor=Actor.patient())
         db.session.commit()
     escalate_waiting(db.session, now + timedelta(hours=2))
 

@@ -7,7 +7,7 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking.bookings import book_consult
+from booking.bookings import book_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
@@ -215,7 +215,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     app, client, booked, create_consultant, monkeypatch
 ):
     """The time is free when the form is checked, but taken before the move commits."""
-    from booking.changes import move_appointment
+    from booking.changes import move_and_commit
     from tests.conftest import booking_request
 
     appointment, token = booked(slot_index=250)
@@ -224,13 +224,13 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[20]
     starts_at = datetime.fromisoformat(target)
 
-    def someone_else_first(session, appointment, new_start, now, **who):
+    def someone_else_first(session, appointment, new_start, now, actor):
         with app.app_context():  # both consultants are taken at that time
             for index in (77, 78):
-                book_consult(db.session, booking_request(starts_at, index), now)
-        return move_appointment(session, appointment, new_start, now, **who)
+                book_and_commit(db.session, booking_request(starts_at, index), now)
+        return move_and_commit(session, appointment, new_start, now, actor)
 
-    monkeypatch.setattr("booking.moving.move_appointment", someone_else_first)
+    monkeypatch.setattr("booking.moving.move_and_commit", someone_else_first)
     response = client.post(
         f"/manage/{token}/move",
         data={

@@ -8,7 +8,8 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking.changes import cancel_appointment, move_appointment
+from booking.audit import Actor
+from booking.changes import cancel_appointment, move_and_commit
 from booking.extensions import db
 from booking.models import Appointment, OutboundEmail, Reminder
 from booking.outbox import dispatch_outbox
@@ -111,7 +112,7 @@ def test_cancelled_five_minutes_before_a_reminder_is_due(app, consultant, book_a
     run_worker(until=due - timedelta(minutes=15))
 
     appointment = db.session.get(Appointment, result.appointment.id)
-    cancel_appointment(db.session, appointment, due - timedelta(minutes=5), actor="patient")
+    cancel_appointment(db.session, appointment, due - timedelta(minutes=5), actor=Actor.patient())
     db.session.commit()
     run_worker(
         start=due - timedelta(minutes=5),
@@ -139,7 +140,7 @@ def test_cancel_withdraws_a_reminder_still_waiting_in_the_outbox(app, consultant
     queue_due_reminders(db.session, due)
     dispatch_outbox(db.session, due)  # the reminder cannot be sent: the server is down
     appointment = db.session.get(Appointment, result.appointment.id)
-    cancel_appointment(db.session, appointment, due + timedelta(minutes=1), actor="patient")
+    cancel_appointment(db.session, appointment, due + timedelta(minutes=1), actor=Actor.patient())
     db.session.commit()
 
     smtp.start()
@@ -158,7 +159,7 @@ def test_moved_reminders_follow_the_new_time(app, consultant, book_at, smtp):
     moved_at = START_OF_TEST + timedelta(days=1)
     run_worker(until=moved_at)
     appointment = db.session.get(Appointment, result.appointment.id)
-    move_appointment(db.session, appointment, new_start, moved_at, actor="patient")
+    move_and_commit(db.session, appointment, new_start, moved_at, actor=Actor.patient())
     run_worker(start=moved_at, until=new_start + timedelta(hours=1))
 
     received = reminders_received(smtp)
@@ -184,8 +185,8 @@ def test_moved_after_a_reminder_went_out_gets_it_again_only_if_due_again(
     assert len(reminders_received(smtp)) == 1  # the 24 h one
     # Moved 30 minutes earlier: its 24 h point has passed, so that reminder is not repeated.
     appointment = db.session.get(Appointment, result.appointment.id)
-    move_appointment(
-        db.session, appointment, start - timedelta(minutes=30), after_first, actor="patient"
+    move_and_commit(
+        db.session, appointment, start - timedelta(minutes=30), after_first, actor=Actor.patient()
     )
     run_worker(start=after_first, until=start)
     assert len(reminders_received(smtp)) == 2  # only the 2 h one more

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.changes import cancel_appointment, move_appointment
+from booking.audit import Actor
+from booking.changes import cancel_appointment, move_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, UrgentCase
 from booking.outbox import dispatch_outbox
@@ -207,7 +208,7 @@ def test_a_call_back_before_the_deadline_sends_no_escalation(app, consultant, bo
     unanswered = book_at(booked + timedelta(days=4), booked, index=1, urgent=True).appointment
     staff_id = reached.consultant_id
     record_call_back(
-        db.session, reached, "reached", None, booked + timedelta(minutes=30), staff_user_id=staff_id
+        db.session, reached, "reached", None, booked + timedelta(minutes=30), Actor.staff(staff_id)
     )
     record_call_back(
         db.session,
@@ -215,7 +216,7 @@ def test_a_call_back_before_the_deadline_sends_no_escalation(app, consultant, bo
         "no_answer",
         None,
         booked + timedelta(minutes=30),
-        staff_user_id=staff_id,
+        Actor.staff(staff_id),
     )
     db.session.commit()
     assert escalate_waiting(db.session, booked + timedelta(minutes=61)) == 0
@@ -275,10 +276,10 @@ def test_every_patient_email_says_when_to_get_help(app, consultant, book_at, smt
     queue_due_reminders(db.session, starts_at - timedelta(hours=23))
     dispatch_outbox(db.session, starts_at - timedelta(hours=23))  # before the cancel withdraws it
     appointment = db.session.get(Appointment, result.appointment.id)
-    move_appointment(
-        db.session, appointment, starts_at + timedelta(days=1), booked, actor="patient"
+    move_and_commit(
+        db.session, appointment, starts_at + timedelta(days=1), booked, actor=Actor.patient()
     )
-    cancel_appointment(db.session, appointment, booked, actor="patient")
+    cancel_appointment(db.session, appointment, booked, Actor.patient())
     db.session.commit()
     dispatch_outbox(db.session, starts_at)
 

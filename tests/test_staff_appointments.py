@@ -11,8 +11,9 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
+from booking.audit import Actor
 from booking.bookings import SlotTaken
-from booking.changes import reassign_appointment
+from booking.changes import reassign_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
@@ -171,7 +172,7 @@ def test_reassign_cannot_double_book(app, create_consultant, create_staff, book_
     theirs = book_at(start, now, index=2).appointment
     # C is left free by the booking spread; reassigning to B or A (busy then) is refused.
     with pytest.raises(SlotTaken):
-        reassign_appointment(db.session, mine, theirs.consultant_id, now, staff_id)
+        reassign_and_commit(db.session, mine, theirs.consultant_id, now, Actor.staff(staff_id))
     # Two staff reassign two consults to the same free consultant at once: only one wins.
     db.session.remove()
     ids = [mine.id, theirs.id]
@@ -181,7 +182,7 @@ def test_reassign_cannot_double_book(app, create_consultant, create_staff, book_
         with app.app_context():
             record = db.session.get(Appointment, appointment_id)
             try:
-                reassign_appointment(db.session, record, target_id, now, staff_id)
+                reassign_and_commit(db.session, record, target_id, now, Actor.staff(staff_id))
                 results.append("ok")
             except SlotTaken:
                 results.append("taken")

@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from .. import choices
+from ..audit import Actor
 from ..availability import slot_rules
 from ..changes import (
     ChangeRefused,
@@ -23,7 +24,7 @@ from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
 from ..moving import attempt_move, movable_slots
 from ..notifications import times
-from ..statuses import ActorKind, AppointmentStatus
+from ..statuses import AppointmentStatus
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
@@ -107,9 +108,8 @@ def manage_cancel(token):
             db.session,
             appointment,
             now,
-            actor=ActorKind.PATIENT,
+            Actor.patient(request.remote_addr),
             reason=form.reason.data,
-            ip_address=request.remote_addr,
         )
     except ChangeRefused:
         return _page(appointment, token, now, status=409)
@@ -146,8 +146,7 @@ def manage_move(token):
                 appointment,
                 rules,
                 now,
-                actor=ActorKind.PATIENT,
-                ip_address=request.remote_addr,
+                Actor.patient(request.remote_addr),
             )
             if moved:
                 flash("Your consult has moved. We have emailed you the new time.")

@@ -17,7 +17,7 @@ from flask import (
 
 from .. import choices
 from ..availability import free_slots, slot_rules
-from ..bookings import SlotTaken, book_consult, find_by_submission
+from ..bookings import SlotTaken, book_and_commit, find_by_submission
 from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
@@ -114,7 +114,7 @@ def book():
         )
 
     try:
-        result = book_consult(db.session, form.to_request(request.remote_addr), now)
+        result = book_and_commit(db.session, form.to_request(request.remote_addr), now)
     except SlotTaken:
         fresh = free_slots(db.session, slot_rules(config), now_utc())
         form.slot.errors = [

@@ -14,9 +14,9 @@ from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from .. import audit
+from ..audit import Actor
 from ..extensions import db, login_manager
 from ..models import StaffUser
-from ..statuses import ActorKind
 from ..timeutil import now_utc
 from . import bp
 
@@ -77,12 +77,15 @@ def record(action: str, appointment=None, detail: str | None = None, user_id: in
         db.session,
         action,
         now_utc(),
-        actor=ActorKind.STAFF,
+        Actor.staff(user_id or current_user.id, client_address()),
         appointment=appointment,
-        staff_user_id=user_id or current_user.id,
-        ip_address=client_address(),
         detail=detail,
     )
+
+
+def staff_actor() -> Actor:
+    """The signed-in member of staff, from this request's address."""
+    return Actor.staff(current_user.id, client_address())
 
 
 def safe_next(target: str | None) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from .. import choices
 from ..availability import consultants_free_at
@@ -17,7 +16,7 @@ from ..changes import (
     ChangeRefused,
     add_note,
     cancel_appointment,
-    reassign_appointment,
+    reassign_and_commit,
     set_outcome,
     staff_rules,
 )
@@ -27,11 +26,11 @@ from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
 from ..moving import attempt_move, movable_slots
 from ..paging import page_number
-from ..statuses import ActorKind, AppointmentStatus
+from ..statuses import AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import CallBackRefused, record_call_back
 from . import bp
-from .access import client_address, record
+from .access import record, staff_actor
 from .forms import (
     CallBackForm,
     ListFilterForm,
@@ -156,8 +155,7 @@ def appointment_status(reference):
                 appointment,
                 form.status.data,
                 now_utc(),
-                current_user.id,
-                client_address(),
+                staff_actor(),
             )
         except ChangeRefused as error:
             flash(str(error))
@@ -178,10 +176,8 @@ def appointment_cancel(reference):
                 db.session,
                 appointment,
                 now_utc(),
-                actor=ActorKind.STAFF,
+                staff_actor(),
                 reason=form.reason.data,
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
             )
         except ChangeRefused as error:
             form.reason.errors.append(str(error))
@@ -204,8 +200,7 @@ def appointment_call_back(reference):
                 form.outcome.data,
                 form.note.data,
                 now_utc(),
-                staff_user_id=current_user.id,
-                ip_address=client_address(),
+                actor=staff_actor(),
             )
         except CallBackRefused as error:
             form.outcome.errors.append(str(error))
@@ -224,9 +219,7 @@ def appointment_note(reference):
     appointment = load(reference)
     form = NoteForm()
     if form.validate_on_submit():
-        add_note(
-            db.session, appointment, form.text.data, now_utc(), current_user.id, client_address()
-        )
+        add_note(db.session, appointment, form.text.data, now_utc(), staff_actor())
         db.session.commit()
         flash("Note added.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
@@ -239,13 +232,12 @@ def appointment_reassign(reference):
     form = ReassignForm()
     if form.validate_on_submit():
         try:
-            reassign_appointment(
+            reassign_and_commit(
                 db.session,
                 appointment,
                 form.consultant_id.data,
                 now_utc(),
-                current_user.id,
-                client_address(),
+                staff_actor(),
             )
         except (SlotTaken, ChangeRefused):
             form.consultant_id.errors.append("That consultant is not free at this time.")
@@ -271,9 +263,7 @@ def appointment_move(reference):
             appointment,
             staff_rules(),
             now,
-            actor=ActorKind.STAFF,
-            staff_user_id=current_user.id,
-            ip_address=client_address(),
+            staff_actor(),
         )
         if moved:
             flash("Moved. The patient has been emailed the new time.")
