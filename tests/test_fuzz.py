@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from booking.extensions import db
 from booking.models import Appointment, Intake, OutboundEmail, Reminder
 from tests.conftest import VALID_ANSWERS
+from tests.helpers import assert_only_app_markup
 
 FIELDS = [name for name in VALID_ANSWERS if name != "treatments"] + [
     "treatments",
@@ -66,6 +67,12 @@ def test_arbitrary_input_never_breaks_the_service(app, client, consultant, booki
             # What was stored reads back, decrypted, as valid text.
             assert isinstance(stored.intake.own_questions or "", str)
             assert "\x00" not in (stored.patient_name + (stored.intake.own_questions or ""))
+            # Whatever was typed, the emails it went into carry only the templates' markup.
+            emails = db.session.scalars(
+                sa.select(OutboundEmail).where(OutboundEmail.appointment_id == stored.id)
+            ).all()
+            for email in emails:
+                assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
         db.session.remove()
 
     check()

@@ -61,6 +61,23 @@ def test_bookings_succeed_while_smtp_is_down_and_send_once_it_is_up(
     assert set(ids) == stored
 
 
+def test_retries_wait_twice_as_long_each_time(app, smtp):
+    """1, 2, 4, 8 minutes after each failure (OUTBOX_RETRY_BASE), so an outage of a few hours
+    is ridden out in a handful of attempts rather than hundreds."""
+    smtp.stop()
+    app.config["OUTBOX_RETRY_BASE"] = timedelta(minutes=1)
+    now = now_utc()
+    [row] = add_emails(1, now)
+    waits = []
+    for _ in range(4):
+        dispatch_outbox(db.session, now)
+        db.session.refresh(row)
+        waits.append(row.next_attempt_at - now)
+        now = row.next_attempt_at
+    assert [round(wait.total_seconds() / 60) for wait in waits] == [1, 2, 4, 8]
+    assert backoff(30) == timedelta(hours=6)  # capped
+
+
 def test_a_row_past_its_last_attempt_is_dead(app, smtp):
     smtp.stop()
     app.config["OUTBOX_MAX_ATTEMPTS"] = 3

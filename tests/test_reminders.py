@@ -114,6 +114,8 @@ def test_cancelled_five_minutes_before_a_reminder_is_due(app, consultant, book_a
     appointment = db.session.get(Appointment, result.appointment.id)
     cancel_appointment(db.session, appointment, due - timedelta(minutes=5), actor=Actor.patient())
     db.session.commit()
+    # Cancelling itself cancels them, before any worker run could skip them for being late.
+    assert set(db.session.scalars(sa.select(Reminder.status))) == {"cancelled"}
     run_worker(
         start=due - timedelta(minutes=5),
         until=starts_at + timedelta(hours=1),
@@ -252,6 +254,25 @@ def test_reminder_across_daylight_saving(
     assert f"tomorrow at {new_york}" in reminder["Subject"]
     assert f"{new_york} (America/New_York)" in text
     assert f"{kolkata} at the clinic (Asia/Kolkata)" in text
+
+
+def test_reminder_on_the_morning_of_a_clock_change_comes_24_real_hours_before(
+    app, consultant, book_at, smtp
+):
+    """09:00 on the day New York springs forward is 23 real hours after 09:00 the day before:
+    "the same time yesterday" on the wall clock would send the 24-hour reminder an hour late."""
+    change_day = days_after_dst_changes("America/New_York")[0] - timedelta(days=1)
+    starts_at = datetime.combine(change_day, time(13), UTC)  # 09:00 EDT
+    book_at(starts_at, starts_at - timedelta(days=5), patient_timezone="America/New_York")
+    due = db.session.scalar(sa.select(Reminder.due_at).where(Reminder.offset_minutes == 1440))
+    assert due == starts_at - timedelta(hours=24)  # 08:00 EST the day before
+    queue_due_reminders(db.session, due - timedelta(minutes=1))
+    dispatch_outbox(db.session, due)
+    assert reminders_received(smtp) == []
+    queue_due_reminders(db.session, due)
+    dispatch_outbox(db.session, due)
+    [reminder] = reminders_received(smtp)
+    assert "tomorrow at 09:00 EDT" in reminder["Subject"]
 
 
 @BOTH_DATABASES

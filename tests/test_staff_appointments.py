@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from booking.audit import Actor
 from booking.bookings import SlotTaken
-from booking.changes import reassign_and_commit
+from booking.changes import cancel_appointment, reassign_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
@@ -255,6 +255,19 @@ def test_filter_bar_reads_dates_consultants_and_pages_from_the_link(
         assert early in page and late in page
     assert "Not a valid choice" in listed(consultant_id="99999999999999999999")
     listed(page="99999999999999999999")  # far past the end: an empty page, not a 500
+
+    cancel_appointment(
+        db.session,
+        db.session.scalar(sa.select(Appointment).filter_by(reference=late)),
+        start,
+        Actor.staff(staff_client.user.id),
+        reason="test",
+    )
+    db.session.commit()
+    confirmed = listed(status="confirmed")
+    assert early in confirmed and late not in confirmed
+    cancelled = listed(status="cancelled")
+    assert late in cancelled and early not in cancelled
 
 
 def test_csv_export_is_the_filtered_list_without_free_text(
