@@ -77,9 +77,21 @@ def choose_option(page, selector: str, steps: int) -> None:
         page.keyboard.press("ArrowDown")
 
 
+def new_context(browser, **options):
+    """A browser context with axe-core loaded into every page before the page's own scripts.
+
+    The pages' Content-Security-Policy allows only the app's own script files, and it stays on
+    in these tests (a CSP that broke the page's script must fail them); an init script is the
+    one way in that the policy does not govern.
+    """
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
 def serious_violations(page) -> list[dict]:
     """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         {

@@ -23,6 +23,7 @@ from tests.browser import (
     assert_accessible,
     choose_option,
     choose_radio,
+    new_context,
     shot,
     tab_to,
     type_into,
@@ -105,8 +106,7 @@ def book_with_the_keyboard(page):
 
 def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folder, create_staff):
     create_staff("reception@clinic.example")
-    patient = browser.new_context(viewport=PHONE, timezone_id="America/New_York", bypass_csp=True)
-    patient.set_default_timeout(10_000)
+    patient = new_context(browser, viewport=PHONE, timezone_id="America/New_York")
     page = patient.new_page()
     page.goto(f"{live.url}/book")
     page.wait_for_url(re.compile(r".*tz=America%2FNew_York"))
@@ -123,8 +123,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert_accessible(page, "confirmation")
 
     # Staff sign in, find the booking and move it.
-    staff = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    staff.set_default_timeout(10_000)
+    staff = new_context(browser, viewport={"width": 1280, "height": 900})
     desk = staff.new_page()
     desk.goto(f"{live.url}/staff/login")
     assert_accessible(desk, "staff sign-in")
@@ -171,7 +170,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
 
 
 def test_booking_form_with_errors_is_accessible(browser, live):
-    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    context = new_context(browser, viewport=PHONE)
     page = context.new_page()
     page.goto(f"{live.url}/book?tz=Asia/Kolkata")
     page.click("button.primary")
@@ -181,7 +180,7 @@ def test_booking_form_with_errors_is_accessible(browser, live):
 
 
 def test_without_script_the_confirmation_carries_the_guidance(browser, live):
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context = new_context(browser, viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live.url}/book")
     assert page.is_visible("a[href='tel:112']") and page.is_visible("a[href='tel:108']")
