@@ -8,6 +8,10 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, Reminder
 from booking.outbox import dispatch_outbox
+from tests.conftest import BOTH_DATABASES
+
+# The flows staff and patients use every day run on both databases.
+pytestmark = BOTH_DATABASES
 
 FREE_TEXT = [
     "Lesion on the left shoulder",

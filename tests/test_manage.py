@@ -11,7 +11,10 @@ from booking.bookings import book_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
-from tests.conftest import VALID_ANSWERS
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+
+# The flows staff and patients use every day run on both databases.
+pytestmark = BOTH_DATABASES
 
 PRIVATE = [
     VALID_ANSWERS["diagnosis_details"],

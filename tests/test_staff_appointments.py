@@ -21,6 +21,9 @@ from booking.timeutil import now_utc
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
 
+# The flows staff and patients use every day run on both databases.
+pytestmark = BOTH_DATABASES
+
 FREE_TEXT = [
     VALID_ANSWERS[name]
     for name in (
@@ -160,7 +163,6 @@ def test_reassign_to_a_free_consultant(staff_client, appointment, create_consult
     assert audit_actions()[-1] == "reassigned"
 
 
-@BOTH_DATABASES
 def test_reassign_cannot_double_book(app, create_consultant, create_staff, book_at):
     for name in ("A", "B"):
         create_consultant(f"Dr {name}")
