@@ -255,3 +255,50 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     assert (
         appointment.version == 0 and appointment.starts_at.isoformat().replace("+00:00", "Z") == own
     )
+
+
+def test_move_that_loses_the_race_at_commit_changes_nothing(
+    app, client, booked, create_consultant, monkeypatch
+):
+    """The consultants are free when the move looks, and taken by the time it commits: only the
+    unique index can refuse it then, and the booking must stay exactly as it was."""
+    import booking.changes
+    from tests.conftest import booking_request
+
+    appointment, token = booked(slot_index=250)
+    create_consultant("Dr Second")
+    page = client.get(f"/manage/{token}/move").get_data(as_text=True)
+    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[20]
+    starts_at = datetime.fromisoformat(target)
+    real_lookup = booking.changes.consultants_free_at
+
+    def free_then_taken(session, rules, now, moment):
+        free = real_lookup(session, rules, now, moment)
+        assert len(free) == 2
+        with app.app_context():  # another request books both of them meanwhile
+            for index in (77, 78):
+                book_and_commit(db.session, booking_request(starts_at, index), now)
+            db.session.remove()
+        return free
+
+    monkeypatch.setattr(booking.changes, "consultants_free_at", free_then_taken)
+    response = client.post(
+        f"/manage/{token}/move",
+        data={
+            "csrf_token": csrf_from(page),
+            "timezone": "Asia/Kolkata",
+            "shown_timezone": "Asia/Kolkata",
+            "slot": target,
+        },
+    )
+    assert response.status_code == 409
+    assert "just taken by someone else" in response.get_data(as_text=True)
+    db.session.expire_all()
+    at_target = db.session.scalars(
+        sa.select(Appointment).where(
+            Appointment.starts_at == starts_at, Appointment.status != "cancelled"
+        )
+    ).all()
+    assert len(at_target) == 2  # the two others; no third at the same time
+    db.session.refresh(appointment)
+    assert appointment.version == 0 and appointment.starts_at != starts_at
