@@ -20,10 +20,17 @@ def claim(session: so.Session, model, due, order_by, limit: int, values: dict) -
     """
     candidates = sa.select(model.id).where(due).order_by(*order_by).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A materialised CTE runs once. As a plain ``IN (subquery)`` PostgreSQL may run the
+        # locking subquery again for every row it updates, each time finding rows the last run
+        # had not yet changed, and so claim far more than ``limit``.
+        chosen = candidates.with_for_update(skip_locked=True).cte("chosen")
+        chosen = chosen.prefix_with("MATERIALIZED")
+        picked = sa.select(chosen.c.id).scalar_subquery()
+    else:
+        picked = candidates.scalar_subquery()
     statement = (
         sa.update(model)
-        .where(model.id.in_(candidates.scalar_subquery()))
+        .where(model.id.in_(picked))
         .where(due)
         .values(**values)
         .returning(model.id)

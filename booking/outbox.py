@@ -107,8 +107,15 @@ def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
 def claim_outbox_batch(
     session: so.Session, now: datetime, limit: int, lease: timedelta
 ) -> list[int]:
-    """Mark up to ``limit`` due rows as ``sending`` for this worker; return their ids."""
-    ids = claim(
+    """Mark up to ``limit`` due rows as ``sending`` for this worker, commit, return their ids."""
+    ids = claim_due_rows(session, now, limit, lease)
+    session.commit()
+    return ids
+
+
+def claim_due_rows(session: so.Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """The claim itself, in the caller's transaction: due rows, and rows whose lease ran out."""
+    return claim(
         session,
         OutboundEmail,
         due=sa.or_(
@@ -127,8 +134,6 @@ def claim_outbox_batch(
             "attempts": OutboundEmail.attempts + 1,
         },
     )
-    session.commit()
-    return ids
 
 
 class TimeoutConnection(Connection):

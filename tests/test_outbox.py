@@ -2,14 +2,22 @@
 
 import smtplib
 import threading
+import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import OutboundEmail
 from booking.notifications import Email
-from booking.outbox import backoff, claim_outbox_batch, dispatch_outbox, enqueue
+from booking.outbox import (
+    backoff,
+    claim_due_rows,
+    claim_outbox_batch,
+    dispatch_outbox,
+    enqueue,
+)
 from booking.timeutil import now_utc
 from tests.conftest import BOTH_DATABASES
 
@@ -171,6 +179,58 @@ def test_two_workers_at_once_send_each_email_once(app, smtp):
     assert len(ids) == 120
     assert len(set(ids)) == 120
     assert set(statuses()) == {"sent"}
+
+
+@BOTH_DATABASES
+def test_a_claim_takes_at_most_its_batch(app):
+    """A worker takes one batch at a time, so that two workers share the work and a killed
+    worker leaves at most one batch to resend."""
+    now = now_utc()
+    add_emails(30, now)
+    assert len(claim_outbox_batch(db.session, now, 10, timedelta(minutes=5))) == 10
+    assert statuses().count("sending") == 10
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_claim_never_takes_rows_another_open_claim_holds(app):
+    """Forced interleaving on PostgreSQL: worker A has claimed and not yet committed when
+    worker B claims. B must get other rows (SKIP LOCKED), and rows A held must not be claimed
+    again once A commits (the UPDATE checks that they are still due). SQLite runs one writer
+    at a time, so there the database itself serialises the two."""
+    now = now_utc()
+    add_emails(30, now)
+    db.session.remove()
+    lease = timedelta(minutes=5)
+    a_claimed, b_started = threading.Event(), threading.Event()
+    results = {}
+
+    def worker_a():
+        with app.app_context():
+            results["a"] = claim_due_rows(db.session, now, 10, lease)
+            a_claimed.set()
+            b_started.wait(10)
+            time.sleep(0.3)  # B's claim is running against A's open transaction
+            db.session.commit()
+            db.session.remove()
+
+    def worker_b():
+        with app.app_context():
+            a_claimed.wait(10)
+            b_started.set()
+            results["b"] = claim_due_rows(db.session, now, 25, lease)
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results["a"]) == 10
+    assert not set(results["a"]) & set(results["b"])
+    assert len(results["b"]) == 20  # everything A did not hold
+    assert set(statuses()) == {"sending"}
 
 
 def test_a_message_that_cannot_be_built_does_not_hold_back_the_batch(app, smtp):
