@@ -1,11 +1,14 @@
 """The worker's scheduler: late runs still happen once, and a run sends what is due."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from booking.extensions import db
-from booking.models import OutboundEmail
-from booking.worker import JOB_DEFAULTS, add_jobs, run_dispatch
+from booking.models import OutboundEmail, Reminder
+from booking.timeutil import now_utc
+from booking.worker import JOB_DEFAULTS, add_jobs, run_dispatch, run_reminders
 
 
 def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
@@ -38,3 +41,19 @@ def test_run_dispatch_survives_a_mail_outage(app, client, consultant, booking_fo
     db.session.remove()
     run_dispatch(app)  # returns instead of looping or raising
     assert set(db.session.scalars(sa.select(OutboundEmail.status))) == {"pending"}
+
+
+def test_run_reminders_queues_what_is_due_and_sends_it(app, consultant, book_at, smtp):
+    """The worker's reminder job, on the real clock: a reminder that fell due an hour ago goes
+    out on the next run, and the one not yet due waits."""
+    now = now_utc().replace(minute=0, second=0, microsecond=0)  # on the slot grid
+    book_at(now + timedelta(hours=23), now - timedelta(hours=2))  # the 24 h one is due
+    db.session.remove()
+    run_reminders(app)
+    reminders = [m for m in smtp.messages if m["Subject"].startswith("Reminder")]
+    assert len(reminders) == 1
+    assert reminders[0]["Subject"].startswith(
+        ("Reminder: your consult is tomorrow at", "Reminder: your consult is today at")
+    )
+    statuses = dict(db.session.execute(sa.select(Reminder.offset_minutes, Reminder.status)).all())
+    assert statuses == {1440: "queued", 120: "pending"}
