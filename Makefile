@@ -14,8 +14,9 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
@@ -23,8 +24,9 @@ run: $(VENV)/.runtime
 	$(FLASK) seed-demo
 	$(FLASK) serve
 
+# Coverage of booking/ must not fall below today's figure.
 test: $(VENV)/.dev browser-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=94
 
 # The tests that read the clock, run again with the machine's clock a year ahead (libfaketime;
 # the monotonic clock stays real so timeouts still work).
@@ -52,7 +54,7 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 bench: $(VENV)/.dev
 	command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk; else sudo apt-get install -y -qq wrk; fi; }
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 soak: $(VENV)/.dev
 	$(BIN)/python -m bench.soak
@@ -60,6 +62,7 @@ soak: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

@@ -7,6 +7,13 @@ typo stops start-up instead of silently meaning zero.
 """
 
 import os
+from typing import overload
+
+
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -81,6 +88,7 @@ class Config:
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
+    PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = int(env("CSRF_TIME_LIMIT_SECONDS", "7200"))
@@ -113,6 +121,8 @@ class TestingConfig(Config):
     MANAGE_RATE_LIMIT = "10000 per hour"
     STAFF_SIGN_IN_RATE_LIMIT = "10000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    # Hashing is deliberately slow; the tests sign in hundreds of times.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 class ProductionConfig(Config):
@@ -128,7 +138,7 @@ CONFIGS = {
 
 def config_for_environment() -> type[Config]:
     """The class named by ``APP_ENV``; an unknown name is an error, not a silent default."""
-    name = env("APP_ENV", "development")
+    name: str = env("APP_ENV", "development")
     try:
         return CONFIGS[name]
     except KeyError:

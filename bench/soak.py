@@ -20,7 +20,7 @@ from datetime import time as clock
 
 import sqlalchemy as sa
 
-from bench.run import (
+from bench.harness import (
     BIN,
     ROOT,
     add_consultants,

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .extensions import Session
 from .models import StaffUser
 from .statuses import StaffRole
 
@@ -29,6 +30,11 @@ _COMMON = frozenset(
     for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 )
+
+
+def _hash(password: str) -> str:
+    # scrypt in production; the tests set a cheap method, as hashing is most of a sign-in's time.
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 class PasswordRejected(ValueError):
@@ -51,7 +57,7 @@ def set_password(user: StaffUser, password: str, *, checked: bool = True) -> Non
     temporary password skips the rules meant for chosen ones (``checked=False``)."""
     if checked:
         check_password_rules(password, user.email, user.name)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
@@ -69,7 +75,7 @@ class LastAdmin(ValueError):
 
 
 def change_account(
-    session: so.Session, user: StaffUser, *, role: str, is_consultant: bool, active: bool
+    session: Session, user: StaffUser, *, role: str, is_consultant: bool, active: bool
 ) -> None:
     """Change a colleague's role, consultant flag or active state. The caller commits.
 
@@ -84,13 +90,16 @@ def change_account(
     user.active = active
 
 
-def _admins_left(session: so.Session, excluding: StaffUser) -> int:
-    return session.scalar(
-        sa.select(sa.func.count(StaffUser.id)).where(
-            StaffUser.role == StaffRole.ADMIN,
-            StaffUser.active.is_(True),
-            StaffUser.id != excluding.id,
+def _admins_left(session: Session, excluding: StaffUser) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count(StaffUser.id)).where(
+                StaffUser.role == StaffRole.ADMIN,
+                StaffUser.active.is_(True),
+                StaffUser.id != excluding.id,
+            )
         )
+        or 0
     )
 
 
@@ -100,7 +109,7 @@ class SignIn:
     locked: bool = False
 
 
-def authenticate(session: so.Session, email: str, password: str, now: datetime) -> SignIn:
+def authenticate(session: Session, email: str, password: str, now: datetime) -> SignIn:
     """Check a sign-in; count failures and lock after ``MAX_FAILURES`` in a row.
 
     The caller shows one message for every failure, so an unknown email, a wrong password
@@ -138,7 +147,7 @@ def new_staff_user(
         active=True,
     )
     check_password_rules(password, user.email, name)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     return user
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy.orm as so
-
+from .extensions import Session
 from .models import Appointment, AuditEvent
 from .statuses import ActorKind
 
@@ -38,7 +37,7 @@ class Actor:
 
 
 def record(
-    session: so.Session,
+    session: Session,
     action: str,
     now: datetime,
     actor: Actor,

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from .extensions import Session
 from .models import ACTIVE_STATUSES, Appointment, StaffUser, TimeOff, WeeklyHours
 from .statuses import AppointmentStatus
 from .timeutil import clinic_zone
@@ -34,7 +35,7 @@ class SlotRules:
     horizon: timedelta
 
 
-def _busy_intervals(session: so.Session, start: datetime, end: datetime):
+def _busy_intervals(session: Session, start: datetime, end: datetime):
     """Per consultant, the sorted intervals they cannot take a consult; plus clinic closures."""
     busy: dict[int | None, list[tuple[datetime, datetime]]] = defaultdict(list)
     appointments = session.execute(
@@ -51,8 +52,8 @@ def _busy_intervals(session: so.Session, start: datetime, end: datetime):
             TimeOff.starts_at < end, TimeOff.ends_at > start
         )
     )
-    for consultant_id, starts_at, ends_at in time_off:
-        busy[consultant_id].append((starts_at, ends_at))
+    for off_id, off_start, off_end in time_off:  # off_id empty: the whole clinic is closed
+        busy[off_id].append((off_start, off_end))
     return {key: _merged(intervals) for key, intervals in busy.items()}
 
 
@@ -83,7 +84,7 @@ def _local_to_utc(day: date, clock, tz: tzinfo) -> datetime | None:
 
 
 def free_slots(
-    session: so.Session,
+    session: Session,
     rules: SlotRules,
     now: datetime,
     window_start: datetime | None = None,
@@ -144,7 +145,7 @@ def free_slots(
 
 
 def consultants_free_at(
-    session: so.Session, rules: SlotRules, now: datetime, moment: datetime
+    session: Session, rules: SlotRules, now: datetime, moment: datetime
 ) -> list[int]:
     """Consultants free for a consult starting at ``moment``, least busy that day first.
 
@@ -221,7 +222,7 @@ def format_hours(blocks: list[WeeklyHours]) -> str:
 
 
 def outside_availability(
-    session: so.Session, rules: SlotRules, now: datetime, consultant_ids: list[int] | None = None
+    session: Session, rules: SlotRules, now: datetime, consultant_ids: list[int] | None = None
 ) -> list[Appointment]:
     """Upcoming confirmed consults that no longer fit their consultant's hours or fall in time
     off: changing availability never drops a booking silently; staff see these to move or keep.

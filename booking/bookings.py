@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import current_app
 
 from . import audit
 from .audit import Actor
 from .availability import consultants_free_at, slot_rules
+from .extensions import Session
 from .models import Appointment, Intake, StaffUser
 from .notifications import confirmation_email, staff_new_booking_email
 from .outbox import enqueue
@@ -88,14 +88,14 @@ def new_reference() -> str:
     return "CT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
-def find_by_submission(session: so.Session, submission_key: str) -> Appointment | None:
+def find_by_submission(session: Session, submission_key: str) -> Appointment | None:
     return session.scalar(
         sa.select(Appointment).where(Appointment.submission_key == submission_key)
     )
 
 
 def _build(
-    session: so.Session,
+    session: Session,
     request: BookingRequest,
     consultant_id: int,
     questions: list[str],
@@ -161,7 +161,7 @@ def _build(
     return appointment, token
 
 
-def book_and_commit(session: so.Session, request: BookingRequest, now: datetime) -> BookingResult:
+def book_and_commit(session: Session, request: BookingRequest, now: datetime) -> BookingResult:
     """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
 
     This function commits (unlike most domain functions) because its retry loop has to: a
@@ -195,7 +195,7 @@ def book_and_commit(session: so.Session, request: BookingRequest, now: datetime)
     raise SlotTaken()
 
 
-def _consultant_taken(session: so.Session, consultant_id: int, starts_at: datetime) -> bool:
+def _consultant_taken(session: Session, consultant_id: int, starts_at: datetime) -> bool:
     return (
         session.scalar(
             sa.select(sa.func.count(Appointment.id)).where(
@@ -204,5 +204,5 @@ def _consultant_taken(session: so.Session, consultant_id: int, starts_at: dateti
                 Appointment.status != AppointmentStatus.CANCELLED,
             )
         )
-        > 0
-    )
+        or 0
+    ) > 0

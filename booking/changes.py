@@ -14,13 +14,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import current_app
 
 from . import audit
 from .audit import Actor
 from .availability import consultants_free_at, slot_rules
 from .bookings import SlotTaken
+from .extensions import Session
 from .models import Appointment, AppointmentNote, StaffUser
 from .notifications import cancelled_email, moved_email, staff_change_email
 from .outbox import enqueue, withdraw_reminder_emails
@@ -52,7 +52,7 @@ def _notify_staff(session, appointment, change, now, previous_start=None) -> Non
 
 
 def cancel_appointment(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     now: datetime,
     actor: Actor,
@@ -79,7 +79,7 @@ def cancel_appointment(
 
 
 def move_and_commit(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     new_start: datetime,
     now: datetime,
@@ -105,10 +105,10 @@ def move_and_commit(
     questions = question_list(session, intake.cancer_type, intake.treatment_list)
     intake_questions = intake.own_questions
     for consultant_id in free:
-        appointment = session.get(Appointment, appointment_id)
+        appointment = session.get_one(Appointment, appointment_id)
         previous_start = appointment.starts_at
         try:
-            appointment.consultant = session.get(StaffUser, consultant_id)
+            appointment.consultant = session.get_one(StaffUser, consultant_id)
             appointment.starts_at = new_start
             appointment.ends_at = new_start + rules.consult
             appointment.version += 1
@@ -135,7 +135,7 @@ def staff_rules():
 
 
 def set_outcome(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     status: str,
     now: datetime,
@@ -157,7 +157,7 @@ def set_outcome(
 
 
 def reassign_and_commit(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     consultant_id: int,
     now: datetime,
@@ -175,7 +175,7 @@ def reassign_and_commit(
     free = consultants_free_at(session, staff_rules(), now, appointment.starts_at)
     if consultant_id not in free:
         raise SlotTaken()
-    appointment.consultant = session.get(StaffUser, consultant_id)
+    appointment.consultant = session.get_one(StaffUser, consultant_id)
     audit.record(session, "reassigned", now, actor, appointment=appointment)
     try:
         session.commit()
@@ -185,7 +185,7 @@ def reassign_and_commit(
 
 
 def add_note(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     text: str,
     now: datetime,

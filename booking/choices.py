@@ -4,6 +4,8 @@ Values are stored; labels are shown. Categorical answers stay plain in the datab
 on them); free text is encrypted (see ``crypto.py``).
 """
 
+from collections.abc import Sequence
+
 from .statuses import AppointmentStatus, CallBackOutcome
 
 BOOKED_BY = [
@@ -105,6 +107,6 @@ CALL_BACK_OUTCOMES = [
 STATUSES = list(AppointmentStatus)
 
 
-def label(choices: list[tuple[str, str]], value: str | None) -> str:
+def label(choices: Sequence[tuple[str, str]], value: str | None) -> str:
     """The label shown for a stored value; an unknown value is shown as it is."""
     return dict(choices).get(value or "", value or "")

@@ -9,10 +9,11 @@ row another worker changed meanwhile is left alone.
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
+
+from .extensions import Session
 
 
-def claim(session: so.Session, model, due, order_by, limit: int, values: dict) -> list[int]:
+def claim(session: Session, model, due, order_by, limit: int, values: dict) -> list[int]:
     """Set ``values`` on up to ``limit`` rows of ``model`` matching ``due``; return their ids.
 
     The caller's transaction holds the claim: commit it, or write what the claim leads to first

@@ -1,6 +1,9 @@
 """The extension objects, bound to an app in ``create_app``."""
 
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -25,6 +28,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What the domain functions take: a plain session (tests, scripts) or Flask-SQLAlchemy's
+# scoped one (``db.session``); both offer the same methods.
+Session: TypeAlias = so.Session | so.scoped_session[Any]
+
+if TYPE_CHECKING:
+    # Type checkers cannot follow ``db.Model`` (made at run time); to them models are Base's.
+    Model: TypeAlias = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()

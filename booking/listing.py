@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from .extensions import Session
 from .models import Appointment, Intake
 
 PAGE_SIZES = (25, 50, 100)
@@ -64,7 +65,7 @@ class Filters:
             "consultant_id": self.consultant_id,
             "cancer_type": self.cancer_type,
             "has_insurance": self.has_insurance,
-            "urgent": {True: "yes", False: "no"}.get(self.urgent),
+            "urgent": None if self.urgent is None else ("yes" if self.urgent else "no"),
             "q": self.q,
             "per_page": self.per_page if self.per_page != 25 else None,
         }
@@ -120,9 +121,11 @@ class Page:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def list_page(session: so.Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
+def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     query = filtered(filters, clinic_tz)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    total = (
+        session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
     page = min(filters.page, max((total + filters.per_page - 1) // filters.per_page, 1))
     items = session.scalars(
         query.options(so.contains_eager(Appointment.intake), so.joinedload(Appointment.consultant))
@@ -155,7 +158,7 @@ CSV_COLUMNS = [
 ]
 
 
-def export_csv(session: so.Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple[str, int]:
+def export_csv(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple[str, int]:
     """Every matching appointment as CSV, without any encrypted free text. Returns the text
     and the row count (for the audit event)."""
     buffer = io.StringIO()

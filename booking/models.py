@@ -10,7 +10,7 @@ from flask_login import UserMixin
 
 from . import statuses
 from .crypto import EncryptedText
-from .extensions import db
+from .extensions import Model
 from .statuses import (
     ActorKind,
     AppointmentStatus,
@@ -25,7 +25,7 @@ from .timeutil import UTCDateTime, now_utc
 ACTIVE_STATUSES = statuses.ACTIVE_STATUSES
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     __tablename__ = "staff_user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -60,7 +60,7 @@ class StaffUser(UserMixin, db.Model):
         return self.role == StaffRole.ADMIN
 
 
-class WeeklyHours(db.Model):
+class WeeklyHours(Model):
     """One block of working hours on one weekday, in the clinic's time zone."""
 
     __tablename__ = "weekly_hours"
@@ -79,7 +79,7 @@ class WeeklyHours(db.Model):
     )
 
 
-class TimeOff(db.Model):
+class TimeOff(Model):
     """A consultant away, or the whole clinic closed when ``consultant_id`` is empty."""
 
     __tablename__ = "time_off"
@@ -93,7 +93,7 @@ class TimeOff(db.Model):
     reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     __tablename__ = "appointment"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -160,7 +160,7 @@ class Appointment(db.Model):
     )
 
 
-class ManageToken(db.Model):
+class ManageToken(Model):
     """The hash of one manage link. Each email that carries a link gets its own token, and
     every one stays valid for the life of the booking; the raw token is only in the email."""
 
@@ -176,7 +176,7 @@ class ManageToken(db.Model):
     appointment: so.Mapped[Appointment] = so.relationship(back_populates="manage_tokens")
 
 
-class Intake(db.Model):
+class Intake(Model):
     """The patient's answers. Categories are plain; free text and identifiers are encrypted."""
 
     __tablename__ = "intake"
@@ -215,7 +215,7 @@ class Intake(db.Model):
         return [item for item in (self.red_flags or "").split(",") if item]
 
 
-class PreVisitQuestion(db.Model):
+class PreVisitQuestion(Model):
     """A question for the consult; blank cancer type and treatment mean "for everyone"."""
 
     __tablename__ = "previsit_question"
@@ -228,7 +228,7 @@ class PreVisitQuestion(db.Model):
     active: so.Mapped[bool] = so.mapped_column(default=True)
 
 
-class Reminder(db.Model):
+class Reminder(Model):
     __tablename__ = "reminder"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -255,7 +255,7 @@ class Reminder(db.Model):
     )
 
 
-class OutboundEmail(db.Model):
+class OutboundEmail(Model):
     """The outbox: every email is a row first, sent by the worker after the commit."""
 
     __tablename__ = "outbound_email"
@@ -293,7 +293,7 @@ class OutboundEmail(db.Model):
     )
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which appointment, from where. Never the health data itself."""
 
     __tablename__ = "audit_event"
@@ -320,7 +320,7 @@ class AuditEvent(db.Model):
     )
 
 
-class AppointmentNote(db.Model):
+class AppointmentNote(Model):
     """A staff note on an appointment: encrypted, with its author and time."""
 
     __tablename__ = "appointment_note"
@@ -337,7 +337,7 @@ class AppointmentNote(db.Model):
     author: so.Mapped[StaffUser] = so.relationship()
 
 
-class UrgentCase(db.Model):
+class UrgentCase(Model):
     """An urgent booking waiting for a call-back from staff.
 
     Open (``closed_at`` empty) until someone records a call that reached the patient. The
@@ -367,7 +367,7 @@ class UrgentCase(db.Model):
     __table_args__ = (sa.Index("ix_urgent_case_closed_at_raised_at", "closed_at", "raised_at"),)
 
 
-class CallBack(db.Model):
+class CallBack(Model):
     """One call-back attempt: who called, when, how it went, and an encrypted note."""
 
     __tablename__ = "call_back"

@@ -23,13 +23,14 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Any, cast
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 
 from .claims import claim
+from .extensions import Session
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
 from .statuses import OutboxStatus
@@ -44,7 +45,7 @@ MARK_SENT_EVERY = 20
 
 
 def enqueue(
-    session: so.Session,
+    session: Session,
     email: Email,
     now: datetime,
     appointment: Appointment | None = None,
@@ -71,7 +72,7 @@ def enqueue(
     return row
 
 
-def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> list[int]:
+def withdraw_reminder_emails(session: Session, appointment: Appointment) -> list[int]:
     """Withdraw this booking's reminder emails that have not gone out yet; return the ids of
     their reminders. An email already claimed by a worker (``sending``) cannot be recalled."""
     withdrawn = session.scalars(
@@ -85,10 +86,10 @@ def withdraw_reminder_emails(session: so.Session, appointment: Appointment) -> l
         .returning(OutboundEmail.reminder_id)
         .execution_options(synchronize_session=False)
     )
-    return list(withdrawn)
+    return [reminder_id for reminder_id in withdrawn if reminder_id is not None]
 
 
-def retry_dead(session: so.Session, email_id: int, now: datetime) -> bool:
+def retry_dead(session: Session, email_id: int, now: datetime) -> bool:
     """Give a dead email a fresh set of attempts (it keeps its Message-ID, so a copy that did
     arrive is shown once). False when that email is not dead. The caller commits."""
     revived = session.execute(
@@ -96,7 +97,7 @@ def retry_dead(session: so.Session, email_id: int, now: datetime) -> bool:
         .where(OutboundEmail.id == email_id, OutboundEmail.status == OutboxStatus.DEAD)
         .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, last_error=None)
     )
-    return bool(revived.rowcount)
+    return bool(cast(sa.CursorResult, revived).rowcount)
 
 
 def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
@@ -104,16 +105,14 @@ def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
     return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
-def claim_outbox_batch(
-    session: so.Session, now: datetime, limit: int, lease: timedelta
-) -> list[int]:
+def claim_outbox_batch(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
     """Mark up to ``limit`` due rows as ``sending`` for this worker, commit, return their ids."""
     ids = claim_due_rows(session, now, limit, lease)
     session.commit()
     return ids
 
 
-def claim_due_rows(session: so.Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+def claim_due_rows(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
     """The claim itself, in the caller's transaction: due rows, and rows whose lease ran out."""
     return claim(
         session,
@@ -202,10 +201,10 @@ class _Claimed:
     id: int
     kind: str
     attempts: int
-    message: Message | None
+    message: Message | None  # None when it could not be built; such a row is never sent
 
 
-def _mark_sent(session: so.Session, ids: list[int]) -> None:
+def _mark_sent(session: Session, ids: list[int]) -> None:
     if ids:
         session.execute(
             sa.update(OutboundEmail)
@@ -219,7 +218,7 @@ def _mark_sent(session: so.Session, ids: list[int]) -> None:
 
 
 def _mark_failed(
-    session: so.Session,
+    session: Session,
     items: list[_Claimed],
     error: Exception,
     now: datetime,
@@ -229,7 +228,7 @@ def _mark_failed(
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     last_error = f"{type(error).__name__}: {error}"[:500]
     for item in items:
-        values = {"last_error": last_error, "lease_expires_at": None}
+        values: dict[str, Any] = {"last_error": last_error, "lease_expires_at": None}
         if item.attempts >= max_attempts:
             values["status"] = OutboxStatus.DEAD
             report.dead += 1
@@ -248,7 +247,7 @@ def _mark_failed(
     session.commit()
 
 
-def dispatch_outbox(session: so.Session, now: datetime | None = None) -> DispatchReport:
+def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchReport:
     """Claim one batch of due emails and send it over one SMTP connection."""
     config = current_app.config
     now = now or now_utc()
@@ -267,8 +266,8 @@ def dispatch_outbox(session: so.Session, now: datetime | None = None) -> Dispatc
         except Exception as error:  # one malformed row must not hold back the batch
             broken.append((_Claimed(row.id, row.kind, row.attempts, None), error))
     session.rollback()  # end the read; each result below is its own short transaction
-    for item, error in broken:
-        _mark_failed(session, [item], error, now, report)
+    for item, failure in broken:
+        _mark_failed(session, [item], failure, now, report)
     if not items:
         return report
 
@@ -284,7 +283,7 @@ def dispatch_outbox(session: so.Session, now: datetime | None = None) -> Dispatc
     try:
         for index, item in enumerate(items):
             try:
-                connection.send(item.message)
+                connection.send(cast(Message, item.message))
             except (
                 BadHeaderError,
                 smtplib.SMTPRecipientsRefused,

@@ -5,12 +5,12 @@ their current treatments; the patient's own questions are shown after these by t
 """
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
+from .extensions import Session
 from .models import PreVisitQuestion
 
 
-def question_list(session: so.Session, cancer_type: str, treatments: list[str]) -> list[str]:
+def question_list(session: Session, cancer_type: str, treatments: list[str]) -> list[str]:
     """The active questions that apply to this patient, in the order they should be read."""
     rows = session.scalars(
         sa.select(PreVisitQuestion)
@@ -36,7 +36,7 @@ def question_list(session: so.Session, cancer_type: str, treatments: list[str]) 
     return [question.text for question in sorted(rows, key=group)]
 
 
-def move(session: so.Session, question: PreVisitQuestion, direction: str) -> bool:
+def move(session: Session, question: PreVisitQuestion, direction: str) -> bool:
     """Swap a question with its neighbour above (``"up"``) or below (``"down"``) and number
     the list again in steps of 10. False when it is already first or last. The caller commits."""
     ordered = list(

@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from .claims import claim
+from .extensions import Session
 from .models import Appointment, Reminder
 from .notifications import reminder_email
 from .outbox import enqueue
@@ -87,7 +89,7 @@ class QueueReport:
     cancelled: int = 0
 
 
-def _claim_due(session: so.Session, now: datetime, limit: int) -> list[int]:
+def _claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     return claim(
         session,
         Reminder,
@@ -99,7 +101,7 @@ def _claim_due(session: so.Session, now: datetime, limit: int) -> list[int]:
 
 
 def _latest_per_consult(
-    session: so.Session, claimed: list[Reminder], now: datetime, report: QueueReport
+    session: Session, claimed: Sequence[Reminder], now: datetime, report: QueueReport
 ) -> list[Reminder]:
     """Of the reminders of one consult that are due together (after an outage), only the one
     nearest the start is sent: "in 45 minutes" once, not also "tomorrow" a moment before.
@@ -141,7 +143,7 @@ def _latest_per_consult(
     return sorted(chosen, key=lambda reminder: reminder.due_at)
 
 
-def queue_due_reminders(session: so.Session, now: datetime, limit: int = 200) -> QueueReport:
+def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> QueueReport:
     """Turn one batch of due reminders into outbox rows, in one transaction."""
     report = QueueReport()
     ids = _claim_due(session, now, limit)

@@ -12,8 +12,8 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
+from .extensions import Session
 from .models import Appointment, ManageToken
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -23,14 +23,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def issue_manage_token(session: so.Session, appointment: Appointment, now: datetime) -> str:
+def issue_manage_token(session: Session, appointment: Appointment, now: datetime) -> str:
     """A new token for one email; the caller's transaction stores its hash."""
     token = secrets.token_urlsafe(32)
     session.add(ManageToken(appointment=appointment, token_hash=hash_token(token), created_at=now))
     return token
 
 
-def find_by_token(session: so.Session, token: str) -> Appointment | None:
+def find_by_token(session: Session, token: str) -> Appointment | None:
     if not TOKEN_SHAPE.match(token or ""):
         return None
     return session.scalar(

@@ -19,6 +19,7 @@ from flask import current_app
 from . import audit, choices
 from .audit import Actor
 from .claims import claim
+from .extensions import Session
 from .models import Appointment, CallBack, UrgentCase
 from .notifications import urgent_escalation_email
 from .outbox import enqueue
@@ -45,7 +46,7 @@ class CallBackRefused(Exception):
 
 
 def record_call_back(
-    session: so.Session,
+    session: Session,
     appointment: Appointment,
     outcome: str,
     note: str | None,
@@ -78,7 +79,7 @@ def record_call_back(
     return call
 
 
-def waiting_cases(session: so.Session) -> list[UrgentCase]:
+def waiting_cases(session: Session) -> list[UrgentCase]:
     """Open call-backs, oldest first, whatever the consult's date."""
     return list(
         session.scalars(
@@ -93,7 +94,7 @@ def waiting_cases(session: so.Session) -> list[UrgentCase]:
     )
 
 
-def escalate_waiting(session: so.Session, now: datetime, limit: int = 50) -> int:
+def escalate_waiting(session: Session, now: datetime, limit: int = 50) -> int:
     """Email the escalation addresses about each case nobody has acknowledged in time.
 
     The claim moves the case's next escalation one period on, and the emails are written in the

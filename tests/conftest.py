@@ -129,8 +129,10 @@ class FreshGlobalsClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url, app_settings, smtp):
-    app = make_app(database_url, MAIL_PORT=smtp.port, **app_settings)
+def app(database_url, app_settings):
+    """The app on a fresh database. Mail goes to port 9 (closed) unless the test also asks for
+    ``smtp``, so a test that sends mail says so, and no other test starts a server."""
+    app = make_app(database_url, **app_settings)
     app.test_client_class = FreshGlobalsClient
     if database_url.startswith("postgresql"):
         _empty_postgres(app)
@@ -168,9 +170,10 @@ class Smtp:
 
 
 @pytest.fixture
-def smtp():
-    """A real SMTP server on loopback, running; ``smtp.stop()`` takes it down."""
+def smtp(app):
+    """A real SMTP server on loopback that the app sends to; ``smtp.stop()`` takes it down."""
     server = Smtp().start()
+    app.config["MAIL_PORT"] = server.port
     yield server
     server.stop()
 

@@ -31,6 +31,7 @@ from tests.browser import (
 from tests.conftest import STAFF_PASSWORD, free_port
 
 PHONE = {"width": 390, "height": 844}
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ FREE_TEXT = [
 
 
 @pytest.fixture
-def appointment(client, consultant, booking_form):
+def appointment(client, consultant, booking_form, smtp):
     assert client.post("/book", data=booking_form(slot_index=250)).status_code == 302
     dispatch_outbox(db.session)
     return db.session.scalar(sa.select(Appointment))

@@ -43,9 +43,11 @@ from .forms import (
 
 
 def consultants() -> list[StaffUser]:
-    return db.session.scalars(
-        sa.select(StaffUser).where(StaffUser.is_consultant.is_(True)).order_by(StaffUser.name)
-    ).all()
+    return list(
+        db.session.scalars(
+            sa.select(StaffUser).where(StaffUser.is_consultant.is_(True)).order_by(StaffUser.name)
+        )
+    )
 
 
 def load(reference: str) -> Appointment:

@@ -1,0 +1,62 @@
+"""Free slots for 30 days with many consultants and bookings."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.harness import add_consultants, app_for, migrate
+from booking.availability import free_slots, slot_rules
+from booking.extensions import db
+from booking.models import Appointment
+
+
+def slots_bench(folder: Path) -> float:
+    url = f"sqlite:///{folder / 'slots.sqlite3'}"
+    migrate(url)
+    app = app_for(url)
+    with app.app_context():
+        add_consultants(10, days=range(7), start=clock(0), end=clock(23, 30))
+        now = datetime(2027, 1, 4, tzinfo=UTC)
+        rows = []
+        for i in range(10_000):
+            consultant = i % 10 + 1
+            start = now + timedelta(hours=3) + timedelta(minutes=30) * (i // 10)
+            rows.append(
+                {
+                    "reference": f"CT-{i:06d}",
+                    "consultant_id": consultant,
+                    "starts_at": start,
+                    "ends_at": start + timedelta(minutes=30),
+                    "status": "confirmed",
+                    "urgent": False,
+                    "consult_mode": "phone",
+                    "patient_name": "P",
+                    "patient_email": "p@example.com",
+                    "patient_phone": "+919876543210",
+                    "preferred_channel": "email",
+                    "patient_timezone": "UTC",
+                    "booked_by": "self",
+                    "consent_health_at": now,
+                    "consent_reminders": False,
+                    "version": 0,
+                    "submission_key": f"slot-{i}",
+                    "created_at": now,
+                }
+            )
+        db.session.execute(sa.insert(Appointment), rows)
+        db.session.commit()
+        rules = slot_rules(app.config)
+        timings = []
+        for _ in range(10):
+            started = time.perf_counter()
+            free_slots(db.session, rules, now)
+            timings.append(time.perf_counter() - started)
+        db.session.remove()
+        db.engine.dispose()
+    return statistics.median(timings)
