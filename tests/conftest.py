@@ -26,6 +26,7 @@ from booking.extensions import db
 from booking.mailsink import start_sink
 from booking.models import StaffUser, WeeklyHours
 from config import TestingConfig
+from tests.helpers import csrf_token, offered_slots
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_KEY = Fernet.generate_key().decode()
@@ -205,10 +206,8 @@ def consultant(create_consultant):
 
 def form_fields(html: str) -> dict[str, str]:
     """The hidden values and the offered slots of a rendered booking form."""
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     key = re.search(r'name="submission_key" type="hidden" value="([^"]*)"', html)
-    slots = re.findall(r'<option (?:selected )?value="(\d{4}-\d\d-\d\dT[^"]+Z)"', html)
-    return {"csrf_token": csrf[1], "submission_key": key[1], "slots": slots}
+    return {"csrf_token": csrf_token(html), "submission_key": key[1], "slots": offered_slots(html)}
 
 
 VALID_ANSWERS = {
@@ -318,15 +317,11 @@ def create_staff(app):
     return create
 
 
-def csrf_token_of(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)[1]
-
-
 def sign_in(client, email, password=STAFF_PASSWORD):
     page = client.get("/staff/login").get_data(as_text=True)
     return client.post(
         "/staff/login",
-        data={"csrf_token": csrf_token_of(page), "email": email, "password": password},
+        data={"csrf_token": csrf_token(page), "email": email, "password": password},
     )
 
 
@@ -350,4 +345,4 @@ def admin_client(app, create_staff):
 
 def csrf_for(client, path="/staff/") -> str:
     """A valid CSRF token for this client's session."""
-    return csrf_token_of(client.get(path).get_data(as_text=True))
+    return csrf_token(client.get(path).get_data(as_text=True))

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+_SLOT = re.compile(r'<option (?:selected )?value="(\d{4}-\d\d-\d\dT[^"]+Z)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a rendered form carries."""
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match[1]
+
+
+def offered_slots(html: str) -> list[str]:
+    """The consult times a rendered page offers, as the form sends them (UTC, ``...Z``)."""
+    return _SLOT.findall(html)
+
 
 # Every tag the email templates write; anything else in an HTML part came from somewhere else.
 EMAIL_TAGS = {

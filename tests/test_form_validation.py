@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, Intake
 from tests.conftest import VALID_ANSWERS
+from tests.helpers import csrf_token
 
 
 def error_for(page: str, field_id: str) -> str:
@@ -135,7 +136,7 @@ def test_expired_csrf_token_keeps_the_answers_and_asks_again(app, client, consul
     assert appointments() == 0
 
     app.config["WTF_CSRF_TIME_LIMIT"] = 3600
-    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    fresh = csrf_token(page)
     response = client.post("/book", data=dict(data, csrf_token=fresh))
     assert response.status_code == 302
     assert appointments() == 1

@@ -12,6 +12,7 @@ from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+from tests.helpers import csrf_token, offered_slots
 
 # The flows staff and patients use every day run on both databases.
 pytestmark = BOTH_DATABASES
@@ -49,10 +50,6 @@ def booked(client, consultant, booking_form, smtp):
     return make
 
 
-def csrf_from(page):
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
-
-
 def assert_private(page):
     for value in PRIVATE:
         assert value.lower() not in page.lower(), value
@@ -85,7 +82,7 @@ def test_patient_cancels_with_a_reason(client, booked, smtp):
     page = client.get(f"/manage/{token}").get_data(as_text=True)
     response = client.post(
         f"/manage/{token}/cancel",
-        data={"csrf_token": csrf_from(page), "reason": "Feeling better"},
+        data={"csrf_token": csrf_token(page), "reason": "Feeling better"},
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
     assert response.status_code == 302
@@ -115,7 +112,7 @@ def test_patient_cancels_with_a_reason(client, booked, smtp):
     staff = next(m for m in smtp.messages if m["Subject"].startswith("Cancelled"))
     assert "Feeling better" not in staff.as_string()
     # The token of a cancelled booking changes nothing any more.
-    again = client.post(f"/manage/{token}/cancel", data={"csrf_token": csrf_from(page)})
+    again = client.post(f"/manage/{token}/cancel", data={"csrf_token": csrf_token(page)})
     assert again.status_code == 404
 
 
@@ -138,12 +135,12 @@ def test_patient_moves_to_another_time(client, booked, smtp):
     appointment, token = booked(slot_index=250)
     old_start = appointment.starts_at
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    slots = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)
+    slots = offered_slots(page)
     new_slot = slots[-1]
     response = client.post(
         f"/manage/{token}/move",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
             "shown_timezone": "Asia/Kolkata",
             "slot": new_slot,
@@ -173,7 +170,7 @@ def test_patient_moves_to_another_time(client, booked, smtp):
 def test_move_to_a_time_just_taken_keeps_the_booking(client, booked, booking_form):
     appointment, token = booked(slot_index=250)
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[10]
+    target = offered_slots(page)[10]
     # Someone else books that time first.
     other = booking_form(patient_email="other@example.com")
     other["slot"] = target
@@ -181,7 +178,7 @@ def test_move_to_a_time_just_taken_keeps_the_booking(client, booked, booking_for
     response = client.post(
         f"/manage/{token}/move",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
             "shown_timezone": "Asia/Kolkata",
             "slot": target,
@@ -200,7 +197,7 @@ def test_after_the_cutoff_the_page_says_to_call(client, booked):
     assert "Cancel my consult" not in page
     response = client.post(
         f"/manage/{token}/cancel",
-        data={"csrf_token": csrf_from(client.get("/book").get_data(as_text=True))},
+        data={"csrf_token": csrf_token(client.get("/book").get_data(as_text=True))},
     )
     assert response.status_code == 409
     assert client.get(f"/manage/{token}/move").status_code == 409
@@ -225,7 +222,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")  # so the booking's own time is free for someone else
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[20]
+    target = offered_slots(page)[20]
     starts_at = datetime.fromisoformat(target)
 
     def someone_else_first(session, appointment, new_start, now, actor):
@@ -238,7 +235,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     response = client.post(
         f"/manage/{token}/move",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
             "shown_timezone": "Asia/Kolkata",
             "slot": target,
@@ -247,7 +244,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "just taken by someone else" in html
-    offered = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', html)
+    offered = offered_slots(html)
     assert target not in offered
     own = appointment.starts_at.isoformat().replace("+00:00", "Z")
     assert own not in offered  # the fresh list still leaves out the booking's own time
@@ -268,7 +265,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = re.findall(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"', page)[20]
+    target = offered_slots(page)[20]
     starts_at = datetime.fromisoformat(target)
     real_lookup = booking.changes.consultants_free_at
 
@@ -285,7 +282,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     response = client.post(
         f"/manage/{token}/move",
         data={
-            "csrf_token": csrf_from(page),
+            "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
             "shown_timezone": "Asia/Kolkata",
             "slot": target,

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from booking.extensions import db
+from booking.mailsink import MailSink
 from booking.models import OutboundEmail
 from booking.notifications import Email
 from booking.outbox import (
@@ -19,7 +21,7 @@ from booking.outbox import (
     enqueue,
 )
 from booking.timeutil import now_utc
-from tests.conftest import BOTH_DATABASES
+from tests.conftest import BOTH_DATABASES, free_port
 
 
 def add_emails(count, now, recipient="patient{}@example.com"):
@@ -241,3 +243,38 @@ def test_a_message_that_cannot_be_built_does_not_hold_back_the_batch(app, smtp):
     assert report.sent == 2
     assert db.session.get(OutboundEmail, bad.id).status == "pending"
     assert len(smtp.messages) == 2
+
+
+class DropsTheConnection(MailSink):
+    """A real SMTP server that accepts ``keep`` messages, then hangs up in the middle of the
+    next one, as a server restarting or a network dropping would."""
+
+    def __init__(self, keep: int):
+        super().__init__()
+        self.keep = keep
+
+    async def handle_DATA(self, server, session, envelope):
+        if len(self.messages) >= self.keep:
+            server.transport.close()
+            return "421 closing"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_connection_that_breaks_mid_batch_loses_and_repeats_nothing(app):
+    handler = DropsTheConnection(keep=2)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["MAIL_PORT"] = controller.port
+    try:
+        now = now_utc()
+        add_emails(5, now)
+        report = dispatch_outbox(db.session, now)
+        assert report.sent == 2 and report.retried == 3
+        assert statuses() == ["sent", "sent", "pending", "pending", "pending"]
+        handler.keep = 100  # the server is back to normal
+        dispatch_outbox(db.session, now + timedelta(minutes=2))
+        assert statuses() == ["sent"] * 5
+        subjects = sorted(message["Subject"] for message in handler.messages)
+        assert subjects == [f"Subject {i}" for i in range(5)]  # each once
+    finally:
+        controller.stop()

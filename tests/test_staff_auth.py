@@ -10,6 +10,7 @@ from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 from booking.timeutil import now_utc
 from tests.conftest import STAFF_PASSWORD, csrf_for, sign_in
+from tests.helpers import csrf_token
 
 
 def without_tokens(html: str) -> str:
@@ -68,7 +69,7 @@ def test_sign_in_is_rate_limited(app, client, create_staff):
 def test_next_only_leads_inside_the_staff_pages(client, create_staff):
     user = create_staff()
     page = client.get("/staff/login?next=//evil.example/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    token = csrf_token(page)
     response = client.post(
         "/staff/login?next=//evil.example/",
         data={"csrf_token": token, "email": user.email, "password": STAFF_PASSWORD},
