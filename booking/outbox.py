@@ -297,6 +297,12 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
                 # The connection broke: this row and the rest of the batch try again later.
                 _mark_failed(session, items[index:], error, now, report)
                 break
+            except Exception as error:
+                # Anything else went wrong with this message alone (an address the mail library
+                # cannot encode, say) before it reached the server: it fails alone and counts
+                # an attempt, instead of leaving the whole batch "sending" to be claimed again.
+                _mark_failed(session, [item], error, now, report)
+                continue
             sent.append(item.id)
             report.sent += 1
             if len(sent) >= MARK_SENT_EVERY:

@@ -43,6 +43,7 @@ def appointments() -> int:
         ({"patient_email": ""}, "patient_email", "Enter an email address"),
         ({"patient_email": "not-an-email"}, "patient_email", "like name@example.com"),
         ({"patient_email": "a@b"}, "patient_email", "like name@example.com"),
+        ({"patient_email": "ë@example.com"}, "patient_email", "only English letters"),
         ({"patient_phone": ""}, "patient_phone", "Enter a phone number"),
         ({"patient_phone": "12345"}, "patient_phone", "country code"),
         ({"patient_phone": "+1 555"}, "patient_phone", "country code"),
@@ -122,6 +123,13 @@ def test_phone_and_email_are_normalised(client, consultant, booking_form):
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment.patient_phone == "+919876543210"  # local number, clinic's region
     assert appointment.patient_email == "Asha@example.com"
+
+
+def test_a_domain_in_another_script_is_kept_in_its_ascii_form(client, consultant, booking_form):
+    response = client.post("/book", data=booking_form(patient_email="asha@bücher.example"))
+    assert response.status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.patient_email == "asha@xn--bcher-kva.example"
 
 
 def test_expired_csrf_token_keeps_the_answers_and_asks_again(app, client, consultant, booking_form):

@@ -124,6 +124,20 @@ def test_a_refused_recipient_does_not_hold_back_the_others(app, smtp):
     assert statuses() == ["sent", "pending", "sent"]
 
 
+def test_an_address_the_mail_library_cannot_encode_fails_alone(app, smtp):
+    """An address stored before the form refused non-ASCII local parts: that email fails and
+    counts an attempt; the others in its batch go out, and nothing is left "sending"."""
+    now = now_utc()
+    add_emails(1, now)
+    add_emails(1, now, recipient="ë{}@example.com")
+    add_emails(1, now, recipient="other{}@example.com")
+    report = dispatch_outbox(db.session, now)
+    assert (report.sent, report.retried) == (2, 1)
+    assert statuses() == ["sent", "pending", "sent"]
+    stuck = db.session.scalar(sa.select(OutboundEmail).where(OutboundEmail.status == "pending"))
+    assert stuck.attempts == 1 and stuck.last_error
+
+
 def test_one_connection_per_batch(app, smtp, monkeypatch):
     opened = []
     original = smtplib.SMTP.connect

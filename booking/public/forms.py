@@ -143,11 +143,20 @@ class BookingForm(TimeChoiceForm):
             raise ValidationError("Tell us how you are related to the patient, e.g. daughter.")
 
     def validate_patient_email(self, field):
+        # Addresses whose part before the @ is not plain ASCII need SMTPUTF8 at every server on
+        # the way; few patients have one, and a message that cannot be delivered helps nobody.
+        local = (field.data or "").rsplit("@", 1)[0]
+        if not local.isascii():
+            raise ValidationError(
+                "Please use an email address with only English letters, digits and . _ - "
+                "before the @."
+            )
         try:
-            result = validate_email(field.data, check_deliverability=False)
+            result = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError:
             raise ValidationError("Enter an email address like name@example.com.") from None
-        field.data = result.normalized
+        # A domain in another script is sent in its ASCII (punycode) form.
+        field.data = result.ascii_email or result.normalized
 
     def validate_patient_phone(self, field):
         message = "Enter a phone number with its country code, like +91 98765 43210."
