@@ -51,13 +51,18 @@ class EncryptedText(sa.types.TypeDecorator):
         return fernet().encrypt(value.encode("utf-8")).decode("ascii")
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        try:
-            return fernet().decrypt(value.encode("ascii")).decode("utf-8")
-        except InvalidToken:
-            # A row written under a key that is no longer configured: fail loudly rather
-            # than show staff an empty answer they would take for "the patient said nothing".
-            raise RuntimeError(
-                "an encrypted value cannot be read with the configured ENCRYPTION_KEYS"
-            ) from None
+        return decrypt(value)
+
+
+def decrypt(value: str | None) -> str | None:
+    """A stored ciphertext as text. A value written under a key that is no longer configured
+    (or damaged) fails loudly rather than reading as empty, which staff would take for "the
+    patient said nothing"."""
+    if value is None:
+        return None
+    try:
+        return fernet().decrypt(value.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError):
+        raise RuntimeError(
+            "an encrypted value cannot be read with the configured ENCRYPTION_KEYS"
+        ) from None

@@ -26,10 +26,12 @@ from email.utils import make_msgid
 from typing import Any, cast
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 
 from .claims import claim
+from .crypto import decrypt
 from .extensions import Session
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
@@ -39,6 +41,8 @@ from .timeutil import now_utc
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+ENCRYPTED_BODY = (OutboundEmail.body_text, OutboundEmail.body_html, OutboundEmail.ics)
+
 # Sent rows are recorded in groups: a worker killed mid-batch resends at most this many
 # messages (with their original Message-IDs), in exchange for far fewer commits.
 MARK_SENT_EVERY = 20
@@ -256,13 +260,28 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
     report.claimed = len(ids)
     if not ids:
         return report
-    rows = session.scalars(
-        sa.select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
+    # The bodies are read as stored and decrypted row by row: one that cannot be decrypted
+    # (a key removed too early, a damaged value) then fails alone like any malformed row.
+    text_col, html_col, ics_col = (sa.type_coerce(c, sa.Text) for c in ENCRYPTED_BODY)
+    rows = session.execute(
+        sa.select(OutboundEmail, text_col, html_col, ics_col)
+        .where(OutboundEmail.id.in_(ids))
+        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
+        .order_by(OutboundEmail.id)
     ).all()
     items, broken = [], []
-    for row in rows:
+    for row, text, html, ics in rows:
         try:
-            items.append(_Claimed(row.id, row.kind, row.attempts, build_message(row)))
+            plain = OutboundEmail(
+                kind=row.kind,
+                recipient=row.recipient,
+                subject=row.subject,
+                message_id=row.message_id,
+                body_text=decrypt(text),
+                body_html=decrypt(html),
+                ics=decrypt(ics),
+            )
+            items.append(_Claimed(row.id, row.kind, row.attempts, build_message(plain)))
         except Exception as error:  # one malformed row must not hold back the batch
             broken.append((_Claimed(row.id, row.kind, row.attempts, None), error))
     session.rollback()  # end the read; each result below is its own short transaction

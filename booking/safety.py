@@ -42,6 +42,17 @@ def is_urgent(codes: list[str]) -> bool:
     return bool(set(codes) & (EMERGENCY_FLAGS | TODAY_FLAGS))
 
 
+def severity(guidance: Guidance) -> tuple[int, str]:
+    """How soon help is needed, for sorting the call-back list, and its words for staff."""
+    if guidance.emergency:
+        return 0, "Needs help now"
+    if guidance.today and not guidance.self_harm:
+        return 1, "Treating hospital today"
+    if guidance.self_harm:
+        return 1, "Low mood or self-harm thoughts" + (", and more" if guidance.today else "")
+    return 2, "Urgent"
+
+
 def appointment_guidance(appointment) -> Guidance:
     """The guidance for a booking, from its stored (decrypted) checklist answers."""
     intake = appointment.intake

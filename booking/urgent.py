@@ -10,6 +10,7 @@ consult.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from .extensions import Session
 from .models import Appointment, CallBack, UrgentCase
 from .notifications import urgent_escalation_email
 from .outbox import enqueue
+from .safety import appointment_guidance, severity
 from .statuses import CallBackOutcome
 
 log = logging.getLogger(__name__)
@@ -79,19 +81,29 @@ def record_call_back(
     return call
 
 
-def waiting_cases(session: Session) -> list[UrgentCase]:
-    """Open call-backs, oldest first, whatever the consult's date."""
-    return list(
-        session.scalars(
-            sa.select(UrgentCase)
-            .where(UrgentCase.closed_at.is_(None))
-            .options(
-                so.joinedload(UrgentCase.appointment),
-                so.selectinload(UrgentCase.calls),
-            )
-            .order_by(UrgentCase.raised_at, UrgentCase.id)
+@dataclass
+class Waiting:
+    """An open call-back as the staff home page lists it."""
+
+    case: UrgentCase
+    severity: str
+
+
+def waiting_cases(session: Session) -> list[Waiting]:
+    """Open call-backs whatever the consult's date: those needing help now first, then the
+    oldest first."""
+    cases = session.scalars(
+        sa.select(UrgentCase)
+        .where(UrgentCase.closed_at.is_(None))
+        .options(
+            so.joinedload(UrgentCase.appointment).joinedload(Appointment.intake),
+            so.selectinload(UrgentCase.calls),
         )
+        .order_by(UrgentCase.raised_at, UrgentCase.id)
     )
+    ranked = [(severity(appointment_guidance(case.appointment)), case) for case in cases]
+    ranked.sort(key=lambda pair: pair[0][0])  # stable: oldest first within each rank
+    return [Waiting(case, words) for (_, words), case in ranked]
 
 
 def escalate_waiting(session: Session, now: datetime, limit: int = 50) -> int:

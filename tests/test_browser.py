@@ -78,7 +78,8 @@ def book_with_the_keyboard(page):
     tab_to(page, "#red_flags-5")  # a temperature of 38 °C or more: call the cancer team today
     page.keyboard.press("Space")
     assert page.is_visible("#guidance-today"), "ticking a red flag shows its guidance at once"
-    assert "Call your cancer team or treating hospital today" in page.inner_text("#guidance-today")
+    guidance = page.inner_text("#guidance-today")
+    assert "Call your treating hospital or cancer team now, day or night" in guidance
     assert page.is_hidden("#guidance-emergency")
     shot(page, "01b-red-flag-guidance")
     assert_accessible(page, "booking form with safety guidance shown")
@@ -118,7 +119,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
 
     book_with_the_keyboard(page)
     assert page.is_visible("text=These symptoms should not wait for the consult")
-    assert page.is_visible("text=Our team will call you on +91 98765 43210")
+    assert page.is_visible("text=Our team will also call you on +91 98765 43210")
     reference = page.inner_text(".reference")
     shot(page, "02-confirmation")
     assert_accessible(page, "confirmation")
@@ -133,7 +134,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.click("button.primary")
     desk.wait_for_url(f"{live.url}/staff/")
     waiting = desk.inner_text("section[aria-labelledby=h-waiting]")
-    assert "Urgent, not yet called (1)" in waiting and reference in waiting
+    assert "Urgent, not yet reached (1)" in waiting and reference in waiting
     shot(desk, "02b-staff-home-urgent")
     assert_accessible(desk, "staff home with the urgent list")
     desk.click("text=Appointments")
@@ -205,6 +206,6 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     alert = page.inner_text(".urgent")
     assert "These symptoms should not wait for the consult" in alert
     assert "Call 112 or 108 now, or go to the nearest hospital emergency (casualty)." in alert
-    assert "Our team will call you on +91 98765 43210" in alert
+    assert "Our team will also call you on +91 98765 43210" in alert
     shot(page, "08-confirmation-without-script")
     context.close()

@@ -138,6 +138,39 @@ def test_an_address_the_mail_library_cannot_encode_fails_alone(app, smtp):
     assert stuck.attempts == 1 and stuck.last_error
 
 
+def test_a_body_that_cannot_be_decrypted_fails_alone_and_ends_dead(app, smtp):
+    """A key removed too early or a damaged value: that email fails alone, counts its
+    attempts, and ends dead where staff see it; the rest of its batch goes out."""
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
+    now = now_utc()
+    rows = add_emails(3, now)
+    damaged = rows[1].id
+    db.session.execute(
+        sa.text("UPDATE outbound_email SET body_html = 'not-a-fernet-token' WHERE id = :id"),
+        {"id": damaged},
+    )
+    db.session.commit()
+    report = dispatch_outbox(db.session, now)
+    assert (report.sent, report.retried) == (2, 1)
+    dispatch_outbox(db.session, now + timedelta(hours=1))
+    assert statuses() == ["sent", "dead", "sent"]
+    error = db.session.scalar(
+        sa.select(OutboundEmail.last_error).where(OutboundEmail.id == damaged)
+    )
+    assert "ENCRYPTION_KEYS" in error
+
+
+def test_staff_see_an_undecryptable_email_in_the_logs(app, staff_client, smtp):
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    [row] = add_emails(1, now_utc())
+    db.session.execute(sa.text("UPDATE outbound_email SET body_text = 'damaged'"))
+    db.session.commit()
+    dispatch_outbox(db.session)
+    page = staff_client.get("/staff/emails?status=dead")
+    assert page.status_code == 200
+    assert "ENCRYPTION_KEYS" in page.get_data(as_text=True)
+
+
 def test_one_connection_per_batch(app, smtp, monkeypatch):
     opened = []
     original = smtplib.SMTP.connect

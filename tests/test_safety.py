@@ -99,7 +99,7 @@ def test_red_flags_are_stored_encrypted_and_the_confirmation_says_what_to_do(
     assert "These symptoms should not wait for the consult" in top
     assert "Call 112 or 108 now, or go to the nearest hospital emergency (casualty)." in top
     assert 'href="tel:14416"' in top  # self-harm: the crisis line
-    assert "Our team will call you on +91 98765 43210" in top
+    assert "Our team will also call you on +91 98765 43210 during clinic hours" in top
     assert "(Mon-Sat 09:00-18:00)" in top
 
     appointment = db.session.scalar(sa.select(Appointment))
@@ -135,6 +135,7 @@ def test_urgent_booking_waits_on_the_staff_home_page_until_someone_reaches_them(
     book_at(now + timedelta(days=21), now, index=1, red_flags=["none"])
     reference = far.reference
     assert reference in waiting_list(staff_client)  # although the consult is 20 days away
+    assert "Treating hospital today" in waiting_list(staff_client)
 
     detail = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
     assert "Temperature of 38 °C (100.4 °F) or higher, or shivering" in detail
@@ -293,7 +294,21 @@ def test_every_patient_email_says_when_to_get_help(app, consultant, book_at, smt
             assert "Chest pain" in part and "38 °C (100.4 °F)" in part
             first_time = "is booked" in message["Subject"]
             assert ("These symptoms should not wait" in part) == (urgent and first_time)
-            assert ("Our team will call you on +91 98765 43210" in part) == (urgent and first_time)
+            calls = "Our team will also call you on +91 98765 43210 during clinic hours"
+            assert (calls in part) == (urgent and first_time)
             still = "If you still have any of the symptoms you told us about, get help today"
             assert (still in part) == (urgent and not first_time)
             assert "please get help now" not in part.lower()
+
+
+def test_the_call_back_list_puts_those_needing_help_now_first(
+    staff_client, create_consultant, book_at
+):
+    create_consultant("Dr Second")
+    now = monday_ahead(weeks=0)
+    fever = book_at(now + timedelta(days=5), now, urgent=True, red_flags=["fever"])
+    later = now + timedelta(minutes=5)
+    chest = book_at(now + timedelta(days=6), later, index=1, urgent=True, red_flags=["chest_pain"])
+    listed = waiting_list(staff_client)
+    assert listed.index(chest.appointment.reference) < listed.index(fever.appointment.reference)
+    assert "Needs help now" in listed and "Treating hospital today" in listed

@@ -111,9 +111,7 @@ class BookingForm(TimeChoiceForm):
     )
 
     # Rendered by hand in two groups (see public/_red_flags.html); the legend follows who books.
-    red_flags = MultiCheckboxField(
-        "Right now, do you have any of these?", choices=dict(choices.RED_FLAGS)
-    )
+    red_flags = MultiCheckboxField("Safety check", choices=dict(choices.RED_FLAGS))
     own_questions = text("Your questions for the consult (optional)", 3000)
 
     consult_mode = RadioField(

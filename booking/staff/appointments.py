@@ -25,6 +25,7 @@ from ..fields import slot_choices
 from ..listing import Filters, export_csv, list_page
 from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
 from ..moving import attempt_move, movable_slots
+from ..outbox import ENCRYPTED_BODY
 from ..paging import page_number
 from ..statuses import AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
@@ -94,6 +95,9 @@ def _detail(appointment: Appointment, status=200, **forms):
     emails = db.session.scalars(
         sa.select(OutboundEmail)
         .where(OutboundEmail.appointment_id == appointment.id)
+        # The log shows kinds and statuses; bodies stay encrypted (and one that can no longer
+        # be decrypted must not take the page down with it).
+        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
         .order_by(OutboundEmail.created_at, OutboundEmail.id)
     ).all()
     trail = db.session.scalars(

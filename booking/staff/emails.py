@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import OutboundEmail
-from ..outbox import retry_dead
+from ..outbox import ENCRYPTED_BODY, retry_dead
 from ..paging import page_number
 from ..statuses import OutboxStatus
 from ..timeutil import now_utc
@@ -34,9 +34,7 @@ def emails():
     rows = db.session.scalars(
         query.options(
             so.joinedload(OutboundEmail.appointment),
-            so.defer(OutboundEmail.body_text),
-            so.defer(OutboundEmail.body_html),
-            so.defer(OutboundEmail.ics),
+            *(so.defer(column) for column in ENCRYPTED_BODY),
         )
         .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
         .limit(PER_PAGE)
