@@ -2,7 +2,6 @@
 
 import smtplib
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -243,32 +242,31 @@ def test_a_claim_takes_at_most_its_batch(app):
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_claim_never_takes_rows_another_open_claim_holds(app):
-    """Forced interleaving on PostgreSQL: worker A has claimed and not yet committed when
-    worker B claims. B must get other rows (SKIP LOCKED), and rows A held must not be claimed
-    again once A commits (the UPDATE checks that they are still due). SQLite runs one writer
-    at a time, so there the database itself serialises the two."""
+    """Forced interleaving on PostgreSQL: worker A has claimed and not yet committed while
+    worker B claims and commits. B must get other rows at once (SKIP LOCKED), not wait for A
+    nor take A's rows. SQLite runs one writer at a time, so there the database itself
+    serialises the two."""
     now = now_utc()
     add_emails(30, now)
     db.session.remove()
     lease = timedelta(minutes=5)
-    a_claimed, b_started = threading.Event(), threading.Event()
+    a_claimed, b_done = threading.Event(), threading.Event()
     results = {}
 
     def worker_a():
         with app.app_context():
             results["a"] = claim_due_rows(db.session, now, 10, lease)
             a_claimed.set()
-            b_started.wait(10)
-            time.sleep(0.3)  # B's claim is running against A's open transaction
+            b_done.wait(10)  # B claims while A's transaction is still open
             db.session.commit()
             db.session.remove()
 
     def worker_b():
         with app.app_context():
             a_claimed.wait(10)
-            b_started.set()
             results["b"] = claim_due_rows(db.session, now, 25, lease)
             db.session.commit()
+            b_done.set()
             db.session.remove()
 
     threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
