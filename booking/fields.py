@@ -20,7 +20,9 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 from .timeutil import format_local, is_known_timezone, timezone_names, zone
 
 # Control characters have no place in a name or an answer, and PostgreSQL refuses NUL outright.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# The zero-width joiner and non-joiner (U+200D, U+200C) stay: Indian scripts need them to spell
+# words correctly, in names too.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\ufeff]")
 
 
 def clean_text(value):

@@ -192,3 +192,26 @@ def test_booking_posts_are_rate_limited(app, client, consultant, booking_form, l
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
     assert client.get("/book").status_code == 200  # reading the form is never limited
+
+
+def test_indian_scripts_keep_their_joiners(client, consultant, booking_form, staff_client):
+    """ZWJ and ZWNJ change how Devanagari and other Indian scripts are written; the cleaner
+    that drops invisible characters must keep them, from the form to the staff page."""
+    name = "श्री\u200cराम वर्मा"
+    question = "क्\u200dष किरण चिकित्सा के बाद?"
+    response = client.post("/book", data=booking_form(patient_name=name, own_questions=question))
+    assert response.status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.patient_name == name
+    assert appointment.intake.own_questions == question
+    page = staff_client.get(f"/staff/appointments/{appointment.reference}")
+    assert name in page.get_data(as_text=True) and question in page.get_data(as_text=True)
+
+
+def test_the_form_says_what_the_consult_is_and_is_not(client, consultant):
+    page = client.get("/book").get_data(as_text=True)
+    assert "not standard treatments" in page
+    assert "does not replace your treating oncologist" in page
+    assert "the treatment itself is not free" in page
+    for claim in ("precise", "remission", "boosts immunity", "groundbreaking"):
+        assert claim not in page.lower()
