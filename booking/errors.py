@@ -1,6 +1,6 @@
 """Friendly error pages: a patient never sees a stack trace or a bare status line."""
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 MESSAGES = {
@@ -11,6 +11,10 @@ MESSAGES = {
         "The link may be mistyped or no longer valid.",
     ),
     405: ("Not allowed", "That action is not available here."),
+    415: (
+        "We could not read that form",
+        "Please use the form on the page. If this keeps happening, call the clinic.",
+    ),
     413: (
         "Too much text",
         "What you sent was larger than we accept. Please shorten your answers and try again.",
@@ -31,7 +35,19 @@ def render_error(code: int):
     return render_template("errors/error.html", title=title, message=message), code
 
 
+FORM_ENCODED = "application/x-www-form-urlencoded"
+
+
+def refuse_bodies_forms_never_send():
+    """Every form here posts URL-encoded fields. A JSON body would otherwise reach the forms
+    as data (Flask-WTF reads JSON too) and a file upload as a file object, where the checks
+    expect text: refuse both before any view runs."""
+    if request.method == "POST" and (request.mimetype != FORM_ENCODED or request.files):
+        abort(415)
+
+
 def register(app: Flask) -> None:
+    app.before_request(refuse_bodies_forms_never_send)
     for code in MESSAGES:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
 

@@ -1,11 +1,13 @@
 """Headers, caching, health check, error pages, and no health data in logs."""
 
+import io
 import logging
 
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.models import Appointment
 from booking.outbox import dispatch_outbox
 from tests.conftest import VALID_ANSWERS, make_app
 
@@ -108,3 +110,27 @@ def test_request_logs_do_not_keep_manage_tokens(app, caplog):
     )
     assert "AbC_123" not in caplog.text
     assert "/manage/[token]" in caplog.text
+
+
+BODIES = {
+    "json-object": lambda: {"json": {"patient_name": 1}},
+    "json-list": lambda: {"json": [1]},
+    "file-as-name": lambda: {"data": {"patient_name": (io.BytesIO(b"x"), "name.txt")}},
+    "file-as-key": lambda: {"data": {"submission_key": (io.BytesIO(b"x"), "key.txt")}},
+    "xml": lambda: {"data": b"<xml/>", "content_type": "application/xml"},
+}
+
+
+@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("path", ["/book", "/staff/login", "/manage/" + "x" * 43 + "/cancel"])
+def test_posts_other_than_form_fields_are_refused_clearly(client, consultant, path, body):
+    """Never a 500: the CSRF check refuses first where a page has one (400), the body check
+    everywhere else (415); both answer with the clinic's error page."""
+    response = client.post(path, **BODIES[body]())
+    assert response.status_code in (400, 415)
+    assert "We could not read that form" in response.get_data(as_text=True) or (
+        "Something went wrong with that request" in response.get_data(as_text=True)
+    )
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
+    if path == "/book":
+        assert response.status_code == 415  # /book checks its own CSRF token, after this
