@@ -90,7 +90,9 @@ class Config:
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error would otherwise put the bound values (names, phone
+    # numbers, cancer types) into the exception text, and from there into the logs.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     WTF_CSRF_TIME_LIMIT = int(env("CSRF_TIME_LIMIT_SECONDS", "7200"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -134,3 +134,18 @@ def test_posts_other_than_form_fields_are_refused_clearly(client, consultant, pa
     assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
     if path == "/book":
         assert response.status_code == 415  # /book checks its own CSRF token, after this
+
+
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_database_error_does_not_carry_the_values_into_the_logs(app, caplog):
+    """The exception text is what ends up in logs: it must name the statement, not the
+    patient's values bound to it."""
+    canary = "Canary Patient, melanoma, +919812345678"
+    with pytest.raises(sa.exc.DBAPIError) as failure:
+        db.session.execute(sa.text("INSERT INTO no_such_table VALUES (:value)"), {"value": canary})
+    db.session.rollback()
+    assert canary not in str(failure.value)
+    assert "no_such_table" in str(failure.value)
+    assert canary not in caplog.text
