@@ -8,6 +8,7 @@ processes are safe, and a restart loses nothing: due rows are simply picked up.
 from __future__ import annotations
 
 import logging
+import threading
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
@@ -28,19 +29,30 @@ JOB_DEFAULTS = {
 }
 
 
+# One sender per process: the reminder and escalation jobs also send what they queued, and
+# without this they would run beside the dispatch job, each holding a batch a kill would resend.
+SENDING = threading.Lock()
+
+
 def run_dispatch(app: Flask) -> None:
-    """Send due emails until none are left or a batch makes no progress."""
-    with app.app_context():
-        try:
-            while True:
-                report = dispatch_outbox(db.session)
-                if report.claimed == 0 or report.sent == 0:
-                    break
-        except Exception:
-            log.exception("outbox dispatch failed; it will run again")
-            db.session.rollback()
-        finally:
-            db.session.remove()
+    """Send due emails until none are left or a batch makes no progress. When this process is
+    already sending, return: that run picks up what is due."""
+    if not SENDING.acquire(blocking=False):
+        return
+    try:
+        with app.app_context():
+            try:
+                while True:
+                    report = dispatch_outbox(db.session)
+                    if report.claimed == 0 or report.sent == 0:
+                        break
+            except Exception:
+                log.exception("outbox dispatch failed; it will run again")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+    finally:
+        SENDING.release()
 
 
 def run_reminders(app: Flask) -> None:

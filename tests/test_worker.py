@@ -8,7 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from booking.extensions import db
 from booking.models import OutboundEmail, Reminder
 from booking.timeutil import now_utc
-from booking.worker import JOB_DEFAULTS, add_jobs, run_dispatch, run_reminders
+from booking.worker import JOB_DEFAULTS, SENDING, add_jobs, run_dispatch, run_reminders
 
 
 def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
@@ -57,3 +57,14 @@ def test_run_reminders_queues_what_is_due_and_sends_it(app, consultant, book_at,
     )
     statuses = dict(db.session.execute(sa.select(Reminder.offset_minutes, Reminder.status)).all())
     assert statuses == {1440: "queued", 120: "pending"}
+
+
+def test_one_sender_per_process(app, client, consultant, booking_form, smtp):
+    """While this process is already sending, another job's send returns at once."""
+    client.post("/book", data=booking_form())
+    db.session.remove()
+    with SENDING:
+        run_dispatch(app)
+    assert smtp.messages == []
+    run_dispatch(app)
+    assert len(smtp.messages) == 2
