@@ -82,6 +82,8 @@ class Config:
 
     RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down must not take booking and sign-in down with it: count in memory meanwhile.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "20 per hour")
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")
     STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")

@@ -2,6 +2,7 @@
 
 import io
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -45,7 +46,8 @@ def test_no_inline_script_in_the_form(client, consultant):
 
 def test_healthz(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "rate_limit_storage": "ok"}
 
 
 def test_healthz_reports_a_dead_database():
@@ -149,3 +151,21 @@ def test_a_database_error_does_not_carry_the_values_into_the_logs(app, caplog):
     assert canary not in str(failure.value)
     assert "no_such_table" in str(failure.value)
     assert canary not in caplog.text
+
+
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"}])
+def test_rate_limit_storage_down_does_not_stop_booking_or_sign_in(
+    app, client, consultant, booking_form, app_settings
+):
+    """Nothing listens on port 1: with Redis gone, booking and sign-in still answer (limits are
+    counted in memory meanwhile), and /healthz says so."""
+    assert client.post("/book", data=booking_form()).status_code == 302
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)[1]
+    signed = client.post(
+        "/staff/login", data={"csrf_token": token, "email": "a@b.example", "password": "x" * 12}
+    )
+    assert signed.status_code in (200, 401, 422)
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["rate_limit_storage"] == "unreachable: counting in memory"
