@@ -38,16 +38,21 @@ def render_error(code: int):
 FORM_ENCODED = "application/x-www-form-urlencoded"
 
 
-def refuse_bodies_forms_never_send():
+def refuse_what_no_page_sends():
     """Every form here posts URL-encoded fields. A JSON body would otherwise reach the forms
     as data (Flask-WTF reads JSON too) and a file upload as a file object, where the checks
-    expect text: refuse both before any view runs."""
+    expect text: refuse both before any view runs. A NUL in the query string is refused too:
+    no link of ours has one, and PostgreSQL refuses it in any query it reaches."""
     if request.method == "POST" and (request.mimetype != FORM_ENCODED or request.files):
         abort(415)
+    if "\x00" in request.query_string.decode("latin-1") or any(
+        "\x00" in value for value in request.args.values()
+    ):
+        abort(400)
 
 
 def register(app: Flask) -> None:
-    app.before_request(refuse_bodies_forms_never_send)
+    app.before_request(refuse_what_no_page_sends)
     for code in MESSAGES:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
 

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from config import TestingConfig
-from tests.conftest import TEST_KEY, csrf_for
+from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, TEST_KEY, csrf_for
+from tests.helpers import csrf_token
 
 SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}
 DOMAIN_TABLES = [
@@ -127,3 +128,39 @@ def test_no_get_changes_state(
     assert response.status_code in (200, 302, 404)
     db.session.remove()
     assert snapshot() == before
+
+
+@BOTH_DATABASES
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/staff/appointments?q=%00abc",
+        "/staff/appointments?status=%00",
+        "/staff/emails?kind=%00x",
+        "/staff/audit?action=%00x&reference=CT-%00",
+    ],
+)
+def test_a_nul_in_a_query_is_refused_not_a_500(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 400
+    assert "Something went wrong with that request" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/staff/%0d%0aSet-Cookie:%20x=1",
+        "/staff/\\\\evil.example",
+        "//evil.example",
+        "https://evil.example",
+    ],
+)
+def test_sign_in_never_redirects_off_the_staff_pages(client, create_staff, target):
+    user = create_staff()
+    page = client.get(f"/staff/login?next={target}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/login?next={target}",
+        data={"csrf_token": csrf_token(page), "email": user.email, "password": STAFF_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/"

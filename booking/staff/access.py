@@ -89,7 +89,14 @@ def staff_actor() -> Actor:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the staff pages, never another site."""
-    if target and target.startswith("/staff/") and not target.startswith("//"):
+    """Only a path inside the staff pages: never another site, and nothing that could break
+    out of the Location header (line breaks) or be read as a host (backslashes)."""
+    if (
+        target
+        and target.startswith("/staff/")
+        and target.isprintable()
+        and "\\" not in target
+        and not target.startswith("//")
+    ):
         return target
     return url_for("staff.home")
