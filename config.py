@@ -89,6 +89,8 @@ class Config:
     STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 
+    # However active, a staff session ends this long after sign-in (besides the idle limit).
+    STAFF_SESSION_MAX = env("STAFF_SESSION_MAX", "12h")
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
@@ -101,6 +103,7 @@ class Config:
     SESSION_COOKIE_SECURE = True
     # Generated keys and the SQLite file live in instance/ only in development.
     GENERATE_DEV_SECRETS = False
+    IS_PRODUCTION = False
 
 
 class DevelopmentConfig(Config):
@@ -114,7 +117,7 @@ class TestingConfig(Config):
     """Tests pass the database URL, keys and mail port they set up themselves."""
 
     TESTING = True
-    SECRET_KEY = "testing-only-secret"
+    SECRET_KEY = "testing-only-secret-of-at-least-32-characters"
     GENERATE_DEV_SECRETS = False
     SESSION_COOKIE_SECURE = False
     # Port 9 (discard) is closed here: a test that forgets to start its own SMTP server
@@ -130,7 +133,10 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Refuses to start without ``SECRET_KEY`` and ``ENCRYPTION_KEYS`` (checked in create_app)."""
+    """Refuses to start without ``SECRET_KEY`` (32 characters at least) and ``ENCRYPTION_KEYS``
+    (checked in create_app)."""
+
+    IS_PRODUCTION = True
 
 
 CONFIGS = {

@@ -83,6 +83,10 @@ def check_required_settings(app: Flask) -> None:
             + " and ".join(missing)
             + " in the environment (see the README's configuration table)."
         )
+    if app.config["IS_PRODUCTION"] and len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError(
+            "Refusing to start: SECRET_KEY must be at least 32 characters (it signs sessions)."
+        )
 
 
 def parse_settings(app: Flask) -> None:
@@ -95,6 +99,7 @@ def parse_settings(app: Flask) -> None:
         "OUTBOX_INTERVAL",
         "REMINDER_INTERVAL",
         "URGENT_CHECK_INTERVAL",
+        "STAFF_SESSION_MAX",
         "MAIL_TIMEOUT",
     ):
         value = app.config[name]

@@ -34,7 +34,7 @@ def test_production_starts_with_its_secrets():
 
 def test_malformed_key_stops_start_up():
     with pytest.raises(RuntimeError, match="not a Fernet key"):
-        create_app(ProductionConfig, SECRET_KEY="s", ENCRYPTION_KEYS="not-a-key")
+        create_app(ProductionConfig, SECRET_KEY="s" * 40, ENCRYPTION_KEYS="not-a-key")
 
 
 def test_development_generates_its_keys_and_database_into_instance(tmp_path):
@@ -75,7 +75,7 @@ def test_durations_are_parsed(setting, value, expected):
     app = create_app(
         ProductionConfig,
         SQLALCHEMY_DATABASE_URI="sqlite://",
-        SECRET_KEY="s",
+        SECRET_KEY="s" * 40,
         ENCRYPTION_KEYS=TEST_KEY,
         **{setting: value},
     )
@@ -88,7 +88,17 @@ def test_bad_durations_stop_start_up_with_the_setting_named(value):
         create_app(
             ProductionConfig,
             SQLALCHEMY_DATABASE_URI="sqlite://",
-            SECRET_KEY="s",
+            SECRET_KEY="s" * 40,
             ENCRYPTION_KEYS=TEST_KEY,
             BOOKING_MIN_NOTICE=value,
+        )
+
+
+def test_production_refuses_a_short_secret_key():
+    with pytest.raises(RuntimeError, match="at least 32 characters"):
+        create_app(
+            ProductionConfig,
+            SQLALCHEMY_DATABASE_URI="sqlite://",
+            SECRET_KEY="s" * 31,
+            ENCRYPTION_KEYS=TEST_KEY,
         )

@@ -138,6 +138,19 @@ def test_idle_session_ends_after_thirty_minutes(staff_client):
     assert staff_client.get("/staff/").status_code == 302
 
 
+def test_an_active_session_still_ends_after_twelve_hours(staff_client):
+    """Kept busy all day, a session still ends STAFF_SESSION_MAX (12 h) after sign-in."""
+    with staff_client.session_transaction() as session:
+        session["signed_in"] = (now_utc() - timedelta(hours=11, minutes=59)).timestamp()
+    assert staff_client.get("/staff/").status_code == 200
+    with staff_client.session_transaction() as session:
+        session["signed_in"] = (now_utc() - timedelta(hours=12, minutes=1)).timestamp()
+    response = staff_client.get("/staff/")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+    assert "at most one working day" in staff_client.get("/staff/login").get_data(as_text=True)
+    assert staff_client.get("/staff/").status_code == 302
+
+
 def test_deactivated_account_is_signed_out(staff_client):
     user = db.session.get(StaffUser, staff_client.user.id)
     user.active = False

@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from .. import audit
@@ -44,10 +44,16 @@ def require_sign_in():
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
     now = now_utc().timestamp()
     last_seen = session.get("seen", 0)
-    if now - last_seen > IDLE_LIMIT.total_seconds():
+    signed_in = session.get("signed_in", 0)
+    message = None
+    if now - signed_in > current_app.config["STAFF_SESSION_MAX"].total_seconds():
+        message = "You were signed out: a session lasts at most one working day. Please sign in."
+    elif now - last_seen > IDLE_LIMIT.total_seconds():
+        message = "You were signed out after 30 minutes without activity."
+    if message:
         logout_user()
         session.clear()
-        flash("You were signed out after 30 minutes without activity.")
+        flash(message)
         return redirect(url_for("staff.login"))
     session["seen"] = now
     return None

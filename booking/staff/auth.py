@@ -40,7 +40,7 @@ def login():
         target = safe_next(request.args.get("next"))
         session.clear()
         login_user(result.user)
-        session["seen"] = now.timestamp()
+        session["seen"] = session["signed_in"] = now.timestamp()
         record("signed_in", user_id=result.user.id)
         db.session.commit()
         return redirect(target)
