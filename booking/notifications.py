@@ -78,11 +78,12 @@ def consult_how(appointment: Appointment) -> str:
     )
 
 
-def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = False) -> str:
+def build_ics(appointment: Appointment, cancel: bool = False) -> str:
     """A calendar entry with a stable UID and SEQUENCE = the booking's version.
 
     The summary says "free consult" and nothing about the diagnosis: calendars are synced to
-    phones, shared with family and shown on lock screens.
+    phones, shared with family and shown on lock screens. For the same reason it carries no
+    manage link (which can cancel the booking): only the reference and the clinic's phone.
     """
     config = current_app.config
     calendar = icalendar.Calendar()
@@ -98,8 +99,8 @@ def build_ics(appointment: Appointment, manage_link: str | None, cancel: bool = 
     event.add("summary", f"Free consult with {config['CLINIC_NAME']}")
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     description = [f"Reference: {appointment.reference}", consult_how(appointment)]
-    if manage_link and not cancel:
-        description.append(f"Change or cancel: {manage_link}")
+    if not cancel:
+        description.append("To change or cancel, use the link in your email.")
     description.append(f"Clinic: {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})")
     event.add("description", "\n".join(description))
     event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
@@ -155,7 +156,7 @@ def _patient_email(
     return render_email(
         kind,
         recipient=appointment.patient_email,
-        ics=build_ics(appointment, link),
+        ics=build_ics(appointment),
         appointment=appointment,
         questions=questions,
         own_questions=own_questions,
@@ -221,7 +222,7 @@ def cancelled_email(appointment: Appointment, by_patient: bool) -> Email:
     return render_email(
         "cancelled",
         recipient=appointment.patient_email,
-        ics=build_ics(appointment, None, cancel=True),
+        ics=build_ics(appointment, cancel=True),
         appointment=appointment,
         by_patient=by_patient,
         book_link=f"{current_app.config['BASE_URL']}/book",

@@ -5,9 +5,12 @@ from datetime import datetime
 import icalendar
 import sqlalchemy as sa
 
+from booking.audit import Actor
+from booking.changes import cancel_appointment
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, Reminder
 from booking.outbox import dispatch_outbox
+from booking.timeutil import now_utc
 from tests.conftest import BOTH_DATABASES
 
 # The flows staff and patients use every day run on both databases.
@@ -114,11 +117,22 @@ def test_confirmation_page_and_calendar_download(client, consultant, booking_for
     page = client.get("/book/confirmed").get_data(as_text=True)
     assert appointment.reference in page
     assert "at the clinic" in page  # both zones are shown
-    assert "Please get help now" not in page
+    assert "should not wait" not in page
     ics = client.get("/book/confirmed/consult.ics")
     assert ics.mimetype == "text/calendar"
-    event = icalendar.Calendar.from_ical(ics.data).walk("VEVENT")[0]
+    calendar = icalendar.Calendar.from_ical(ics.data)
+    event = calendar.walk("VEVENT")[0]
     assert event.decoded("dtstart") == datetime.fromisoformat(data["slot"])
+    # Calendars are shared with family: no link that could cancel the booking.
+    assert "/manage/" not in ics.get_data(as_text=True)
+    assert "+91 99 3070 9000" in str(event["description"])
+
+    # Cancelled since (through the manage link): the file now removes the event.
+    cancel_appointment(db.session, appointment, now_utc(), Actor.patient(), reason=None)
+    db.session.commit()
+    cancelled = icalendar.Calendar.from_ical(client.get("/book/confirmed/consult.ics").data)
+    assert cancelled["method"] == "CANCEL"
+    assert cancelled.walk("VEVENT")[0]["status"] == "CANCELLED"
 
 
 def test_confirmation_needs_the_booking_session(client):

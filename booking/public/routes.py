@@ -23,6 +23,7 @@ from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
 from ..notifications import build_ics, manage_url, readable_phone, times
 from ..safety import appointment_guidance
+from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
 from . import bp
 from .forms import BookingForm, valid_submission_key
@@ -155,8 +156,8 @@ def confirmed():
 @bp.get("/book/confirmed/consult.ics")
 def confirmed_ics():
     appointment = _confirmed_appointment()
-    token = session.get("manage_token")
-    ics = build_ics(appointment, manage_url(token) if token else None)
+    # After a cancellation (from the email's link, or by the clinic) the file says so.
+    ics = build_ics(appointment, cancel=appointment.status == AppointmentStatus.CANCELLED)
     return Response(
         ics,
         mimetype="text/calendar",
