@@ -85,6 +85,9 @@ class Config:
     # Redis down must not take booking and sign-in down with it: count in memory meanwhile.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     BOOKING_RATE_LIMIT = env("BOOKING_RATE_LIMIT", "20 per hour")
+    # One address may hold this many upcoming consults: enough for a family booking for two
+    # relatives, too few for one sender to fill the calendar or mail strangers repeatedly.
+    MAX_BOOKINGS_PER_EMAIL = int(env("MAX_BOOKINGS_PER_EMAIL", "2"))
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")
     STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
@@ -125,6 +128,7 @@ class TestingConfig(Config):
     MAIL_PORT = 9
     MAIL_TIMEOUT = "5s"
     BOOKING_RATE_LIMIT = "10000 per hour"
+    MAX_BOOKINGS_PER_EMAIL = 10000  # the tests book many consults with one address
     MANAGE_RATE_LIMIT = "10000 per hour"
     STAFF_SIGN_IN_RATE_LIMIT = "10000 per hour"
     RATELIMIT_STORAGE_URI = "memory://"

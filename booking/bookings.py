@@ -39,6 +39,23 @@ class SlotTaken(Exception):
     """Every consultant free at the chosen time was taken by another booking."""
 
 
+class TooManyBookings(Exception):
+    """The email address already has as many upcoming consults as one person may hold."""
+
+
+def upcoming_for_email(session: Session, email: str, now: datetime) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count(Appointment.id)).where(
+                Appointment.patient_email == email,
+                Appointment.status == AppointmentStatus.CONFIRMED,
+                Appointment.ends_at > now,
+            )
+        )
+        or 0
+    )
+
+
 @dataclass
 class BookingRequest:
     """The patient's answers, already validated and normalised by the form."""
@@ -171,6 +188,9 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
     existing = find_by_submission(session, request.submission_key)
     if existing is not None:
         return BookingResult(existing, duplicate=True)
+    limit = current_app.config["MAX_BOOKINGS_PER_EMAIL"]
+    if upcoming_for_email(session, request.patient_email, now) >= limit:
+        raise TooManyBookings()
 
     questions = question_list(session, request.cancer_type, request.treatments)
     candidates = consultants_free_at(

@@ -215,3 +215,17 @@ def test_the_form_says_what_the_consult_is_and_is_not(client, consultant):
     assert "the treatment itself is not free" in page
     for claim in ("precise", "remission", "boosts immunity", "groundbreaking"):
         assert claim not in page.lower()
+
+
+def test_one_address_holds_at_most_two_upcoming_consults(app, client, consultant, booking_form):
+    app.config["MAX_BOOKINGS_PER_EMAIL"] = 2
+    for index in range(2):
+        assert client.post("/book", data=booking_form(slot_index=index)).status_code == 302
+    response = client.post("/book", data=booking_form(slot_index=5))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "already has 2 upcoming consults" in error_for(page, "patient_email")
+    assert html.escape(VALID_ANSWERS["own_questions"]) in page  # everything typed is kept
+    assert appointments() == 2
+    other = client.post("/book", data=booking_form(slot_index=5, patient_email="ravi@example.com"))
+    assert other.status_code == 302

@@ -17,7 +17,12 @@ from flask import (
 
 from .. import choices
 from ..availability import free_slots, slot_rules
-from ..bookings import SlotTaken, book_and_commit, find_by_submission
+from ..bookings import (
+    SlotTaken,
+    TooManyBookings,
+    book_and_commit,
+    find_by_submission,
+)
 from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
@@ -116,6 +121,13 @@ def book():
 
     try:
         result = book_and_commit(db.session, form.to_request(request.remote_addr), now)
+    except TooManyBookings:
+        form.patient_email.errors = [
+            f"This email already has {config['MAX_BOOKINGS_PER_EMAIL']} upcoming consults. "
+            "To book another, "
+            "cancel one with the link in its email, or call the clinic."
+        ]
+        return _render_form(form, tz_name, slots, status=409)
     except SlotTaken:
         fresh = free_slots(db.session, slot_rules(config), now_utc())
         form.slot.errors = [
