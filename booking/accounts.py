@@ -123,11 +123,25 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
         check_password_hash(_DUMMY_HASH, password)
         return SignIn(None, locked=True)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCK_TIME
-            user.failed_logins = 0
-        return SignIn(None, locked=user.locked_until is not None and user.locked_until > now)
+        # Counted in the database, not in this process's copy of the row: wrong passwords sent
+        # in parallel must each count, or an attacker could try many for the price of one.
+        failures = session.scalar(
+            sa.update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(failed_logins=StaffUser.failed_logins + 1)
+            .returning(StaffUser.failed_logins)
+            .execution_options(synchronize_session=False)
+        )
+        locked = (failures or 0) >= MAX_FAILURES
+        if locked:
+            session.execute(
+                sa.update(StaffUser)
+                .where(StaffUser.id == user.id)
+                .values(locked_until=now + LOCK_TIME, failed_logins=0)
+                .execution_options(synchronize_session=False)
+            )
+        session.expire(user)
+        return SignIn(None, locked=locked)
     user.failed_logins = 0
     user.locked_until = None
     return SignIn(user)

@@ -1,15 +1,17 @@
 """Staff sign-in: one answer for every failure, lockout, and sessions that really end."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from booking.accounts import MAX_FAILURES, authenticate
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 from booking.timeutil import now_utc
-from tests.conftest import STAFF_PASSWORD, csrf_for, sign_in
+from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, sign_in
 from tests.helpers import csrf_token
 
 
@@ -162,3 +164,28 @@ def test_sign_in_and_out_are_audited(staff_client):
     staff_client.post("/staff/logout", data={"csrf_token": csrf_for(staff_client)})
     actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["signed_in", "signed_out"]
+
+
+@BOTH_DATABASES
+def test_wrong_passwords_sent_in_parallel_each_count(app, create_staff):
+    """Five wrong passwords at the same moment lock the account, as five in a row do."""
+    user = create_staff()
+    email, user_id = user.email, user.id
+    db.session.remove()
+    barrier = threading.Barrier(MAX_FAILURES)
+    now = now_utc()
+
+    def attempt():
+        with app.app_context():
+            barrier.wait(10)
+            authenticate(db.session, email, "wrong password, again", now)
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(MAX_FAILURES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    locked = db.session.scalar(sa.select(StaffUser.locked_until).where(StaffUser.id == user_id))
+    assert locked is not None and locked > now
