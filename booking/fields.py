@@ -17,7 +17,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
-from .timeutil import format_local, is_known_timezone, timezone_names, zone
+from .timeutil import current_zone_name, format_local, is_known_timezone, timezone_names, zone
 
 # Control characters have no place in a name or an answer, and PostgreSQL refuses NUL outright.
 # The zero-width joiner and non-joiner (U+200D, U+200C) stay: Indian scripts need them to spell
@@ -125,8 +125,9 @@ class SlotField(SelectField):
 
 
 def chosen_timezone(submitted: str | None, fallback: str) -> str:
-    """The zone to show times in: the one asked for, if it is a real zone."""
-    return submitted if submitted and is_known_timezone(submitted) else fallback
+    """The zone to show times in: the one asked for (under its current name), if it is real."""
+    name = current_zone_name(submitted or "")
+    return name if is_known_timezone(name) else fallback
 
 
 def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
@@ -161,7 +162,8 @@ class TimeChoiceForm(FlaskForm):
         self.free_slot_values = {slot_value(moment) for moment in free_slots}
 
     def validate_timezone(self, field):
-        if not is_known_timezone(field.data or ""):
+        field.data = current_zone_name(field.data or "")
+        if not is_known_timezone(field.data):
             raise ValidationError("Choose a time zone from the list.")
 
     def validate_slot(self, field):

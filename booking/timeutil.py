@@ -12,21 +12,47 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+# Old names that browsers still report for a zone that has since been renamed (Chrome gives
+# "Asia/Calcutta" for India). Shown as-is they read like a second, different time beside the
+# clinic's "Asia/Kolkata"; they are the same zone under today's name.
+OLD_ZONE_NAMES = {
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Dacca": "Asia/Dhaka",
+    "Asia/Thimbu": "Asia/Thimphu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Ujung_Pandang": "Asia/Makassar",
+    "Europe/Kiev": "Europe/Kyiv",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Pacific/Truk": "Pacific/Chuuk",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+}
+
+
+def current_zone_name(name: str) -> str:
+    return OLD_ZONE_NAMES.get(name, name)
+
+
 @lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
-    """Zones offered in the time-zone select: real places, not the ``Etc/GMT+5`` aliases."""
+    """Zones offered in the time-zone select: real places under their current names, not the
+    ``Etc/GMT+5`` aliases or the renamed ones."""
     names = {
         name
         for name in available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix", "right"))
+        if "/" in name
+        and not name.startswith(("Etc/", "SystemV/", "US/", "posix", "right"))
+        and name not in OLD_ZONE_NAMES
     }
     return tuple(sorted(names | {"UTC"}))
 
 
 def zone(name: str | None, fallback: str) -> tzinfo:
-    """The named zone, or the fallback when the name is missing or unknown."""
+    """The named zone (under its current name), or the fallback when missing or unknown."""
     try:
-        return ZoneInfo(name) if name else ZoneInfo(fallback)
+        return ZoneInfo(current_zone_name(name)) if name else ZoneInfo(fallback)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(fallback)
 

@@ -11,8 +11,9 @@
   try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { detected = ""; }
   var params = new URLSearchParams(window.location.search);
   var freshPage = !form.querySelector(".has-error") && !document.querySelector(".notice");
-  if (form.hasAttribute("data-detect-zone") && zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected &&
-      zoneSelect.querySelector('option[value="' + detected + '"]')) {
+  // The server knows old zone names (Chrome still reports "Asia/Calcutta") under their current
+  // ones, so the detected name is sent as it is, once.
+  if (form.hasAttribute("data-detect-zone") && zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected) {
     params.set("tz", detected);
     window.location.replace(window.location.pathname + "?" + params.toString());
     return;
