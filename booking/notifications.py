@@ -116,6 +116,15 @@ def build_ics(appointment: Appointment, cancel: bool = False) -> str:
     return calendar.to_ical().decode("utf-8")
 
 
+def safety_context(appointment: Appointment) -> dict:
+    """What every patient-facing page and email about a booking needs to say when to get help:
+    the guidance for the red flags reported, and the number our team will call."""
+    return {
+        "guidance": appointment_guidance(appointment),
+        "callback_phone": readable_phone(appointment.patient_phone),
+    }
+
+
 def render_email(
     template: str, *, recipient: str, kind: str | None = None, ics: str | None = None, **context
 ) -> Email:
@@ -128,8 +137,7 @@ def render_email(
     if appointment is not None and not template.startswith("staff_"):
         # Every patient email carries "when to get help"; an urgent booking's also says what
         # to do about the symptoms reported, and who will call.
-        context.setdefault("guidance", appointment_guidance(appointment))
-        context.setdefault("callback_phone", readable_phone(appointment.patient_phone))
+        context = {**safety_context(appointment), **context}
     subject = render_template(f"email/{template}/subject.txt", **context)
     return Email(
         kind=kind or template,

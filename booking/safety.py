@@ -42,15 +42,21 @@ def is_urgent(codes: list[str]) -> bool:
     return bool(set(codes) & (EMERGENCY_FLAGS | TODAY_FLAGS))
 
 
-def severity(guidance: Guidance) -> tuple[int, str]:
+def severity(guidance: Guidance, ticked: list[str]) -> tuple[int, str]:
     """How soon help is needed, for sorting the call-back list, and its words for staff."""
     if guidance.emergency:
         return 0, "Needs help now"
-    if guidance.today and not guidance.self_harm:
-        return 1, "Treating hospital today"
-    if guidance.self_harm:
-        return 1, "Low mood or self-harm thoughts" + (", and more" if guidance.today else "")
-    return 2, "Urgent"
+    if not ticked:
+        return 1, "Urgent (answered before the checklist)"
+    needs = [
+        words
+        for needed, words in (
+            (guidance.today, "Treating hospital today"),
+            (guidance.self_harm, "Low mood or self-harm thoughts"),
+        )
+        if needed
+    ]
+    return 1, "; ".join(needs)
 
 
 def appointment_guidance(appointment) -> Guidance:

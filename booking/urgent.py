@@ -101,7 +101,13 @@ def waiting_cases(session: Session) -> list[Waiting]:
         )
         .order_by(UrgentCase.raised_at, UrgentCase.id)
     )
-    ranked = [(severity(appointment_guidance(case.appointment)), case) for case in cases]
+    ranked = [
+        (
+            severity(appointment_guidance(case.appointment), case.appointment.intake.red_flag_list),
+            case,
+        )
+        for case in cases
+    ]
     ranked.sort(key=lambda pair: pair[0][0])  # stable: oldest first within each rank
     return [Waiting(case, words) for (_, words), case in ranked]
 

@@ -102,3 +102,18 @@ def test_production_refuses_a_short_secret_key():
             SECRET_KEY="s" * 31,
             ENCRYPTION_KEYS=TEST_KEY,
         )
+
+
+def test_staff_passwords_are_hashed_with_scrypt_outside_the_tests():
+    """The tests use a cheap hash for speed; every other environment must not."""
+    from booking.accounts import new_staff_user
+
+    app = create_app(
+        ProductionConfig,
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+        SECRET_KEY="s" * 40,
+        ENCRYPTION_KEYS=TEST_KEY,
+    )
+    with app.app_context():
+        user = new_staff_user("a@clinic.example", "A", "staff", False, "a long enough passphrase")
+    assert user.password_hash.startswith("scrypt:")

@@ -26,8 +26,7 @@ from ..bookings import (
 from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
-from ..notifications import build_ics, manage_url, readable_phone, times
-from ..safety import appointment_guidance
+from ..notifications import build_ics, manage_url, safety_context, times
 from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
 from . import bp
@@ -159,8 +158,7 @@ def confirmed():
         appointment=appointment,
         manage_link=manage_url(token) if token else None,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
-        guidance=appointment_guidance(appointment),
-        callback_phone=readable_phone(appointment.patient_phone),
+        **safety_context(appointment),
         **times(appointment),
     )
 
