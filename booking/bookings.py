@@ -20,6 +20,7 @@ from flask import current_app
 from . import audit
 from .audit import Actor
 from .availability import consultants_free_at, slot_rules
+from .choices import INSURED_ROUTES
 from .extensions import Session
 from .models import Appointment, Intake, StaffUser
 from .notifications import confirmation_email, staff_new_booking_email
@@ -72,21 +73,29 @@ class BookingRequest:
     stage: str
     diagnosed: str
     treatments: list[str]
-    has_insurance: str
     urgent: bool
     consult_mode: str
     consent_health: bool
     consent_reminders: bool
     booker_name: str | None = None
     booker_relationship: str | None = None
+    booker_email: str | None = None
+    booker_phone: str | None = None
+    patient_agrees: str | None = None
+    # ISO date; empty only for bookings made by code that does not ask (tests of old paths).
+    birth_date: str | None = None
+    therapy: str | None = None
+    payment_routes: list[str] = field(default_factory=list)
+    state_scheme: str | None = None
+    tpa: str | None = None
+    policy_after_diagnosis: str | None = None
+    cost_help: bool = False
     cancer_type_other: str | None = None
     diagnosis_details: str | None = None
     treatment_details: str | None = None
     treating_hospital: str | None = None
     insurer: str | None = None
-    policy_number: str | None = None
     policy_holder: str | None = None
-    preauthorisation: str | None = None
     own_questions: str | None = None
     # The red-flag checklist's codes, or ["none"]; ``urgent`` is true when any flag is ticked.
     red_flags: list[str] = field(default_factory=list)
@@ -99,6 +108,14 @@ class BookingResult:
     # The raw manage token exists only here and in the emails; the database keeps its hash.
     manage_token: str | None = None
     duplicate: bool = False
+
+
+def insurance_answer(payment_routes: list[str]) -> str:
+    """The old yes/no/not sure insurance answer, derived from the payment routes, so the list's
+    insurance filter means the same for bookings made before and after the routes."""
+    if set(payment_routes) & INSURED_ROUTES:
+        return "yes"
+    return "not_sure" if "not_sure" in payment_routes else "no"
 
 
 def new_reference() -> str:
@@ -137,6 +154,9 @@ def _build(
         booked_by=request.booked_by,
         booker_name=request.booker_name,
         booker_relationship=request.booker_relationship,
+        booker_email=request.booker_email,
+        booker_phone=request.booker_phone,
+        patient_agrees=request.patient_agrees,
         consent_health_at=now,
         consent_reminders=request.consent_reminders,
         consent_reminders_at=now if request.consent_reminders else None,
@@ -153,11 +173,16 @@ def _build(
         treatments=",".join(request.treatments),
         treatment_details=request.treatment_details,
         treating_hospital=request.treating_hospital,
-        has_insurance=request.has_insurance,
+        has_insurance=insurance_answer(request.payment_routes),
+        payment_routes=",".join(request.payment_routes) or None,
+        state_scheme=request.state_scheme,
         insurer=request.insurer,
-        policy_number=request.policy_number,
+        tpa=request.tpa,
         policy_holder=request.policy_holder,
-        preauthorisation=request.preauthorisation,
+        policy_after_diagnosis=request.policy_after_diagnosis,
+        cost_help=request.cost_help,
+        birth_date=request.birth_date,
+        therapy=request.therapy,
         own_questions=request.own_questions,
         red_flags=",".join(request.red_flags) or None,
     )
@@ -192,7 +217,7 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
     if upcoming_for_email(session, request.patient_email, now) >= limit:
         raise TooManyBookings()
 
-    questions = question_list(session, request.cancer_type, request.treatments)
+    questions = question_list(session, request.cancer_type, request.therapy, request.treatments)
     candidates = consultants_free_at(
         session, slot_rules(current_app.config), now, request.starts_at
     )

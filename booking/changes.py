@@ -24,7 +24,7 @@ from .extensions import Session
 from .models import Appointment, AppointmentNote, StaffUser
 from .notifications import cancelled_email, moved_email, staff_change_email
 from .outbox import enqueue, withdraw_reminder_emails
-from .questions import question_list
+from .questions import questions_for
 from .reminders import cancel_reminders, retime_reminders
 from .statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus
 from .tokens import issue_manage_token
@@ -102,7 +102,7 @@ def move_and_commit(
         raise SlotTaken()
     appointment_id = appointment.id
     intake = appointment.intake
-    questions = question_list(session, intake.cancer_type, intake.treatment_list)
+    questions = questions_for(session, intake)
     intake_questions = intake.own_questions
     for consultant_id in free:
         appointment = session.get_one(Appointment, appointment_id)

@@ -19,16 +19,70 @@ CHANNELS = [
     ("whatsapp", "WhatsApp"),
 ]
 
+# The seed page's types first, with the subtypes that change the answer (interferon is used
+# differently in CML and hairy-cell leukaemia; IL-2 for kidney cancer means the clear-cell
+# type), then the cancers most common in India. The general codes ("leukaemia", "lymphoma",
+# "renal_cell") also mean "another or not sure which subtype".
 CANCER_TYPES = [
-    ("melanoma", "Melanoma"),
-    ("renal_cell", "Renal cell carcinoma (kidney cancer)"),
-    ("leukaemia", "Leukaemia"),
-    ("lymphoma", "Lymphoma"),
+    ("melanoma", "Melanoma (skin cancer)"),
+    ("renal_clear_cell", "Kidney cancer: clear-cell renal cell carcinoma"),
+    ("renal_cell", "Kidney cancer: another type, or not sure which"),
+    ("cml", "Chronic myeloid leukaemia (CML)"),
+    ("hairy_cell", "Hairy-cell leukaemia"),
+    ("leukaemia", "Leukaemia: another type, or not sure which"),
+    ("hodgkin", "Hodgkin lymphoma"),
+    ("non_hodgkin", "Non-Hodgkin lymphoma"),
+    ("lymphoma", "Lymphoma: not sure which type"),
+    ("breast", "Breast cancer"),
+    ("head_neck", "Mouth, throat or other head and neck cancer"),
+    ("cervix", "Cervical cancer (cancer of the cervix)"),
+    ("lung", "Lung cancer"),
     ("other_solid", "Other solid tumour"),
     ("other_blood", "Other blood cancer"),
     ("other", "Not sure / other"),
 ]
 CANCER_TYPES_WITH_NAME = {"other_solid", "other_blood", "other"}
+
+# A subtype also gets the questions written for its family: a question for "leukaemia" reaches
+# CML and hairy-cell leukaemia too.
+CANCER_FAMILY = {
+    "renal_clear_cell": "renal_cell",
+    "cml": "leukaemia",
+    "hairy_cell": "leukaemia",
+    "hodgkin": "lymphoma",
+    "non_hodgkin": "lymphoma",
+}
+
+# Which cytokine treatment the patient asks about. The pre-visit questions are keyed on this,
+# not on what the patient takes today (most patients have never had either).
+THERAPIES = [
+    ("interleukin2", "Interleukin-2 (IL-2, aldesleukin)"),
+    ("interferon", "Interferon (interferon alfa)"),
+    ("not_sure", "Not sure / either"),
+]
+
+# How treatment would be paid for, tick all that apply. Indian patients often combine routes
+# (a government card and a family top-up), and "not sure" is a real, common answer.
+PAYMENT_ROUTES = [
+    ("private_insurance", "Private health insurance"),
+    ("employer_insurance", "Health insurance through an employer"),
+    ("pmjay", "Ayushman Bharat PM-JAY or Ayushman Vay Vandana card"),
+    ("state_scheme", "A state government health scheme"),
+    ("cghs", "CGHS (Central Government Health Scheme)"),
+    ("echs", "ECHS (Ex-Servicemen Contributory Health Scheme)"),
+    ("esic", "ESIC (Employees' State Insurance)"),
+    ("employer_scheme", "Railways, PSU or another employer's medical scheme"),
+    ("self_pay", "Self-pay or family"),
+    ("not_sure", "Not sure, we need help with this"),
+]
+INSURED_ROUTES = {"private_insurance", "employer_insurance"}
+
+# The patient's agreement when someone else books for them.
+PATIENT_AGREES = [
+    ("yes", "Yes"),
+    ("not_yet", "Not yet"),
+    ("cannot_decide", "The patient cannot decide for themselves"),
+]
 
 STAGES = [
     ("1", "Stage I"),
@@ -50,9 +104,13 @@ TREATMENTS = [
     ("none", "No treatment at the moment"),
     ("chemotherapy", "Chemotherapy"),
     ("radiation", "Radiation therapy"),
-    ("surgery", "Surgery"),
+    ("surgery", "Recent surgery"),
     ("immunotherapy", "Immunotherapy / checkpoint inhibitors"),
     ("targeted", "Targeted therapy"),
+    ("hormone", "Hormone therapy"),
+    ("steroids", "Steroids (e.g. prednisolone, dexamethasone)"),
+    ("transplant", "Stem-cell or organ transplant"),
+    ("traditional", "Ayurveda, homeopathy or herbal medicine"),
     ("interferon", "Cytokine therapy: interferon"),
     ("interleukin2", "Cytokine therapy: interleukin-2"),
     ("other", "Other"),
@@ -97,6 +155,101 @@ RED_FLAGS_TODAY = [
 ]
 NO_RED_FLAGS = "none"
 RED_FLAGS = [*RED_FLAGS_EMERGENCY, *RED_FLAGS_TODAY, (NO_RED_FLAGS, "None of these")]
+
+# The pre-consult health questionnaire. The wording needs a clinician's review (see README).
+EARLIER_IMMUNOTHERAPY = [
+    ("checkpoint", "Checkpoint inhibitors (for example nivolumab, pembrolizumab, ipilimumab)"),
+    ("interleukin2", "Interleukin-2 (IL-2, aldesleukin)"),
+    ("interferon", "Interferon"),
+    ("none", "None of these"),
+    ("not_sure", "Not sure"),
+]
+
+SPREAD = [
+    ("not_spread", "It has not spread, as far as we know"),
+    ("lymph_nodes", "Lymph nodes (glands)"),
+    ("lungs", "Lungs"),
+    ("liver", "Liver"),
+    ("bones", "Bones"),
+    ("brain", "Brain"),
+    ("elsewhere", "Somewhere else"),
+    ("not_sure", "Not sure"),
+]
+
+# Conditions that can make cytokine therapy unsafe or need extra care; a "yes" is highlighted
+# in the consultant's summary.
+CONDITIONS = [
+    ("heart", "Heart disease (heart attack, heart failure, irregular heartbeat, angina)"),
+    ("lung", "Lung disease (asthma, COPD, breathlessness on walking)"),
+    ("kidney", "Kidney disease"),
+    ("liver", "Liver disease (including cirrhosis)"),
+    ("seizures", "Seizures or fits (epilepsy)"),
+    ("transplant", "An organ or stem-cell transplant"),
+    ("infection", "An infection now: TB, hepatitis B or C, HIV, or another"),
+    (
+        "autoimmune",
+        "Autoimmune disease (rheumatoid arthritis, lupus, psoriasis, Crohn's, ulcerative colitis)",
+    ),
+    ("thyroid", "Thyroid disease (underactive or overactive thyroid)"),
+    ("mood", "Depression or anxiety, now or in the past"),
+]
+
+SELF_HARM = [
+    ("no", "No"),
+    ("past", "In the past, not now"),
+    ("now", "Yes, recently or now"),
+    ("rather_talk", "I would rather talk about it"),
+]
+
+MEDICINES = [
+    ("steroids", "Steroids (prednisolone, dexamethasone, or others)"),
+    ("blood_pressure", "Blood-pressure tablets"),
+    ("blood_thinners", "Blood thinners (aspirin, clopidogrel, warfarin, or others)"),
+    ("herbal", "Ayurvedic, homeopathic or herbal products"),
+]
+
+PREGNANCY = [
+    ("no", "No"),
+    ("pregnant", "Pregnant now"),
+    ("breastfeeding", "Breastfeeding now"),
+    ("not_sure", "Not sure"),
+    ("not_applicable", "Does not apply"),
+]
+
+# The five ECOG performance levels in the patient's words.
+DAILY_ACTIVITY = [
+    ("0", "Fully active: everything I did before the illness"),
+    ("1", "I cannot do heavy work, but I manage light work, housework or office work"),
+    ("2", "I look after myself but cannot work; I am up and about more than half the day"),
+    ("3", "I can only partly look after myself; I am in bed or a chair more than half the day"),
+    ("4", "I cannot look after myself at all and am in bed or a chair all day"),
+]
+
+REPORTS = [
+    ("biopsy", "Biopsy or histopathology report"),
+    ("scans", "Scan reports (CT, MRI, PET)"),
+    ("discharge", "Hospital discharge summary"),
+    ("blood", "Recent blood test reports"),
+    ("none", "None of these yet"),
+]
+
+DISTRESS = [(str(score), str(score)) for score in range(11)]
+DISTRESS_FOLLOW_UP = 4  # the NCCN distress thermometer's usual cut-off
+
+WORRIES = [
+    ("money", "Money or the cost of treatment"),
+    ("travel", "Travel or a place to stay"),
+    ("work", "Work or studies"),
+    ("family", "Looking after family or children"),
+    ("daily", "Eating, sleeping or daily tasks"),
+    ("understanding", "Understanding the illness or the treatment"),
+    ("fear", "Fear or worry about the future"),
+]
+
+FOLLOW_UP_REASONS = [
+    ("self_harm", "Thoughts of self-harm"),
+    ("distress", "Distress of 4 or more"),
+]
 
 CALL_BACK_OUTCOMES = [
     (CallBackOutcome.REACHED, "Reached and advised"),

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from .extensions import Session
-from .models import Appointment, Intake
+from .models import Appointment, Intake, Questionnaire
+from .statuses import AppointmentStatus, QuestionnaireStatus
+from .timeutil import now_utc
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -32,6 +34,7 @@ class Filters:
     cancer_type: str | None = None
     has_insurance: str | None = None
     urgent: bool | None = None
+    questionnaire: str | None = None
     q: str | None = None
     page: int = 1
     per_page: int = 25
@@ -51,6 +54,7 @@ class Filters:
             cancer_type=kept.get("cancer_type") or None,
             has_insurance=kept.get("has_insurance") or None,
             urgent=urgent,
+            questionnaire=kept.get("questionnaire") or None,
             q=(kept.get("q") or "").strip()[:100] or None,
             page=page,
             per_page=per_page if per_page in PAGE_SIZES else PAGE_SIZES[0],
@@ -66,6 +70,7 @@ class Filters:
             "cancer_type": self.cancer_type,
             "has_insurance": self.has_insurance,
             "urgent": None if self.urgent is None else ("yes" if self.urgent else "no"),
+            "questionnaire": self.questionnaire,
             "q": self.q,
             "per_page": self.per_page if self.per_page != 25 else None,
         }
@@ -77,9 +82,18 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=tz)
 
 
+# "Not done, consult within 3 days": the desk's list of patients to remind by phone.
+DUE_SOON = timedelta(days=3)
+
+
 def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
-    """The select of matching appointments (with their intake), sorted by time."""
-    query = sa.select(Appointment).join(Intake, Intake.appointment_id == Appointment.id)
+    """The select of matching appointments (with their intake and questionnaire state),
+    sorted by time."""
+    query = (
+        sa.select(Appointment)
+        .join(Intake, Intake.appointment_id == Appointment.id)
+        .outerjoin(Questionnaire, Questionnaire.appointment_id == Appointment.id)
+    )
     if filters.status:
         query = query.where(Appointment.status == filters.status)
     if filters.date_from:
@@ -95,6 +109,7 @@ def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
         query = query.where(Intake.has_insurance == filters.has_insurance)
     if filters.urgent is not None:
         query = query.where(Appointment.urgent.is_(filters.urgent))
+    query = _questionnaire_filter(query, filters.questionnaire)
     if filters.q:
         needle = filters.q.lower()
         digits = "".join(ch for ch in filters.q if ch.isdigit())
@@ -107,6 +122,23 @@ def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
             conditions.append(Appointment.patient_phone.contains(digits, autoescape=True))
         query = query.where(sa.or_(*conditions))
     return query.order_by(Appointment.starts_at, Appointment.id)
+
+
+def _questionnaire_filter(query: sa.Select, wanted: str | None) -> sa.Select:
+    not_done = sa.or_(Questionnaire.id.is_(None), Questionnaire.status != QuestionnaireStatus.DONE)
+    if wanted == "not_done_soon":
+        now = now_utc()
+        return query.where(
+            not_done,
+            Appointment.status == AppointmentStatus.CONFIRMED,
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + DUE_SOON,
+        )
+    if wanted == "not_yet":
+        return query.where(Questionnaire.id.is_(None))
+    if wanted in (QuestionnaireStatus.STARTED, QuestionnaireStatus.DONE):
+        return query.where(Questionnaire.status == wanted)
+    return query
 
 
 @dataclass
@@ -128,7 +160,11 @@ def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     )
     page = min(filters.page, max((total + filters.per_page - 1) // filters.per_page, 1))
     items = session.scalars(
-        query.options(so.contains_eager(Appointment.intake), so.joinedload(Appointment.consultant))
+        query.options(
+            so.contains_eager(Appointment.intake),
+            so.contains_eager(Appointment.questionnaire),
+            so.joinedload(Appointment.consultant),
+        )
         .limit(filters.per_page)
         .offset((page - 1) * filters.per_page)
     ).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,6 +16,7 @@ from .statuses import (
     AppointmentStatus,
     CallBackOutcome,
     OutboxStatus,
+    QuestionnaireStatus,
     ReminderStatus,
     StaffRole,
     check_in,
@@ -113,6 +114,11 @@ class Appointment(Model):
     booked_by: so.Mapped[str] = so.mapped_column(sa.String(10))
     booker_name: so.Mapped[str | None] = so.mapped_column(sa.String(120))
     booker_relationship: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    # A caregiver's own contact details, and whether the patient knows and agrees (codes from
+    # choices.PATIENT_AGREES). Empty when the patient booked, and for bookings made earlier.
+    booker_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    booker_phone: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    patient_agrees: so.Mapped[str | None] = so.mapped_column(sa.String(15))
 
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
@@ -137,6 +143,9 @@ class Appointment(Model):
         back_populates="appointment", cascade="all, delete-orphan"
     )
     urgent_case: so.Mapped[UrgentCase | None] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
+    questionnaire: so.Mapped[Questionnaire | None] = so.relationship(
         back_populates="appointment", cascade="all, delete-orphan"
     )
 
@@ -194,7 +203,19 @@ class Intake(Model):
     treatments: so.Mapped[str] = so.mapped_column(sa.String(200))
     treatment_details: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     treating_hospital: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # "yes" when a private or employer insurance is among the payment routes, "not_sure" when
+    # the patient does not know, else "no"; kept for the list filter and older bookings.
     has_insurance: so.Mapped[str] = so.mapped_column(sa.String(10), index=True)
+    # Comma-separated codes from choices.PAYMENT_ROUTES; empty for bookings made before it.
+    payment_routes: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    state_scheme: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    tpa: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    policy_after_diagnosis: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    cost_help: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # ISO date, encrypted: with the name it identifies the patient. Empty on older bookings.
+    birth_date: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # Code from choices.THERAPIES; empty on bookings made before the form asked.
+    therapy: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     insurer: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     policy_number: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     policy_holder: so.Mapped[str | None] = so.mapped_column(EncryptedText())
@@ -214,6 +235,48 @@ class Intake(Model):
     def red_flag_list(self) -> list[str]:
         return [item for item in (self.red_flags or "").split(",") if item]
 
+    @property
+    def payment_route_list(self) -> list[str]:
+        return [item for item in (self.payment_routes or "").split(",") if item]
+
+    @property
+    def birth_date_value(self) -> date | None:
+        return date.fromisoformat(self.birth_date) if self.birth_date else None
+
+
+class Questionnaire(Model):
+    """The pre-consult health questionnaire: every answer in one encrypted JSON document.
+
+    The patient can save part-way (``started``) and send it (``done``), and edit it until the
+    consult starts. ``follow_up`` names why staff should call (distress of 4 or more, thoughts
+    of self-harm) without saying more; it is cleared by staff recording the follow-up.
+    """
+
+    __tablename__ = "questionnaire"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
+    status: so.Mapped[str] = so.mapped_column(sa.String(10))
+    answers: so.Mapped[str] = so.mapped_column(EncryptedText(), deferred=True)
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    completed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Comma-separated codes: "distress", "self_harm". Empty when nothing needs a call.
+    follow_up: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    follow_up_done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    follow_up_done_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+
+    appointment: so.Mapped[Appointment] = so.relationship(back_populates="questionnaire")
+    follow_up_done_by: so.Mapped[StaffUser | None] = so.relationship()
+
+    __table_args__ = (check_in("status", QuestionnaireStatus, "status"),)
+
+    @property
+    def needs_follow_up(self) -> bool:
+        return bool(self.follow_up) and self.follow_up_done_at is None
+
 
 class PreVisitQuestion(Model):
     """A question for the consult; blank cancer type and treatment mean "for everyone"."""
@@ -223,6 +286,9 @@ class PreVisitQuestion(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     text: so.Mapped[str] = so.mapped_column(sa.String(500))
     cancer_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    # The therapy the patient asks about (choices.THERAPIES); blank means either.
+    therapy: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    # A current treatment (choices.TREATMENTS); blank means any.
     treatment: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     position: so.Mapped[int] = so.mapped_column(default=0)
     active: so.Mapped[bool] = so.mapped_column(default=True)

@@ -161,6 +161,7 @@ def _patient_email(
     """An email to the patient about a booking that stands: the consult's details, the
     question list, a manage link and the current calendar entry."""
     link = manage_url(manage_token)
+    questionnaire = appointment.questionnaire
     return render_email(
         kind,
         recipient=appointment.patient_email,
@@ -169,6 +170,8 @@ def _patient_email(
         questions=questions,
         own_questions=own_questions,
         manage_link=link,
+        questionnaire_link=f"{link}/questionnaire",
+        questionnaire_done=questionnaire is not None and questionnaire.status == "done",
         how=consult_how(appointment),
         **times(appointment),
         **context,

@@ -22,6 +22,8 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 from typing import Any, cast
 
@@ -168,9 +170,24 @@ class TimeoutConnection(Connection):
             pass
 
 
+class WrappedMessage(Message):
+    """A message whose text and HTML parts are quoted-printable.
+
+    SMTP refuses lines over 998 characters, and Flask-Mail sends UTF-8 bodies as they are: a
+    patient's question typed as one long paragraph, or a long question list in one line of
+    HTML, made the whole email fail. Quoted-printable wraps every line, in any script."""
+
+    def _mimetext(self, text, subtype="plain"):
+        return MIMEText(text or "", _subtype=subtype, _charset=QUOTED_PRINTABLE_UTF8)
+
+
+QUOTED_PRINTABLE_UTF8 = Charset("utf-8")
+QUOTED_PRINTABLE_UTF8.body_encoding = QP
+
+
 def build_message(row: OutboundEmail) -> Message:
     config = current_app.config
-    message = Message(
+    message = WrappedMessage(
         subject=row.subject,
         recipients=[row.recipient],
         body=row.body_text,

@@ -29,7 +29,7 @@ from .extensions import Session
 from .models import Appointment, Reminder
 from .notifications import reminder_email
 from .outbox import enqueue
-from .questions import question_list
+from .questions import questions_for
 from .statuses import AppointmentStatus, ReminderStatus
 from .tokens import issue_manage_token
 
@@ -157,7 +157,7 @@ def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> Qu
         .options(so.joinedload(Reminder.appointment).joinedload(Appointment.intake))
         .order_by(Reminder.due_at)
     ).all()
-    questions_for: dict[tuple[str, str], list[str]] = {}
+    lists: dict[tuple[str, str | None, str], list[str]] = {}
     for reminder in _latest_per_consult(session, reminders, now, report):
         appointment = reminder.appointment
         if appointment.status != AppointmentStatus.CONFIRMED:
@@ -169,11 +169,11 @@ def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> Qu
             report.skipped += 1
             continue
         intake = appointment.intake
-        key = (intake.cancer_type, intake.treatments)
-        if key not in questions_for:
-            questions_for[key] = question_list(session, intake.cancer_type, intake.treatment_list)
+        key = (intake.cancer_type, intake.therapy, intake.treatments)
+        if key not in lists:
+            lists[key] = questions_for(session, intake)
         token = issue_manage_token(session, appointment, now)
-        email = reminder_email(appointment, questions_for[key], intake.own_questions, token, now)
+        email = reminder_email(appointment, lists[key], intake.own_questions, token, now)
         enqueue(session, email, now, appointment, reminder=reminder)
         report.queued += 1
     session.commit()

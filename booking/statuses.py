@@ -62,6 +62,13 @@ class CallBackOutcome(StrEnum):
     NO_ANSWER = "no_answer"
 
 
+class QuestionnaireStatus(StrEnum):
+    """The health questionnaire: saved part-way, or sent as finished. No row means not yet."""
+
+    STARTED = "started"
+    DONE = "done"
+
+
 def check_in(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
     """``column IN ('a', 'b', ...)`` over every member of ``enum``."""
     values = ", ".join(f"'{member.value}'" for member in enum)

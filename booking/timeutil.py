@@ -1,6 +1,6 @@
 """Time helpers: UTC in the database, the person's own zone only for display."""
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -75,6 +75,11 @@ def format_local(moment: datetime, tz: tzinfo, with_date: bool = True) -> str:
 def clinic_zone() -> ZoneInfo:
     """The clinic's zone, parsed once at start-up from ``CLINIC_TIMEZONE``."""
     return current_app.config["CLINIC_TZ"]
+
+
+def clinic_today() -> date:
+    """Today's date at the clinic: ages and "today" on staff pages follow the clinic's day."""
+    return now_utc().astimezone(clinic_zone()).date()
 
 
 def clinic_time(moment: datetime | None, pattern: str = "%a %d %b %Y %H:%M") -> str:

@@ -57,9 +57,12 @@ def test_booking_emails_reach_the_patient_and_staff(client, consultant, booking_
     assert len(patient) == 1
     text = body(patient[0])
     assert appointment.reference in patient[0]["Subject"]
-    assert "What specific type of cytokine therapy would be used for my condition?" in text
-    assert "melanoma like mine" in text  # the cancer-type question
-    assert "pegylated interferon" in text  # the treatment question
+    assert "What is the goal of treatment for me" in text  # for everyone
+    assert "checkpoint inhibitors or targeted therapy for melanoma" in text  # the cancer type
+    assert "High-dose interleukin-2 needs a hospital stay" in text  # the therapy asked about
+    assert "combining interleukin-2 with my checkpoint inhibitor" in text  # therapy + treatment
+    assert "interferon injections" not in text  # they asked about IL-2, not interferon
+    assert "/questionnaire" in text
     assert "Can I keep working during treatment?" in text  # their own question
     assert "/manage/" in text
     assert "America/New_York" in text and "Asia/Kolkata" in text

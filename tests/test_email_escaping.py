@@ -28,7 +28,7 @@ FREE_TEXT_FIELDS = (
     "treatment_details",
     "treating_hospital",
     "insurer",
-    "policy_number",
+    "tpa",
     "policy_holder",
     "own_questions",
 )

@@ -16,7 +16,7 @@ from booking.models import Appointment, Intake, StaffUser
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 STARTS = datetime(2030, 1, 7, 4, 30, tzinfo=UTC)  # fixed: the text says the date
-QUESTIONS = ["What specific type of cytokine therapy would be used for my condition?"]
+QUESTIONS = ["What is the goal of treatment for me: cure, keeping the cancer under control?"]
 OWN = "Can I keep working during treatment?\nIs it safe with my blood-pressure tablets?"
 
 

@@ -14,7 +14,7 @@ ENCRYPTED = {
         "treatment_details",
         "treating_hospital",
         "insurer",
-        "policy_number",
+        "tpa",
         "policy_holder",
         "own_questions",
     ],
@@ -36,7 +36,10 @@ def test_stored_rows_do_not_contain_the_plaintext(client, consultant, booking_fo
         assert "Can I keep working" not in text + html
     # And through the model, everything reads back.
     intake = db.session.scalar(sa.select(Intake))
-    assert intake.policy_number == "POL-12345678"
+    assert intake.tpa == "Medi Assist"
+    [(birth_date,)] = raw_rows("intake", ["birth_date"])
+    assert birth_date.startswith("gAAAA") and "1962" not in birth_date
+    assert intake.birth_date == "1962-08-15"
     assert intake.own_questions == "Can I keep working during treatment?"
 
 
@@ -45,7 +48,7 @@ def test_rotate_keys_reencrypts_every_row_with_the_new_first_key(
 ):
     for index in range(3):
         client.post("/book", data=booking_form(slot_index=index))
-    before = raw_rows("intake", ["policy_number"])
+    before = raw_rows("intake", ["tpa"])
 
     new_key = Fernet.generate_key().decode()
     app.config["ENCRYPTION_KEYS"] = f"{new_key},{TEST_KEY}"
@@ -55,13 +58,13 @@ def test_rotate_keys_reencrypts_every_row_with_the_new_first_key(
     assert "Re-encrypted" in result.output
     db.session.remove()
 
-    after = raw_rows("intake", ["policy_number"])
+    after = raw_rows("intake", ["tpa"])
     assert before != after
     # Only the new key is needed now: the old one can be retired.
     app.config["ENCRYPTION_KEYS"] = new_key
     crypto.init_app(app)
     db.session.remove()
-    policies = db.session.scalars(sa.select(Intake.policy_number)).all()
-    assert policies == ["POL-12345678"] * 3
+    administrators = db.session.scalars(sa.select(Intake.tpa)).all()
+    assert administrators == ["Medi Assist"] * 3
     bodies = db.session.scalars(sa.select(OutboundEmail.body_text)).all()
     assert len(bodies) == 6 and all("CT-" in body for body in bodies)

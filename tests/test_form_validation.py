@@ -56,9 +56,23 @@ def appointments() -> int:
         ({"treatments": []}, "treatments", "at least one"),
         ({"treatments": ["none", "chemotherapy"]}, "treatments", "cannot be combined"),
         ({"treatments": ["other"], "treatment_details": ""}, "treatment_details", "which other"),
-        ({"has_insurance": None}, "has_insurance", "health insurance"),
-        ({"has_insurance": "yes", "insurer": ""}, "insurer", "insurance company"),
-        ({"has_insurance": "yes", "preauthorisation": None}, "preauthorisation", "pre-auth"),
+        ({"therapy": None}, "therapy", "treatment you are asking about"),
+        ({"birth_date": ""}, "birth_date", "Enter the patient's date of birth"),
+        ({"birth_date": "1962-15-08"}, "birth_date", "does not exist"),
+        ({"birth_date": "31/02/1970"}, "birth_date", "does not exist"),
+        ({"birth_date": "08/15"}, "birth_date", "day/month/year"),
+        ({"birth_date": "01/01/2999"}, "birth_date", "future"),
+        ({"birth_date": "01/01/1850"}, "birth_date", "check the year"),
+        ({"birth_date": "01/01/2015"}, "birth_date", "parent or guardian"),
+        ({"payment_routes": []}, "payment_routes", "at least one"),
+        ({"payment_routes": ["gold_bars"]}, "payment_routes", "Not a valid choice"),
+        ({"payment_routes": ["employer_insurance"], "insurer": ""}, "insurer", "insurance company"),
+        (
+            {"payment_routes": ["private_insurance"], "policy_after_diagnosis": None},
+            "policy_after_diagnosis",
+            "bought after the diagnosis",
+        ),
+        ({"payment_routes": ["state_scheme"]}, "state_scheme", "name of the state scheme"),
         ({"red_flags": None}, "red_flags", "or 'None of these'"),
         ({"red_flags": ["none", "chest_pain"]}, "red_flags", "cannot be ticked together"),
         ({"red_flags": ["itchy"]}, "red_flags", "Choose from the list"),
@@ -81,27 +95,101 @@ def test_rule_shows_its_message_and_keeps_the_answers(
     assert message.lower() in error_for(page, field).lower(), error_for(page, field)
     assert "Please check" in page  # the summary at the top links to the field
     assert f'href="#{field}"' in page
-    for name in ("patient_name", "insurer", "policy_number", "own_questions"):
+    for name in ("patient_name", "birth_date", "insurer", "tpa", "own_questions"):
         if name not in changes:
             assert html.escape(VALID_ANSWERS[name]) in page, name
     assert appointments() == 0
 
 
 def test_insurance_questions_are_not_required_without_insurance(client, consultant, booking_form):
-    data = booking_form(has_insurance="no", insurer="", preauthorisation=None)
+    data = booking_form(
+        payment_routes=["pmjay", "self_pay"], insurer="", policy_after_diagnosis=None
+    )
     assert client.post("/book", data=data).status_code == 302
 
 
-@pytest.mark.parametrize("answer", ["no", "not_sure"])
+@pytest.mark.parametrize(
+    ("routes", "insured"),
+    [(["self_pay"], "no"), (["not_sure"], "not_sure"), (["cghs", "esic"], "no")],
+)
 def test_insurance_answers_are_not_kept_when_they_do_not_apply(
-    client, consultant, booking_form, answer
+    client, consultant, booking_form, routes, insured
 ):
-    """A patient who typed an insurer, then said 'no', has no insurer stored."""
-    client.post("/book", data=booking_form(has_insurance=answer))
+    """A patient who typed an insurer, then chose a government scheme instead, has no insurer
+    stored; the list's insurance filter still reads the right answer."""
+    client.post("/book", data=booking_form(payment_routes=routes, state_scheme="Aarogyasri"))
     intake = db.session.scalar(sa.select(Intake))
-    assert intake.has_insurance == answer
-    assert (intake.insurer, intake.policy_number, intake.policy_holder) == (None, None, None)
-    assert intake.preauthorisation is None
+    assert intake.payment_route_list == routes
+    assert intake.has_insurance == insured
+    assert (intake.insurer, intake.tpa, intake.policy_holder) == (None, None, None)
+    assert (intake.policy_after_diagnosis, intake.state_scheme) == (None, None)
+
+
+def test_payment_answers_are_stored_with_the_help_flag(client, consultant, booking_form):
+    data = booking_form(
+        payment_routes=["employer_insurance", "state_scheme"],
+        state_scheme="Mahatma Jyotiba Phule Jan Arogya Yojana",
+        policy_after_diagnosis="yes",
+        cost_help="y",
+    )
+    assert client.post("/book", data=data).status_code == 302
+    intake = db.session.scalar(sa.select(Intake))
+    assert intake.payment_route_list == ["employer_insurance", "state_scheme"]
+    assert intake.has_insurance == "yes"
+    assert (intake.insurer, intake.tpa) == ("Star Health", "Medi Assist")
+    assert intake.state_scheme == "Mahatma Jyotiba Phule Jan Arogya Yojana"
+    assert intake.policy_after_diagnosis == "yes"
+    assert intake.cost_help is True
+    assert intake.policy_number is None  # no longer asked at booking
+
+
+CAREGIVER = {
+    "booked_by": "caregiver",
+    "booker_name": "Ravi Verma",
+    "booker_relationship": "son",
+    "booker_email": "ravi@example.com",
+    "booker_phone": "+91 91234 56789",
+    "patient_agrees": "not_yet",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"booker_email": ""}, "booker_email", "your own email"),
+        ({"booker_email": "ravi"}, "booker_email", "like name@example.com"),
+        ({"booker_phone": ""}, "booker_phone", "your own phone"),
+        ({"booker_phone": "123"}, "booker_phone", "country code"),
+        ({"patient_agrees": None}, "patient_agrees", "whether the patient knows"),
+        ({"birth_date": "01/01/2015"}, "booker_is_guardian", "parent or guardian"),
+    ],
+)
+def test_a_caregiver_gives_their_own_contact_and_the_patients_agreement(
+    client, consultant, booking_form, changes, field, message
+):
+    response = client.post("/book", data=booking_form(**{**CAREGIVER, **changes}))
+    assert response.status_code == 422
+    assert message.lower() in error_for(response.get_data(as_text=True), field).lower()
+    assert appointments() == 0
+
+
+def test_a_guardian_books_for_a_child_and_staff_see_the_answers(client, consultant, booking_form):
+    data = booking_form(**CAREGIVER, birth_date="03/02/2012", booker_is_guardian="y")
+    assert client.post("/book", data=data).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert (appointment.booker_email, appointment.booker_phone) == (
+        "ravi@example.com",
+        "+919123456789",
+    )
+    assert appointment.patient_agrees == "not_yet"
+    assert appointment.intake.birth_date == "2012-02-03"
+
+
+def test_the_patient_booking_keeps_no_caregiver_contact(client, consultant, booking_form):
+    data = booking_form(booked_by="self", booker_email="x@example.com", patient_agrees="yes")
+    assert client.post("/book", data=data).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert (appointment.booker_email, appointment.patient_agrees) == (None, None)
 
 
 def test_caregiver_answers_are_dropped_when_the_patient_books(client, consultant, booking_form):

@@ -71,9 +71,10 @@ def test_three_days_ahead_gets_two_reminders_at_24h_and_2h(app, client, consulta
     confirmation_uid = None
     for message in received:
         text = text_of(message)
-        assert "What specific type of cytokine therapy" in text  # general
+        assert "What is the goal of treatment for me" in text  # general
         assert "melanoma like mine" in text  # for their cancer type
-        assert "pegylated interferon" in text  # for their treatment
+        assert "interferon injections" in text  # for the therapy they ask about
+        assert "not finished yet" in text  # the questionnaire, asked again
         assert "Can I keep working during treatment?" in text  # their own
         link = re.search(r"http://\S+/manage/(\S+)", text)[1]
         page = client.get(f"/manage/{link}")
@@ -102,7 +103,7 @@ def test_ninety_minutes_ahead_gets_none(app, consultant, book_at, smtp):
     run_worker(until=starts_at)
     assert reminders_received(smtp) == []
     confirmation = [m for m in smtp.messages if "is booked" in m["Subject"]]
-    assert "What specific type of cytokine therapy" in text_of(confirmation[0])
+    assert "What is the goal of treatment for me" in text_of(confirmation[0])
 
 
 def test_cancelled_five_minutes_before_a_reminder_is_due(app, consultant, book_at, smtp):

@@ -85,13 +85,14 @@ def test_logs_carry_references_never_health_data(client, consultant, booking_for
             "booked_by",
             "stage",
             "diagnosed",
-            "has_insurance",
+            "therapy",
+            "payment_routes",
+            "policy_after_diagnosis",
             "preferred_channel",
             "consult_mode",
             "red_flags",
             "consent_health",
             "consent_reminders",
-            "preauthorisation",
             "cancer_type",
         }:
             continue

@@ -32,7 +32,7 @@ FREE_TEXT = [
         "treatment_details",
         "treating_hospital",
         "insurer",
-        "policy_number",
+        "tpa",
         "policy_holder",
         "own_questions",
     )
@@ -207,7 +207,10 @@ def test_list_filters_and_search(staff_client, client, consultant, booking_form)
     client.post(
         "/book",
         data=booking_form(
-            slot_index=10, patient_name="Ravi Kumar", cancer_type="lymphoma", has_insurance="no"
+            slot_index=10,
+            patient_name="Ravi Kumar",
+            cancer_type="lymphoma",
+            payment_routes=["pmjay"],
         ),
     )
     client.post(

@@ -1,13 +1,14 @@
 """The booking form. Every rule lives here, next to the field its message is shown beside.
 
-Questions that do not apply (a caregiver's name when the patient books, insurer details without
-insurance) are neither required nor kept: :meth:`BookingForm.to_request` drops them, so what is
-stored is exactly what the patient was asked.
+Questions that do not apply (a caregiver's name when the patient books, insurer details when
+no insurance pays) are neither required nor kept: :meth:`BookingForm.to_request` drops them,
+so what is stored is exactly what the patient was asked.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -25,6 +26,7 @@ from wtforms import (
 from wtforms.validators import Length, ValidationError
 
 from .. import choices
+from ..birth_dates import ADULT_AGE, age_on, parse_birth_date
 from ..bookings import BookingRequest
 from ..fields import (
     MultiCheckboxField,
@@ -37,11 +39,13 @@ from ..fields import (
     with_placeholder,
 )
 from ..safety import is_urgent
+from ..timeutil import clinic_today
 
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 class BookingForm(TimeChoiceForm):
+    born: date  # set by validate_birth_date
     submission_key = HiddenField()
     # Humans never see this field (hidden by CSS, skipped by keyboard and screen readers);
     # form-filling bots do, and fill it.
@@ -54,10 +58,21 @@ class BookingForm(TimeChoiceForm):
     )
     booker_name = line("Your name", 120, plain_name)
     booker_relationship = line("Your relationship to the patient", 60)
+    booker_email = EmailField("Your email", [Length(max=254)], filters=[clean_line])
+    booker_phone = TelField("Your phone, with country code", [Length(max=40)], filters=[clean_line])
+    booker_is_guardian = BooleanField(
+        "I am the patient's parent or legal guardian (needed when the patient is under 18)"
+    )
+    patient_agrees = RadioField(
+        "Does the patient know about this booking and agree to it?",
+        choices=dict(choices.PATIENT_AGREES),
+        validate_choice=False,  # checked in validate_patient_agrees, only when a caregiver books
+    )
 
     patient_name = line(
         "Patient's full name", 120, required("Enter the patient's name."), plain_name
     )
+    birth_date = line("Patient's date of birth", 20, required("Enter the patient's date of birth."))
     patient_email = EmailField(
         "Email", [required("Enter an email address."), Length(max=254)], filters=[clean_line]
     )
@@ -72,6 +87,11 @@ class BookingForm(TimeChoiceForm):
         validators=[required("Choose how we should contact you.")],
     )
 
+    therapy = RadioField(
+        "Which treatment are you asking about?",
+        choices=dict(choices.THERAPIES),
+        validators=[required("Choose the treatment you are asking about, or 'Not sure'.")],
+    )
     cancer_type = SelectField(
         "Type of cancer",
         choices=with_placeholder(choices.CANCER_TYPES),
@@ -96,19 +116,20 @@ class BookingForm(TimeChoiceForm):
     treatment_details = text("Treatment details", 2000)
     treating_hospital = line("Treating hospital or oncologist (optional)", 200)
 
-    has_insurance = RadioField(
-        "Do you have health insurance that may cover treatment?",
-        choices=dict(choices.YES_NO_UNSURE),
-        validators=[required("Tell us whether you have health insurance.")],
+    payment_routes = MultiCheckboxField(
+        "How would treatment be paid for? (choose all that apply)",
+        choices=dict(choices.PAYMENT_ROUTES),
     )
+    state_scheme = line("Which state scheme?", 120)
     insurer = line("Insurance company", 120)
-    policy_number = line("Policy number (optional)", 60)
+    tpa = line("TPA named on the health card (optional)", 120)
     policy_holder = line("Policy holder, if not the patient (optional)", 120)
-    preauthorisation = RadioField(
-        "Does your insurer need pre-authorisation for treatment?",
+    policy_after_diagnosis = RadioField(
+        "Was the policy bought after the cancer was diagnosed?",
         choices=dict(choices.YES_NO_UNSURE),
-        validate_choice=False,  # checked in validate_preauthorisation, only when insured
+        validate_choice=False,  # checked in validate_policy_after_diagnosis, only when insured
     )
+    cost_help = BooleanField("We need help with the costs of treatment")
 
     # Rendered by hand in two groups (see public/_red_flags.html); the legend follows who books.
     red_flags = MultiCheckboxField("Safety check", choices=dict(choices.RED_FLAGS))
@@ -140,31 +161,49 @@ class BookingForm(TimeChoiceForm):
         if self.booked_by.data == "caregiver" and not field.data:
             raise ValidationError("Tell us how you are related to the patient, e.g. daughter.")
 
-    def validate_patient_email(self, field):
-        # Addresses whose part before the @ is not plain ASCII need SMTPUTF8 at every server on
-        # the way; few patients have one, and a message that cannot be delivered helps nobody.
-        local = (field.data or "").rsplit("@", 1)[0]
-        if not local.isascii():
+    def validate_booker_email(self, field):
+        if self.booked_by.data != "caregiver":
+            return
+        if not field.data:
+            raise ValidationError("Enter your own email, so the clinic can reach you too.")
+        field.data = checked_email(field.data)
+
+    def validate_booker_phone(self, field):
+        if self.booked_by.data != "caregiver":
+            return
+        if not field.data:
+            raise ValidationError("Enter your own phone number, so the clinic can reach you too.")
+        field.data = checked_phone(field.data)
+
+    def validate_patient_agrees(self, field):
+        if self.booked_by.data != "caregiver":
+            return
+        if field.data not in dict(choices.PATIENT_AGREES):
+            raise ValidationError("Tell us whether the patient knows about this booking.")
+
+    def validate_birth_date(self, field):
+        today = clinic_today()
+        born = parse_birth_date(field.data, today)
+        # Kept as typed, so a page shown again for another answer shows it unchanged.
+        self.born = born
+        if age_on(born, today) >= ADULT_AGE:
+            return
+        if self.booked_by.data != "caregiver":
             raise ValidationError(
-                "Please use an email address with only English letters, digits and . _ - "
-                "before the @."
+                "The patient is under 18, so a parent or guardian needs to book: choose "
+                "'I am booking for someone else' above."
             )
-        try:
-            result = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError:
-            raise ValidationError("Enter an email address like name@example.com.") from None
-        # A domain in another script is sent in its ASCII (punycode) form.
-        field.data = result.ascii_email or result.normalized
+        if not self.booker_is_guardian.data:
+            self.booker_is_guardian.errors = [
+                "The patient is under 18: please confirm you are their parent or guardian."
+            ]
+            raise ValidationError("The patient is under 18: see the question about the guardian.")
+
+    def validate_patient_email(self, field):
+        field.data = checked_email(field.data)
 
     def validate_patient_phone(self, field):
-        message = "Enter a phone number with its country code, like +91 98765 43210."
-        try:
-            number = phonenumbers.parse(field.data, current_app.config["DEFAULT_PHONE_REGION"])
-        except phonenumbers.NumberParseException:
-            raise ValidationError(message) from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError(message)
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        field.data = checked_phone(field.data)
 
     def validate_treatments(self, field):
         chosen = field.data or []
@@ -193,22 +232,35 @@ class BookingForm(TimeChoiceForm):
         if "other" in (self.treatments.data or []) and not field.data:
             raise ValidationError("Tell us which other treatment.")
 
-    def validate_insurer(self, field):
-        if self.has_insurance.data == "yes" and not field.data:
-            raise ValidationError("Enter the name of your insurance company.")
+    def validate_payment_routes(self, field):
+        chosen = field.data or []
+        if not chosen:
+            raise ValidationError("Choose at least one, or 'Not sure, we need help with this'.")
+        if not set(chosen) <= set(dict(choices.PAYMENT_ROUTES)):
+            raise ValidationError("Choose from the list.")
 
-    def validate_preauthorisation(self, field):
-        if self.has_insurance.data != "yes":
-            return
-        if field.data not in {value for value, _ in choices.YES_NO_UNSURE}:
-            raise ValidationError("Tell us whether pre-authorisation is needed, or 'Not sure'.")
+    def _insured(self) -> bool:
+        return bool(set(self.payment_routes.data or []) & choices.INSURED_ROUTES)
+
+    def validate_state_scheme(self, field):
+        if "state_scheme" in (self.payment_routes.data or []) and not field.data:
+            raise ValidationError("Tell us the name of the state scheme, or 'not sure'.")
+
+    def validate_insurer(self, field):
+        if self._insured() and not field.data:
+            raise ValidationError("Enter the name of the insurance company.")
+
+    def validate_policy_after_diagnosis(self, field):
+        if self._insured() and field.data not in dict(choices.YES_NO_UNSURE):
+            raise ValidationError("Tell us whether the policy was bought after the diagnosis.")
 
     def to_request(self, ip_address: str | None) -> BookingRequest:
         """The validated answers as plain values; answers to questions that do not apply are
         dropped, so nothing is stored that the patient was not asked for."""
         caregiver = self.booked_by.data == "caregiver"
-        insured = self.has_insurance.data == "yes"
+        insured = self._insured()
         treatments = [value for value, _ in choices.TREATMENTS if value in self.treatments.data]
+        routes = [value for value, _ in choices.PAYMENT_ROUTES if value in self.payment_routes.data]
         red_flags = [value for value, _ in choices.RED_FLAGS if value in self.red_flags.data]
 
         def optional(field, keep=True):
@@ -221,10 +273,15 @@ class BookingForm(TimeChoiceForm):
             booked_by=self.booked_by.data,
             booker_name=optional(self.booker_name, caregiver),
             booker_relationship=optional(self.booker_relationship, caregiver),
+            booker_email=optional(self.booker_email, caregiver),
+            booker_phone=optional(self.booker_phone, caregiver),
+            patient_agrees=optional(self.patient_agrees, caregiver),
             patient_name=self.patient_name.data,
+            birth_date=self.born.isoformat(),
             patient_email=self.patient_email.data,
             patient_phone=self.patient_phone.data,
             preferred_channel=self.preferred_channel.data,
+            therapy=self.therapy.data,
             cancer_type=self.cancer_type.data,
             cancer_type_other=optional(
                 self.cancer_type_other, self.cancer_type.data in choices.CANCER_TYPES_WITH_NAME
@@ -235,11 +292,13 @@ class BookingForm(TimeChoiceForm):
             treatments=treatments,
             treatment_details=optional(self.treatment_details),
             treating_hospital=optional(self.treating_hospital),
-            has_insurance=self.has_insurance.data,
+            payment_routes=routes,
+            state_scheme=optional(self.state_scheme, "state_scheme" in routes),
             insurer=optional(self.insurer, insured),
-            policy_number=optional(self.policy_number, insured),
+            tpa=optional(self.tpa, insured),
             policy_holder=optional(self.policy_holder, insured),
-            preauthorisation=optional(self.preauthorisation, insured),
+            policy_after_diagnosis=optional(self.policy_after_diagnosis, insured),
+            cost_help=bool(self.cost_help.data),
             urgent=is_urgent(red_flags),
             red_flags=red_flags,
             own_questions=optional(self.own_questions),
@@ -248,6 +307,35 @@ class BookingForm(TimeChoiceForm):
             consent_reminders=bool(self.consent_reminders.data),
             ip_address=ip_address,
         )
+
+
+def checked_email(value: str | None) -> str:
+    """The address as it will be sent to, or a :class:`ValidationError` saying what to fix."""
+    # Addresses whose part before the @ is not plain ASCII need SMTPUTF8 at every server on
+    # the way; few patients have one, and a message that cannot be delivered helps nobody.
+    local = (value or "").rsplit("@", 1)[0]
+    if not local.isascii():
+        raise ValidationError(
+            "Please use an email address with only English letters, digits and . _ - before the @."
+        )
+    try:
+        result = validate_email(value or "", check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ValidationError("Enter an email address like name@example.com.") from None
+    # A domain in another script is sent in its ASCII (punycode) form.
+    return result.ascii_email or result.normalized
+
+
+def checked_phone(value: str | None) -> str:
+    """The number in international (E.164) form, or a :class:`ValidationError`."""
+    message = "Enter a phone number with its country code, like +91 98765 43210."
+    try:
+        number = phonenumbers.parse(value or "", current_app.config["DEFAULT_PHONE_REGION"])
+    except phonenumbers.NumberParseException:
+        raise ValidationError(message) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(message)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def valid_submission_key(value: str | None) -> bool:

@@ -24,6 +24,7 @@ from ..fields import chosen_timezone, slot_choices
 from ..models import Appointment
 from ..moving import attempt_move, movable_slots
 from ..notifications import times
+from ..questionnaire import state as questionnaire_state
 from ..statuses import AppointmentStatus
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
@@ -74,6 +75,7 @@ def _page(appointment: Appointment, token: str, now: datetime, cancel_form=None,
             deadline=format_local(deadline, patient_tz),
             mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
             cancel_form=cancel_form or CancelForm(),
+            questionnaire_state=questionnaire_state(appointment),
             **times(appointment),
         ),
         status,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from .. import choices
 from ..availability import consultants_free_at
@@ -23,16 +24,28 @@ from ..changes import (
 from ..extensions import db
 from ..fields import slot_choices
 from ..listing import Filters, export_csv, list_page
-from ..models import Appointment, AppointmentNote, AuditEvent, OutboundEmail, StaffUser
+from ..models import (
+    Appointment,
+    AppointmentNote,
+    AuditEvent,
+    OutboundEmail,
+    Questionnaire,
+    StaffUser,
+)
 from ..moving import attempt_move, movable_slots
 from ..outbox import ENCRYPTED_BODY
 from ..paging import page_number
+from ..public.questionnaire_form import answer_rows
+from ..questionnaire import answers_of, record_follow_up
+from ..questionnaire import state as questionnaire_state
 from ..statuses import AppointmentStatus
-from ..timeutil import clinic_zone, now_utc
+from ..summary import consultant_summary
+from ..timeutil import clinic_today, clinic_zone, now_utc
 from ..urgent import CallBackRefused, record_call_back
 from . import bp
 from .access import record, staff_actor
 from .forms import (
+    ActionForm,
     CallBackForm,
     ListFilterForm,
     NoteForm,
@@ -55,7 +68,11 @@ def load(reference: str) -> Appointment:
     appointment = db.session.scalar(
         sa.select(Appointment)
         .where(Appointment.reference == reference.upper())
-        .options(so.joinedload(Appointment.intake), so.joinedload(Appointment.consultant))
+        .options(
+            so.joinedload(Appointment.intake),
+            so.joinedload(Appointment.consultant),
+            so.joinedload(Appointment.questionnaire).undefer(Questionnaire.answers),
+        )
     )
     if appointment is None:
         abort(404)
@@ -137,6 +154,10 @@ def _detail(appointment: Appointment, status=200, **forms):
             note_form=forms.get("note_form") or NoteForm(),
             reassign_form=reassign,
             call_back_form=forms.get("call_back_form") or CallBackForm(),
+            follow_up_form=ActionForm(),
+            summary=consultant_summary(appointment, clinic_today()),
+            questionnaire_rows=answer_rows(answers_of(appointment.questionnaire)),
+            questionnaire_state=questionnaire_state(appointment),
         ),
         status,
     )
@@ -218,6 +239,19 @@ def appointment_call_back(reference):
             flash("Call recorded. The patient is off the urgent list.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
     return _detail(appointment, 422, call_back_form=form)
+
+
+@bp.post("/appointments/<reference>/follow-up")
+def appointment_follow_up(reference):
+    """Staff called the patient about the questionnaire's answers (distress, low mood)."""
+    appointment = load(reference)
+    form = ActionForm()
+    if form.validate_on_submit():
+        if record_follow_up(db.session, appointment, current_user, now_utc(), staff_actor()):
+            db.session.commit()
+            flash("Follow-up recorded.")
+        return redirect(url_for(".appointment_detail", reference=appointment.reference))
+    return _detail(appointment, 422)
 
 
 @bp.post("/appointments/<reference>/notes")

@@ -95,6 +95,16 @@ class ListFilterForm(Form):
     cancer_type = SelectField("Cancer type", choices=_any(choices.CANCER_TYPES))
     has_insurance = SelectField("Insurance", choices=_any(choices.YES_NO_UNSURE))
     urgent = SelectField("Urgent", choices={"": "Any", "yes": "Urgent only", "no": "Not urgent"})
+    questionnaire = SelectField(
+        "Questionnaire",
+        choices={
+            "": "Any",
+            "not_done_soon": "Not done, consult within 3 days",
+            "not_yet": "Not yet",
+            "started": "Started",
+            "done": "Done",
+        },
+    )
     per_page = SelectField("Per page", choices={str(n): str(n) for n in PAGE_SIZES})
 
 
@@ -152,6 +162,10 @@ class QuestionForm(FlaskForm):
     )
     cancer_type = SelectField(
         "Only for cancer type", choices={"": "Everyone", **dict(choices.CANCER_TYPES)}
+    )
+    therapy = SelectField(
+        "Only for patients asking about",
+        choices={"": "Either therapy", **dict(choices.THERAPIES[:2])},
     )
     treatment = SelectField(
         "Only for treatment", choices={"": "Any treatment", **dict(choices.TREATMENTS)}

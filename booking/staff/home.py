@@ -1,5 +1,5 @@
-"""The staff home page: urgent call-backs still waiting, today's and tomorrow's consults, and
-bookings per day."""
+"""The staff home page: urgent call-backs still waiting, questionnaires that ask for a call,
+today's and tomorrow's consults, and bookings per day."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from flask import render_template
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Appointment
+from ..models import ACTIVE_STATUSES, Appointment, Questionnaire
 from ..statuses import AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import waiting_cases
@@ -54,8 +54,19 @@ def home():
             Appointment.starts_at >= start,
             Appointment.starts_at < end,
         )
-        .options(so.joinedload(Appointment.consultant), so.joinedload(Appointment.intake))
+        .options(
+            so.joinedload(Appointment.consultant),
+            so.joinedload(Appointment.intake),
+            so.joinedload(Appointment.questionnaire),
+        )
         .order_by(Appointment.urgent.desc(), Appointment.starts_at)
+    ).all()
+    follow_ups = db.session.scalars(
+        sa.select(Questionnaire)
+        .join(Questionnaire.appointment)
+        .where(Questionnaire.follow_up.is_not(None), Questionnaire.follow_up_done_at.is_(None))
+        .options(so.contains_eager(Questionnaire.appointment))
+        .order_by(Questionnaire.updated_at)
     ).all()
     days = {
         "Today": [a for a in consults if a.starts_at.astimezone(tz).date() == today],
@@ -65,6 +76,7 @@ def home():
     return render_template(
         "staff/home.html",
         waiting=waiting_cases(db.session),
+        follow_ups=follow_ups,
         days=days,
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,

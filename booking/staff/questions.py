@@ -11,7 +11,7 @@ from .. import choices
 from ..extensions import db
 from ..models import Appointment, Intake, PreVisitQuestion
 from ..notifications import reminder_email
-from ..questions import move, question_list
+from ..questions import move, questions_for
 from ..timeutil import now_utc
 from . import bp
 from .access import record
@@ -22,7 +22,7 @@ def _record(action: str, question_id: int) -> None:
     record(action, detail=f"question {question_id}")
 
 
-def _preview(cancer_type: str, treatment: str) -> str:
+def _preview(cancer_type: str, therapy: str, treatment: str) -> str:
     """The reminder email text a patient with these answers would get now (not stored)."""
     now = now_utc()
     sample = Appointment(
@@ -38,9 +38,8 @@ def _preview(cancer_type: str, treatment: str) -> str:
         urgent=False,
         version=0,
     )
-    sample.intake = Intake(cancer_type=cancer_type, treatments=treatment)
-    treatments = [treatment] if treatment else []
-    questions = question_list(db.session, cancer_type, treatments)
+    sample.intake = Intake(cancer_type=cancer_type, therapy=therapy, treatments=treatment)
+    questions = questions_for(db.session, sample.intake)
     # The sample objects are never added to the session, so nothing of them is saved.
     email = reminder_email(
         sample, questions, "(The patient's own questions appear here.)", "sample-token", now
@@ -59,11 +58,15 @@ def _page(status=200, add_form=None, edit_forms=None):
                 formdata=None,
                 obj=question,
                 cancer_type=question.cancer_type or "",
+                therapy=question.therapy or "",
                 treatment=question.treatment or "",
             )
     cancer_type = request.args.get("preview_cancer_type", "melanoma")
     if cancer_type not in dict(choices.CANCER_TYPES):
         cancer_type = "melanoma"
+    therapy = request.args.get("preview_therapy", "interleukin2")
+    if therapy not in dict(choices.THERAPIES):
+        therapy = "interleukin2"
     treatment = request.args.get("preview_treatment", "")
     if treatment not in dict(choices.TREATMENTS):
         treatment = ""
@@ -74,8 +77,9 @@ def _page(status=200, add_form=None, edit_forms=None):
             forms=forms,
             add_form=add_form or QuestionForm(formdata=None),
             move_form=MoveQuestionForm(),
-            preview=_preview(cancer_type, treatment),
+            preview=_preview(cancer_type, therapy, treatment),
             preview_cancer_type=cancer_type,
+            preview_therapy=therapy,
             preview_treatment=treatment,
             choices=choices,
         ),
@@ -91,6 +95,7 @@ def questions():
 def _apply(question: PreVisitQuestion, form: QuestionForm) -> None:
     question.text = form.text.data
     question.cancer_type = form.cancer_type.data or None
+    question.therapy = form.therapy.data or None
     question.treatment = form.treatment.data or None
     question.active = form.active.data
     if form.position.data is not None:

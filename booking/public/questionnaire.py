@@ -1,0 +1,92 @@
+"""The health questionnaire's page, reached with the manage link like the manage page.
+
+It is the one patient page that shows health answers, so it needs the same unguessable link
+the manage page needs, and it can be changed only until the consult starts. Answers the form
+refuses are shown again as typed, and an expired form keeps them.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from .. import choices
+from ..audit import Actor
+from ..extensions import csrf, db, limiter
+from ..questionnaire import QuestionnaireClosed, answers_of, can_edit, save, shows_crisis_line
+from ..timeutil import now_utc
+from . import bp
+from .manage import _load, manage_rate_limit
+from .questionnaire_form import QuestionnaireForm
+
+
+def _page(appointment, token, form, status=200, notice=None):
+    answers = form.answers()
+    return (
+        render_template(
+            "public/questionnaire.html",
+            appointment=appointment,
+            token=token,
+            form=form,
+            notice=notice,
+            editable=can_edit(appointment, now_utc()),
+            choices=choices,
+            crisis_line=shows_crisis_line(answers),
+        ),
+        status,
+    )
+
+
+@bp.route("/manage/<token>/questionnaire", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one can keep the answers
+@limiter.limit(manage_rate_limit)
+def questionnaire(token):
+    now = now_utc()
+    appointment, gone = _load(token, now)
+    if gone:
+        return gone
+    if request.method == "GET":
+        form = QuestionnaireForm(formdata=None, data=answers_of(appointment.questionnaire))
+        return _page(appointment, token, form)
+
+    form = QuestionnaireForm()
+    if not can_edit(appointment, now):
+        return _page(appointment, token, form, status=409)
+    finishing = request.form.get("action") == "send"
+    valid = form.validate_on_submit()
+    if valid and finishing:
+        valid = form.check_finished()
+    if not valid:
+        notice = None
+        if form.csrf_token.errors:
+            notice = (
+                "For your security this form timed out. Your answers are kept below: "
+                "please press the button again."
+            )
+        return _page(appointment, token, form, status=422, notice=notice)
+    try:
+        save(
+            db.session,
+            appointment,
+            form.answers(),
+            finishing,
+            now,
+            Actor.patient(request.remote_addr),
+        )
+    except QuestionnaireClosed:
+        db.session.rollback()
+        return _page(appointment, token, form, status=409)
+    db.session.commit()
+    if shows_crisis_line(form.answers()):
+        # The crisis line is on the page at once, above the form, as well as a call from staff.
+        return _page(appointment, token, form, notice=_saved_message(finishing))
+    flash(_saved_message(finishing))
+    return redirect(url_for(".questionnaire", token=token))
+
+
+def _saved_message(finished: bool) -> str:
+    if finished:
+        return (
+            "Thank you: the questionnaire is sent to the consultant. You can still change it "
+            "here until the consult starts."
+        )
+    return "Saved. You can finish it later with the same link, until the consult starts."
