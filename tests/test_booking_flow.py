@@ -156,7 +156,12 @@ def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, sm
     client.post(
         "/book",
         data=booking_form(
-            booked_by="caregiver", booker_name="Ravi Verma", booker_relationship="son"
+            booked_by="caregiver",
+            booker_name="Ravi Verma",
+            booker_relationship="son",
+            booker_email="ravi@example.com",
+            booker_phone="+91 91234 56789",
+            patient_agrees="yes",
         ),
     )
     appointment = db.session.scalar(sa.select(Appointment))

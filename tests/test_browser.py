@@ -85,18 +85,22 @@ def book_with_the_keyboard(page):
     assert_accessible(page, "booking form with safety guidance shown")
     type_into(page, "#patient_name", "Asha Verma")
     type_into(page, "#patient_email", "asha.verma@example.com")
+    type_into(page, "#birth_date", "15/08/1962")
     type_into(page, "#patient_phone", "+91 98765 43210")
     choose_radio(page, "preferred_channel", 0)
+    choose_radio(page, "therapy", 0)  # interleukin-2
     choose_option(page, "#cancer_type", 1)  # Melanoma
     choose_option(page, "#stage", 3)
     choose_option(page, "#diagnosed", 1)
-    tab_to(page, "#treatments-6")  # Cytokine therapy: interferon
+    tab_to(page, "#treatments-10")  # Cytokine therapy: interferon
     page.keyboard.press("Space")
     assert page.is_hidden("#insurer"), "insurer asked before the patient said they are insured"
-    choose_radio(page, "has_insurance", 0)  # Yes
+    tab_to(page, "#payment_routes-0")  # private health insurance
+    page.keyboard.press("Space")
     assert page.is_visible("#insurer")
     type_into(page, "#insurer", "Star Health")
-    choose_radio(page, "preauthorisation", 2)
+    type_into(page, "#tpa", "Medi Assist")
+    choose_radio(page, "policy_after_diagnosis", 1)  # No
     type_into(page, "#own_questions", "Can I keep working during treatment?")
     choose_radio(page, "consult_mode", 1)
     tab_to(page, "#consent_health")
@@ -124,6 +128,31 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     shot(page, "02-confirmation")
     assert_accessible(page, "confirmation")
 
+    # The patient starts the health questionnaire, saves it part-way, and sends it later.
+    page.click("text=Fill in the health questionnaire")
+    assert page.is_visible("h1:text('Health questionnaire')")
+    assert_accessible(page, "health questionnaire")
+    page.check("#condition_heart-0")  # yes
+    page.fill("#medicines", "Telmisartan 40 mg")
+    page.click("text=Save and finish later")
+    assert page.is_visible("text=You can finish it later")
+    page.click("text=Send to the consultant")
+    assert page.is_visible("text=Please check these answers")
+    assert page.input_value("#medicines") == "Telmisartan 40 mg"
+    shot(page, "02c-questionnaire-errors")
+    assert_accessible(page, "health questionnaire with errors")
+    page.check("#spread-1")  # lymph nodes
+    for code in ("lung", "kidney", "liver", "seizures", "transplant", "infection", "autoimmune"):
+        page.check(f"#condition_{code}-1")  # no
+    page.check("#condition_thyroid-2")  # not sure
+    page.check("#condition_mood-1")
+    page.check("#self_harm-0")
+    page.check("#daily_activity-1")
+    page.check("#can_stay-0")
+    page.check("#distress-2")
+    page.click("text=Send to the consultant")
+    assert page.is_visible("text=the questionnaire is sent to the consultant")
+
     # Staff sign in, find the booking and move it.
     staff = new_context(browser, viewport={"width": 1280, "height": 900})
     desk = staff.new_page()
@@ -142,8 +171,12 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.click("form.filters button")
     shot(desk, "03-staff-list")
     assert_accessible(desk, "staff list")
+    assert "done" in desk.inner_text(f"tr:has(a:text('{reference}'))")  # the questionnaire
     desk.click(f"a:text('{reference}')")
     assert desk.is_visible("text=Can I keep working during treatment?")
+    summary = desk.inner_text("section.consultant-summary")
+    assert "Heart disease" in summary and "Not sure: Thyroid disease" in summary
+    assert "Interleukin-2" in summary and "Private health insurance" in summary
     shot(desk, "04-staff-appointment")
     assert_accessible(desk, "appointment page")
     desk.check("#outcome-0")  # reached and advised
@@ -159,7 +192,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     # The worker sends the emails; the patient opens the link in the "moved" email file.
     dispatch_outbox(db.session)
     moved = latest_email(mail_folder, "has moved")
-    link = re.search(r"http://\S+/manage/\S+", moved.get_body(("plain",)).get_content())[0]
+    link = re.search(r"http://[^/\s]+/manage/[\w-]+", moved.get_body(("plain",)).get_content())[0]
     page.goto(link)
     assert reference in page.inner_text("main")
     shot(page, "05-manage")
@@ -192,12 +225,14 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page.fill("#patient_name", "Asha Verma")
     page.fill("#patient_email", "asha.verma@example.com")
     page.fill("#patient_phone", "+91 98765 43210")
+    page.fill("#birth_date", "15/08/1962")
     page.check("#preferred_channel-0")
+    page.check("#therapy-2")  # not sure
     page.select_option("#cancer_type", "melanoma")
     page.select_option("#stage", "3")
     page.select_option("#diagnosed", "lt3m")
     page.check("#treatments-0")
-    page.check("#has_insurance-1")
+    page.check("#payment_routes-8")  # self-pay
     page.check("#consult_mode-0")
     page.select_option("#slot", index=0)
     page.check("#consent_health")

@@ -43,7 +43,7 @@ def booked(client, consultant, booking_form, smtp):
         dispatch_outbox(db.session)
         confirmation = [m for m in smtp.messages if "is booked" in m["Subject"]][-1]
         text = confirmation.get_body(("plain",)).get_content()
-        token = re.search(r"/manage/(\S+)", text)[1]
+        token = re.search(r"/manage/([\w-]+)", text)[1]
         appointment = db.session.scalar(
             sa.select(Appointment).order_by(Appointment.id.desc()).limit(1)
         )

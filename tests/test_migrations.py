@@ -1,10 +1,12 @@
 """The migrations build the whole schema on an empty database and match the models exactly."""
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import PreVisitQuestion
+from booking.models import Appointment, PreVisitQuestion
 from booking.tokens import find_by_token, hash_token
 from tests.conftest import PG_URL, make_app, postgres_reachable
 
@@ -19,7 +21,7 @@ def upgrade_and_check(url: str):
     with app.app_context():
         questions = db.session.scalars(sa.select(PreVisitQuestion)).all()
         general = [q for q in questions if not q.cancer_type and not q.treatment]
-        assert any("specific type of cytokine therapy" in q.text for q in general)
+        assert any("goal of treatment" in q.text for q in general)
         assert {q.cancer_type for q in questions} >= {"melanoma", "renal_cell", None}
         db.session.remove()
         db.engine.dispose()
@@ -165,5 +167,167 @@ def test_0004_puts_urgent_bookings_already_made_on_the_call_back_list(empty_data
         assert (
             db.session.scalar(sa.text("SELECT count(*) FROM intake WHERE red_flags IS NULL")) == 3
         )
+        db.session.remove()
+        db.engine.dispose()
+
+
+GENERAL_QUESTIONS = [
+    "What is the goal of treatment for me",
+    "Is cytokine therapy a standard treatment for my cancer",
+    "What other options do I have, including other treatments and no cancer treatment",
+    "Which tests are needed before treatment could start",
+    "Do any of my other health conditions make this treatment unsafe",
+    "Which of my medicines, including Ayurvedic",
+    "What are the potential side effects",
+    "Which symptoms mean I should contact my care team",
+    "How will my progress be monitored",
+    "Where would treatment be given, and is the medicine available in India?",
+    "Whom do we call at night or at the weekend",
+    "How would treatment affect work and daily life",
+    "Can treatment affect fertility?",
+    "What would the whole treatment cost",
+    "Will my insurer or government scheme pay for this treatment",
+    "Can the hospital help with pre-authorisation, the TPA's paperwork and financial aid?",
+    "Can you recommend support groups",
+    "Is there a clinical trial I could join? Is it listed in India's Clinical Trials Registry",
+    "Can I have a second opinion",
+    "How can my family help",
+]
+IL2 = ["High-dose interleukin-2 needs a hospital stay", "How are severe reactions to interleukin-2"]
+INTERFERON = ["Who teaches us to give interferon injections", "Interferon can cause low mood"]
+
+
+def assert_questions(actual: list[str], expected_starts: list[str]) -> None:
+    """Item by item: the same questions, in the same order."""
+    assert len(actual) == len(expected_starts), "\n".join(actual)
+    for question, start in zip(actual, expected_starts, strict=True):
+        assert question.startswith(start), (question, start)
+
+
+def test_0006_and_0007_keep_existing_bookings_and_correct_the_question_list(empty_database):
+    """A database with bookings and the clinic's own edits to the list, upgraded: every booking
+    keeps its answers, questions the clinic edited or wrote stay, the presumptive seeds go, and
+    the lists patients get are the corrected ones."""
+    from booking.questions import question_list
+    from booking.summary import consultant_summary
+
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0005"]).exit_code == 0
+    with app.app_context():
+        run = db.session.execute
+        run(
+            sa.text(
+                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
+                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
+                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
+            )
+        )
+        for index, insured in enumerate(["yes", "no"]):
+            run(
+                sa.text(
+                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
+                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
+                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
+                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
+                    " :start, :end, 'confirmed', false, 'phone', 'P', 'p@example.com',"
+                    " '+919876543210', 'email', 'UTC', 'self', '2026-11-01 00:00:00+00', true,"
+                    " 0, :key, '2026-11-01 00:00:00+00')"
+                ),
+                {
+                    "ref": f"CT-BBBBB{index}",
+                    "start": f"2027-02-0{index + 1} 04:30:00+00",
+                    "end": f"2027-02-0{index + 1} 05:00:00+00",
+                    "key": f"key-{index}",
+                },
+            )
+            run(
+                sa.text(
+                    "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed,"
+                    " treatments, has_insurance, preauthorisation) VALUES (:id, 'melanoma', '3',"
+                    " 'lt3m', 'interferon', :insured, :preauth)"
+                ),
+                {"id": index + 1, "insured": insured, "preauth": "yes" if insured else None},
+            )
+        # The clinic reworded one seed question and wrote one of its own.
+        run(
+            sa.text(
+                "UPDATE previsit_question SET text = 'Could a pegylated interferon suit me?'"
+                " WHERE text LIKE 'Could a pegylated interferon%'"
+            )
+        )
+        run(
+            sa.text(
+                "INSERT INTO previsit_question (text, position, active)"
+                " VALUES ('Where can we park at the clinic?', 5, true)"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    checked = runner.invoke(args=["db", "check"])
+    assert checked.exit_code == 0, checked.output
+
+    with app.app_context():
+        routes = db.session.execute(
+            sa.text("SELECT has_insurance, payment_routes, cost_help FROM intake ORDER BY id")
+        ).all()
+        assert [tuple(row) for row in routes] == [
+            ("yes", "private_insurance", False),
+            ("no", None, False),
+        ]
+        texts = db.session.scalars(
+            sa.select(PreVisitQuestion.text).order_by(PreVisitQuestion.position)
+        ).all()
+        assert "Could a pegylated interferon suit me?" in texts  # edited by the clinic: kept
+        # The clinic's own questions come after the corrected list, in the clinic's order.
+        assert texts[-2:] == [
+            "Where can we park at the clinic?",
+            "Could a pegylated interferon suit me?",
+        ]
+        assert not any("given less often" in text for text in texts)
+        assert not any("What specific type of cytokine therapy" in text for text in texts)
+
+        melanoma_il2 = question_list(db.session, "melanoma", "interleukin2", ["immunotherapy"])
+        assert_questions(
+            [q for q in melanoma_il2 if "park" not in q],
+            [
+                *GENERAL_QUESTIONS,
+                "How does interleukin-2 compare with checkpoint inhibitors or targeted therapy",
+                *IL2,
+                "Is combining interleukin-2 with my checkpoint inhibitor proven",
+            ],
+        )
+        other = question_list(db.session, "other", "not_sure", ["none"])
+        assert_questions(
+            [q for q in other if "park" not in q], [*GENERAL_QUESTIONS, *IL2, *INTERFERON]
+        )
+        clear_cell = question_list(db.session, "renal_clear_cell", "interleukin2", [])
+        assert any("clear-cell type that interleukin-2 is used for" in q for q in clear_cell)
+        cml = question_list(db.session, "cml", "interferon", ["chemotherapy"])
+        assert any("still used for my type of leukaemia" in q for q in cml)
+        assert cml[-1].startswith(
+            "If cytokine therapy were an option, how would it fit with my chemo"
+        )
+
+        # A booking made before the new questions still shows on the consultant's summary.
+        old = db.session.scalar(sa.select(Appointment).where(Appointment.reference == "CT-BBBBB0"))
+        lines = {line.label: line.value for line in consultant_summary(old, date(2027, 1, 1)).lines}
+        assert lines["Asking about"] == "Not asked"
+        assert lines["Paying by"] == "Private health insurance"
+        assert lines["Age"].startswith("Not asked")
+        db.session.remove()
+
+    # And back down, and up again: the seeds return, and the corrected list with them.
+    assert runner.invoke(args=["db", "downgrade", "0005"]).exit_code == 0
+    with app.app_context():
+        texts = db.session.scalars(sa.select(PreVisitQuestion.text)).all()
+        assert any("given less often" in text for text in texts)
+        assert db.session.scalar(sa.text("SELECT count(*) FROM intake")) == 2
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
         db.session.remove()
         db.engine.dispose()

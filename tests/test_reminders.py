@@ -76,7 +76,7 @@ def test_three_days_ahead_gets_two_reminders_at_24h_and_2h(app, client, consulta
         assert "interferon injections" in text  # for the therapy they ask about
         assert "not finished yet" in text  # the questionnaire, asked again
         assert "Can I keep working during treatment?" in text  # their own
-        link = re.search(r"http://\S+/manage/(\S+)", text)[1]
+        link = re.search(r"http://[^/\s]+/manage/([\w-]+)", text)[1]
         page = client.get(f"/manage/{link}")
         assert page.status_code == 200
         assert result.appointment.reference in page.get_data(as_text=True)

@@ -94,6 +94,7 @@ def test_question_list_add_edit_reorder_deactivate_and_preview(staff_client):
             "csrf_token": token,
             "text": "Will IL-2 affect my blood pressure?",
             "cancer_type": "renal_cell",
+            "therapy": "",
             "treatment": "",
             "active": "y",
         },
@@ -124,6 +125,7 @@ def test_question_list_add_edit_reorder_deactivate_and_preview(staff_client):
             "csrf_token": token,
             "text": "Will IL-2 change my blood pressure?",
             "cancer_type": "renal_cell",
+            "therapy": "",
             "treatment": "",
         },
     )  # no "active": unticked

@@ -1,6 +1,7 @@
 """The worker's scheduler: late runs still happen once, and a run sends what is due."""
 
-from datetime import timedelta
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,7 +48,10 @@ def test_run_reminders_queues_what_is_due_and_sends_it(app, consultant, book_at,
     """The worker's reminder job, on the real clock: a reminder that fell due an hour ago goes
     out on the next run, and the one not yet due waits."""
     now = now_utc().replace(minute=0, second=0, microsecond=0)  # on the slot grid
-    book_at(now + timedelta(hours=23), now - timedelta(hours=2))  # the 24 h one is due
+    starts_at = now + timedelta(hours=23)
+    if starts_at.astimezone(ZoneInfo("Asia/Kolkata")).time() >= time(23, 30):
+        starts_at += timedelta(minutes=30)  # the consultant's day ends at 23:30 clinic time
+    book_at(starts_at, now - timedelta(hours=2))  # the 24 h one is due
     db.session.remove()
     run_reminders(app)
     reminders = [m for m in smtp.messages if m["Subject"].startswith("Reminder")]
