@@ -189,8 +189,12 @@ CSV_COLUMNS = [
     "stage",
     "diagnosed",
     "treatments",
+    "therapy",
+    "payment_routes",
+    "cost_help",
     "has_insurance",
     "preauthorisation",
+    "questionnaire",
 ]
 
 
@@ -202,7 +206,11 @@ def export_csv(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple
     writer.writerow(CSV_COLUMNS)
     rows = session.scalars(
         filtered(filters, clinic_tz)
-        .options(so.contains_eager(Appointment.intake), so.joinedload(Appointment.consultant))
+        .options(
+            so.contains_eager(Appointment.intake),
+            so.contains_eager(Appointment.questionnaire),
+            so.joinedload(Appointment.consultant),
+        )
         .execution_options(yield_per=1000)
     )
     count = 0
@@ -227,8 +235,12 @@ def export_csv(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple
                 intake.stage,
                 intake.diagnosed,
                 intake.treatments,
+                intake.therapy or "",
+                intake.payment_routes or "",
+                "yes" if intake.cost_help else "no",
                 intake.has_insurance,
                 intake.preauthorisation or "",
+                appointment.questionnaire.status if appointment.questionnaire else "not_yet",
             ]
         )
         count += 1

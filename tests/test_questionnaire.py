@@ -91,7 +91,9 @@ def test_saved_part_way_then_finished_later(client, booked, staff_client):
     response = post(client, link, "send", city="Nagpur", medicines="Telmisartan 40 mg")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Please answer this before sending" in page
+    assert (
+        "Please answer this before sending." in page and "answer each question marked below" in page
+    )
     assert 'href="#daily_activity"' in page
     assert "Telmisartan 40 mg" in page
     assert stored(appointment).status == "started"

@@ -16,7 +16,7 @@ from ..questionnaire import QuestionnaireClosed, answers_of, can_edit, save, sho
 from ..timeutil import now_utc
 from . import bp
 from .manage import _load, manage_rate_limit
-from .questionnaire_form import QuestionnaireForm
+from .questionnaire_form import NEEDED, QuestionnaireForm
 
 
 def _page(appointment, token, form, status=200, notice=None):
@@ -30,6 +30,7 @@ def _page(appointment, token, form, status=200, notice=None):
             notice=notice,
             editable=can_edit(appointment, now_utc()),
             choices=choices,
+            needed=NEEDED,
             crisis_line=shows_crisis_line(answers),
         ),
         status,

@@ -12,6 +12,9 @@ from .. import choices
 from ..fields import MultiCheckboxField, line, text
 
 
+NEEDED = "Please answer this before sending."
+
+
 class OptionalRadio(RadioField):
     """A radio group that may be left unanswered; an answer must be one of the choices."""
 
@@ -117,10 +120,7 @@ class QuestionnaireForm(FlaskForm):
         missing."""
         missing = [self[name] for name in self.NEEDED_TO_FINISH if not self[name].data]
         for field in missing:
-            field.errors = [
-                *field.errors,
-                "Please answer this before sending, or save and finish later.",
-            ]
+            field.errors = [*field.errors, NEEDED]
         return not missing
 
 
