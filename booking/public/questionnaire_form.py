@@ -11,7 +11,6 @@ from wtforms.validators import ValidationError
 from .. import choices
 from ..fields import MultiCheckboxField, line, text
 
-
 NEEDED = "Please answer this before sending."
 
 
