@@ -88,6 +88,8 @@ class Config:
     # One address may hold this many upcoming consults: enough for a family booking for two
     # relatives, too few for one sender to fill the calendar or mail strangers repeatedly.
     MAX_BOOKINGS_PER_EMAIL = int(env("MAX_BOOKINGS_PER_EMAIL", "2"))
+    # A chosen time is held this long for the browser that chose it, while the form is filled.
+    HOLD_MINUTES = int(env("HOLD_MINUTES", "15"))
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")
     STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))

@@ -119,6 +119,8 @@ def parse_settings(app: Flask) -> None:
         raise RuntimeError("EMERGENCY_NUMBERS must name at least one number, e.g. 112,108")
     if app.config["URGENT_ACK_MINUTES"] < 1:
         raise RuntimeError("URGENT_ACK_MINUTES must be at least 1")
+    if not 1 <= app.config["HOLD_MINUTES"] <= 120:
+        raise RuntimeError("HOLD_MINUTES must be between 1 and 120")
     if app.config["CONSULT_MINUTES"] < 5:
         raise RuntimeError("CONSULT_MINUTES must be at least 5")
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")

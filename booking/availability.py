@@ -5,7 +5,9 @@ weekdays"); every slot is converted to UTC here, so daylight-saving changes in t
 zone or the patient's are handled by zoneinfo, not by arithmetic on offsets.
 
 A slot is free while at least one consultant is free at that time. Three queries, whatever the
-horizon: consultants with hours, time off, and active appointments in the window.
+horizon: consultants with hours, time off, and active appointments in the window together with
+the times held for browsers filling in the form (see ``holds.py``; a browser's own hold does
+not hide that time from it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from .extensions import Session
-from .models import ACTIVE_STATUSES, Appointment, StaffUser, TimeOff, WeeklyHours
+from .models import ACTIVE_STATUSES, Appointment, SlotClaim, StaffUser, TimeOff, WeeklyHours
 from .statuses import AppointmentStatus
 from .timeutil import clinic_zone
 
@@ -35,17 +37,32 @@ class SlotRules:
     horizon: timedelta
 
 
-def _busy_intervals(session: Session, start: datetime, end: datetime):
+# No consult lasts this long: the lower bound that keeps the appointment query on the index's
+# window instead of every past booking.
+LONGEST_CONSULT = timedelta(days=1)
+
+
+def _busy_intervals(
+    session: Session, start: datetime, end: datetime, now: datetime, holder: str | None
+):
     """Per consultant, the sorted intervals they cannot take a consult; plus clinic closures."""
     busy: dict[int | None, list[tuple[datetime, datetime]]] = defaultdict(list)
-    appointments = session.execute(
-        sa.select(Appointment.consultant_id, Appointment.starts_at, Appointment.ends_at).where(
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.starts_at < end,
-            Appointment.ends_at > start,
-        )
+    booked = sa.select(Appointment.consultant_id, Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.starts_at < end,
+        Appointment.starts_at > start - LONGEST_CONSULT,
+        Appointment.ends_at > start,
     )
-    for consultant_id, starts_at, ends_at in appointments:
+    held = sa.select(SlotClaim.consultant_id, SlotClaim.starts_at, SlotClaim.ends_at).where(
+        SlotClaim.expires_at > now,
+        SlotClaim.appointment_id.is_(None),
+        SlotClaim.starts_at < end,
+        SlotClaim.ends_at > start,
+    )
+    if holder:
+        held = held.where(SlotClaim.holder_hash != holder)
+    # One round trip for both: bookings and the times held for other browsers.
+    for consultant_id, starts_at, ends_at in session.execute(sa.union_all(booked, held)):
         busy[consultant_id].append((starts_at, ends_at))
     time_off = session.execute(
         sa.select(TimeOff.consultant_id, TimeOff.starts_at, TimeOff.ends_at).where(
@@ -89,11 +106,13 @@ def free_slots(
     now: datetime,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
+    holder: str | None = None,
 ) -> dict[datetime, list[int]]:
     """Map each free slot's UTC start to the consultants free then, in start order.
 
     The window defaults to the bookable range (now + minimum notice to now + horizon); a
     narrower window is how the booking code re-checks the one slot the patient chose.
+    ``holder`` (a hold key's hash) is the browser asking: its own hold counts as free.
     """
     earliest = now + rules.min_notice
     latest = now + rules.horizon
@@ -118,7 +137,7 @@ def free_slots(
     for consultant_id, weekday, start_time, end_time in hours:
         by_weekday[weekday].append((consultant_id, start_time, end_time))
 
-    busy = _busy_intervals(session, start, end + rules.consult)
+    busy = _busy_intervals(session, start, end + rules.consult, now, holder)
     closures = busy.pop(None, [])
     slots: dict[datetime, list[int]] = defaultdict(list)
 
@@ -145,13 +164,18 @@ def free_slots(
 
 
 def consultants_free_at(
-    session: Session, rules: SlotRules, now: datetime, moment: datetime
+    session: Session,
+    rules: SlotRules,
+    now: datetime,
+    moment: datetime,
+    holder: str | None = None,
 ) -> list[int]:
     """Consultants free for a consult starting at ``moment``, least busy that day first.
 
     Spreading consults evenly keeps one consultant from getting every early slot.
     """
-    free = free_slots(session, rules, now, moment, moment + timedelta(seconds=1)).get(moment, [])
+    window_end = moment + timedelta(seconds=1)
+    free = free_slots(session, rules, now, moment, window_end, holder).get(moment, [])
     if len(free) < 2:
         return free
     local_day = moment.astimezone(rules.clinic_tz).date()

@@ -22,7 +22,8 @@ from .audit import Actor
 from .availability import consultants_free_at, slot_rules
 from .choices import INSURED_ROUTES
 from .extensions import Session
-from .models import Appointment, Intake, StaffUser
+from .holds import claim_for, clear_expired, held_claim, release_holds
+from .models import Appointment, Intake, SlotClaim, StaffUser
 from .notifications import confirmation_email, staff_new_booking_email
 from .outbox import enqueue
 from .questions import question_list
@@ -38,6 +39,14 @@ REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read 
 
 class SlotTaken(Exception):
     """Every consultant free at the chosen time was taken by another booking."""
+
+
+class AlreadyBooked(Exception):
+    """This email already has an active booking at this time (the Back button, then Book)."""
+
+    def __init__(self, appointment: Appointment):
+        super().__init__(appointment.reference)
+        self.appointment = appointment
 
 
 class TooManyBookings(Exception):
@@ -100,6 +109,8 @@ class BookingRequest:
     # The red-flag checklist's codes, or ["none"]; ``urgent`` is true when any flag is ticked.
     red_flags: list[str] = field(default_factory=list)
     ip_address: str | None = None
+    # The hash of the browser's hold key: its hold on ``starts_at`` becomes the booking's claim.
+    holder: str | None = None
 
 
 @dataclass
@@ -134,8 +145,12 @@ def _build(
     consultant_id: int,
     questions: list[str],
     now: datetime,
+    hold: SlotClaim | None = None,
 ) -> tuple[Appointment, str]:
-    """Add the booking's rows to the session, ready to commit."""
+    """Add the booking's rows to the session, ready to commit: with the browser's ``hold``
+    turned into the booking's claim, or a new claim on the consultant's time."""
+    if hold is None:
+        clear_expired(session, consultant_id, request.starts_at, now)
     config = current_app.config
     rules = slot_rules(config)
     appointment = Appointment(
@@ -186,6 +201,12 @@ def _build(
         own_questions=request.own_questions,
         red_flags=",".join(request.red_flags) or None,
     )
+    if hold is None:
+        claim_for(appointment)
+    else:
+        hold.appointment = appointment
+        hold.holder_hash = None
+        hold.expires_at = None
     if request.urgent:
         open_case(appointment, now)
     appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
@@ -213,17 +234,42 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
     existing = find_by_submission(session, request.submission_key)
     if existing is not None:
         return BookingResult(existing, duplicate=True)
+    same_time = session.scalar(
+        sa.select(Appointment).where(
+            Appointment.patient_email == request.patient_email,
+            Appointment.starts_at == request.starts_at,
+            Appointment.status == AppointmentStatus.CONFIRMED,
+        )
+    )
+    if same_time is not None:
+        raise AlreadyBooked(same_time)
     limit = current_app.config["MAX_BOOKINGS_PER_EMAIL"]
     if upcoming_for_email(session, request.patient_email, now) >= limit:
         raise TooManyBookings()
 
     questions = question_list(session, request.cancer_type, request.therapy, request.treatments)
-    candidates = consultants_free_at(
-        session, slot_rules(current_app.config), now, request.starts_at
-    )
-    session.rollback()  # end the read before writing, so SQLite takes the write lock cleanly
-    for consultant_id in candidates:
+    if held_claim(session, request.holder, request.starts_at) is not None:
+        session.rollback()  # end the read before writing, so SQLite takes the write lock cleanly
         for _ in range(3):  # a new reference on the rare chance of a collision
+            hold = held_claim(session, request.holder, request.starts_at)
+            if hold is None:  # it expired and someone else claimed the time meanwhile
+                break
+            appointment, token = _build(session, request, hold.consultant_id, questions, now, hold)
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:
+                session.rollback()
+                continue
+            log.info("booking %s made", appointment.reference)
+            return BookingResult(appointment, manage_token=token)
+
+    candidates = consultants_free_at(
+        session, slot_rules(current_app.config), now, request.starts_at, request.holder
+    )
+    session.rollback()
+    for consultant_id in candidates:
+        for _ in range(3):
+            release_holds(session, request.holder)  # a hold on another time goes
             appointment, token = _build(session, request, consultant_id, questions, now)
             try:
                 session.commit()
@@ -241,13 +287,13 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
 
 
 def _consultant_taken(session: Session, consultant_id: int, starts_at: datetime) -> bool:
-    return (
-        session.scalar(
-            sa.select(sa.func.count(Appointment.id)).where(
-                Appointment.consultant_id == consultant_id,
-                Appointment.starts_at == starts_at,
-                Appointment.status != AppointmentStatus.CANCELLED,
-            )
-        )
-        or 0
-    ) > 0
+    """Whether the consultant's time is claimed (a booking, or a hold) or booked."""
+    claimed = sa.select(SlotClaim.id).where(
+        SlotClaim.consultant_id == consultant_id, SlotClaim.starts_at == starts_at
+    )
+    booked = sa.select(Appointment.id).where(
+        Appointment.consultant_id == consultant_id,
+        Appointment.starts_at == starts_at,
+        Appointment.status != AppointmentStatus.CANCELLED,
+    )
+    return bool(session.scalar(sa.select(sa.exists(claimed) | sa.exists(booked))))

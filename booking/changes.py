@@ -21,6 +21,7 @@ from .audit import Actor
 from .availability import consultants_free_at, slot_rules
 from .bookings import SlotTaken
 from .extensions import Session
+from .holds import claim_for, clear_expired
 from .models import Appointment, AppointmentNote, StaffUser
 from .notifications import cancelled_email, moved_email, staff_change_email
 from .outbox import enqueue, withdraw_reminder_emails
@@ -62,6 +63,7 @@ def cancel_appointment(
     if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be cancelled")
     appointment.status = AppointmentStatus.CANCELLED
+    appointment.claim = None  # the consultant's time is free again
     appointment.cancelled_at = now
     appointment.cancel_reason = reason or None
     appointment.version += 1
@@ -108,9 +110,12 @@ def move_and_commit(
         appointment = session.get_one(Appointment, appointment_id)
         previous_start = appointment.starts_at
         try:
+            clear_expired(session, consultant_id, new_start, now)
+            appointment.claim  # noqa: B018  (loaded before the change, so no flush happens midway)
             appointment.consultant = session.get_one(StaffUser, consultant_id)
             appointment.starts_at = new_start
             appointment.ends_at = new_start + rules.consult
+            claim_for(appointment)
             appointment.version += 1
             withdrawn = withdraw_reminder_emails(session, appointment)
             retime_reminders(appointment, now, withdrawn)
@@ -175,9 +180,12 @@ def reassign_and_commit(
     free = consultants_free_at(session, staff_rules(), now, appointment.starts_at)
     if consultant_id not in free:
         raise SlotTaken()
-    appointment.consultant = session.get_one(StaffUser, consultant_id)
-    audit.record(session, "reassigned", now, actor, appointment=appointment)
     try:
+        clear_expired(session, consultant_id, appointment.starts_at, now)
+        appointment.claim  # noqa: B018  (loaded before the change, so no flush happens midway)
+        appointment.consultant = session.get_one(StaffUser, consultant_id)
+        claim_for(appointment)
+        audit.record(session, "reassigned", now, actor, appointment=appointment)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()

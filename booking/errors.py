@@ -54,6 +54,13 @@ def register(app: Flask) -> None:
     for code in MESSAGES:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
 
+    @app.errorhandler(429)
+    def too_many(error):
+        # A limit with its own page (the booking form, shown again with the answers) wins.
+        if getattr(error, "response", None) is not None:
+            return error.response
+        return render_error(429)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400)

@@ -100,6 +100,59 @@ def _timezone_options(selected: str) -> str:
     )
 
 
+# Where patients and their families most often are, by the names they would look for.
+FRIENDLY_ZONES = {
+    "Asia/Kolkata": "India",
+    "Asia/Dubai": "United Arab Emirates (Dubai)",
+    "Asia/Riyadh": "Saudi Arabia (Riyadh)",
+    "Asia/Qatar": "Qatar (Doha)",
+    "Asia/Kathmandu": "Nepal (Kathmandu)",
+    "Asia/Dhaka": "Bangladesh (Dhaka)",
+    "Asia/Colombo": "Sri Lanka (Colombo)",
+    "Asia/Singapore": "Singapore",
+    "Europe/London": "United Kingdom (London)",
+    "America/New_York": "US Eastern (New York)",
+    "America/Chicago": "US Central (Chicago)",
+    "America/Los_Angeles": "US Pacific (Los Angeles)",
+    "America/Toronto": "Canada Eastern (Toronto)",
+    "Australia/Sydney": "Australia Eastern (Sydney)",
+}
+
+
+def zone_label(name: str) -> str:
+    """ "India", "United Kingdom (London)"; otherwise the city, then its region."""
+    if name in FRIENDLY_ZONES:
+        return FRIENDLY_ZONES[name]
+    region, _, place = name.partition("/")
+    return f"{place.replace('_', ' ').replace('/', ', ')} ({region})" if place else name
+
+
+@lru_cache(maxsize=64)
+def _friendly_options(selected: str) -> tuple[tuple[str, str], ...]:
+    common = [(name, label) for name, label in FRIENDLY_ZONES.items()]
+    rest = sorted(
+        ((name, zone_label(name)) for name in timezone_names() if name not in FRIENDLY_ZONES),
+        key=lambda item: item[1],
+    )
+    options = [*common, *rest]
+    chosen = [item for item in options if item[0] == selected]
+    return tuple(chosen + [item for item in options if item[0] != selected])
+
+
+MORE_ZONES = "more"
+
+
+def timezone_choices(selected: str, every: bool = True) -> tuple[tuple[str, str], ...]:
+    """Zones by names people recognise: the chosen (detected) one first, then the places
+    patients most often book from, then (``every``) the rest by city, or else one "Another
+    time zone" choice that asks for them: the first screen stays small on a phone."""
+    options = _friendly_options(selected)
+    if every:
+        return options
+    common = tuple(item for item in options if item[0] in FRIENDLY_ZONES or item[0] == selected)
+    return (*common, (MORE_ZONES, "Another time zone…"))
+
+
 class TimezoneField(SelectField):
     """The time-zone select; its ~400 options are rendered once per chosen zone."""
 

@@ -148,6 +148,9 @@ class Appointment(Model):
     questionnaire: so.Mapped[Questionnaire | None] = so.relationship(
         back_populates="appointment", cascade="all, delete-orphan"
     )
+    claim: so.Mapped[SlotClaim | None] = so.relationship(
+        back_populates="appointment", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         # Double booking is impossible by construction: one active appointment per
@@ -166,6 +169,41 @@ class Appointment(Model):
         sa.Index("ix_appointment_consultant_starts_at", "consultant_id", "starts_at"),
         sa.Index("ix_appointment_urgent_starts_at", "urgent", "starts_at"),
         sa.Index("ix_appointment_patient_phone", "patient_phone"),
+    )
+
+
+class SlotClaim(Model):
+    """A consultant's slot, taken by an active booking or held for one browser.
+
+    One row per consultant and start time (the unique constraint), so a hold and a booking,
+    or two holds, can never share a slot: the database decides every race. A hold has a
+    holder (the hash of a key in that browser's session) and an expiry; an expired hold
+    blocks nobody, because whoever claims the slot next deletes it in the same transaction.
+    Booking a held slot turns the hold into the booking's claim.
+    """
+
+    __tablename__ = "slot_claim"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    consultant_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    ends_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
+    holder_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+    appointment: so.Mapped[Appointment | None] = so.relationship(back_populates="claim")
+
+    __table_args__ = (
+        sa.UniqueConstraint("consultant_id", "starts_at"),
+        sa.CheckConstraint(
+            "(appointment_id IS NULL AND holder_hash IS NOT NULL AND expires_at IS NOT NULL)"
+            " OR (appointment_id IS NOT NULL AND holder_hash IS NULL AND expires_at IS NULL)",
+            name="hold_or_booking",
+        ),
     )
 
 

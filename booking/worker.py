@@ -14,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
 from .extensions import db
+from .holds import clear_all_expired
 from .outbox import dispatch_outbox
 from .reminders import queue_due_reminders
 from .timeutil import now_utc
@@ -56,11 +57,13 @@ def run_dispatch(app: Flask) -> None:
 
 
 def run_reminders(app: Flask) -> None:
-    """Queue every reminder that is due, batch by batch, then send what was queued."""
+    """Queue every reminder that is due, batch by batch, then send what was queued. Expired
+    holds are swept on the same schedule."""
     with app.app_context():
         try:
             while queue_due_reminders(db.session, now_utc()).claimed:
                 pass
+            clear_all_expired(db.session, now_utc())
         except Exception:
             log.exception("queueing reminders failed; it will run again")
             db.session.rollback()

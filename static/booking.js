@@ -1,33 +1,63 @@
 // Progressive enhancement of the booking form. Without it the form works the same:
-// every question is shown and the times are listed in the clinic's time zone.
+// every question is shown, days are links and times are plain radio buttons.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-times]");
   if (!form) { return; }
+  // The first error, when the page comes back with errors, takes the focus.
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.focus(); }
 
-  // 1. Show the times in the patient's own zone, detected from the device.
-  var zoneSelect = document.getElementById("timezone");
+  // 1. Show the times in the patient's own zone, detected from the device. The first page
+  // asks the server once with the detected zone (a GET, nothing typed yet); the server knows
+  // old names ("Asia/Calcutta") under their current ones.
+  var zoneForm = document.querySelector("form[data-zone-form]");
   var detected = "";
   try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { detected = ""; }
   var params = new URLSearchParams(window.location.search);
-  var freshPage = !form.querySelector(".has-error") && !document.querySelector(".notice");
-  // The server knows old zone names (Chrome still reports "Asia/Calcutta") under their current
-  // ones, so the detected name is sent as it is, once.
-  if (form.hasAttribute("data-detect-zone") && zoneSelect && detected && !params.has("tz") && freshPage && zoneSelect.value !== detected) {
+  if (form.hasAttribute("data-detect-zone") && zoneForm && detected && !params.has("tz") && !document.querySelector(".error-summary")) {
     params.set("tz", detected);
     window.location.replace(window.location.pathname + "?" + params.toString());
     return;
   }
-  if (zoneSelect) {
-    zoneSelect.addEventListener("change", function () {
-      var refresh = document.createElement("input");
-      refresh.type = "hidden";
-      refresh.name = "refresh";
-      refresh.value = "1";
-      form.appendChild(refresh);
-      form.submit();
+  document.querySelectorAll("[data-hide-with-script]").forEach(function (el) { el.hidden = true; });
+  document.querySelectorAll("select[data-zone]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      if (zoneForm && zoneForm.contains(select)) { zoneForm.submit(); return; }
+      // Inside the details form: ask for the times again with every answer kept.
+      var show = form.querySelector('button[value="show_times"]');
+      if (show) { show.hidden = false; show.click(); }
+    });
+  });
+
+  // 1b. A day link shows that day's times without reloading the page.
+  var picker = document.getElementById("picker");
+  if (picker && window.fetch && window.DOMParser) {
+    picker.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-day]");
+      if (!link) { return; }
+      event.preventDefault();
+      fetch(link.href, { credentials: "same-origin" }).then(function (response) {
+        return response.text();
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("picker");
+        if (!fresh) { window.location.href = link.href; return; }
+        picker.innerHTML = fresh.innerHTML;
+        history.replaceState(null, "", link.href);
+        var current = picker.querySelector("[aria-current]");
+        if (current) { current.focus(); }
+      }).catch(function () { window.location.href = link.href; });
     });
   }
+
+  // 1c. The line above the button says which time is chosen.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (radio.name !== "slot" || !radio.checked) { return; }
+    var owner = radio.form || document;
+    var line = owner.querySelector("[data-summary-line]");
+    if (line) { line.textContent = "You are booking: " + radio.getAttribute("data-summary") + "."; }
+  });
 
   // 2. Hide the questions that do not apply to the answers given so far.
   function currentValues(name) {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import socket
 from datetime import time
@@ -26,7 +27,7 @@ from booking.extensions import db
 from booking.mailsink import start_sink
 from booking.models import StaffUser, WeeklyHours
 from config import TestingConfig
-from tests.helpers import csrf_token, offered_slots
+from tests.helpers import csrf_token
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_KEY = Fernet.generate_key().decode()
@@ -204,12 +205,6 @@ def consultant(create_consultant):
     return create_consultant()
 
 
-def form_fields(html: str) -> dict[str, str]:
-    """The hidden values and the offered slots of a rendered booking form."""
-    key = re.search(r'name="submission_key" type="hidden" value="([^"]*)"', html)
-    return {"csrf_token": csrf_token(html), "submission_key": key[1], "slots": offered_slots(html)}
-
-
 VALID_ANSWERS = {
     "booked_by": "self",
     "patient_name": "Asha Verma",
@@ -241,15 +236,21 @@ VALID_ANSWERS = {
 
 @pytest.fixture
 def booking_form(client):
-    """Factory: a valid booking form as the patient's browser would post it, after a GET."""
+    """Factory: a valid details form as the patient's browser would post it to ``/book``,
+    after opening the booking page. ``slot_index`` counts every free time, across days."""
+    from booking.availability import free_slots, slot_rules
+    from booking.fields import slot_value
+    from booking.timeutil import now_utc
 
     def build(slot_index=0, tz="Asia/Kolkata", **changes):
-        fields = form_fields(client.get(f"/book?tz={tz}").get_data(as_text=True))
-        data = dict(VALID_ANSWERS, timezone=tz, shown_timezone=tz)
+        page = client.get(f"/book?tz={tz}").get_data(as_text=True)
+        rules = slot_rules(client.application.config)
+        slots = [slot_value(moment) for moment in free_slots(db.session, rules, now_utc())]
+        data = dict(VALID_ANSWERS, timezone=tz)
         data.update(
-            csrf_token=fields["csrf_token"],
-            submission_key=fields["submission_key"],
-            slot=fields["slots"][slot_index] if fields["slots"] else "",
+            csrf_token=csrf_token(page),
+            submission_key=secrets.token_urlsafe(24),
+            slot=slots[slot_index] if slots else "",
         )
         data.update(changes)
         return {key: value for key, value in data.items() if value is not None}

@@ -16,6 +16,14 @@ def csrf_token(html: str) -> str:
     return match[1]
 
 
+_TIME = re.compile(r'name="slot" id="slot-\d+" value="(\d{4}-\d\d-\d\dT[^"]+Z)"')
+
+
+def offered_times(html: str) -> list[str]:
+    """The times the booking picker offers for the chosen day, as the form sends them."""
+    return _TIME.findall(html)
+
+
 def offered_slots(html: str) -> list[str]:
     """The consult times a rendered page offers, as the form sends them (UTC, ``...Z``)."""
     return _SLOT.findall(html)

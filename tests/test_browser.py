@@ -72,7 +72,29 @@ def latest_email(folder: Path, subject_part: str):
     raise AssertionError(f"no email with {subject_part!r} in {folder}")
 
 
+def choose_a_time_with_the_keyboard(page):
+    """The first step: another day (no reload), then a time, then Continue."""
+    page.evaluate("window.sameDocument = true")
+    days = page.locator("a[data-day].day")
+    second_day = days.nth(1).get_attribute("href")
+    tab_to(page, f'a[href="{second_day}"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*day=\d{4}-\d\d-\d\d"))
+    assert page.evaluate("window.sameDocument === true"), "the day switch reloaded the page"
+    assert page.locator("[aria-current=date]").count() == 1
+    assert page.inner_text("[data-summary-line]") == "No time chosen yet."
+    choose_radio(page, "slot", 2)
+    assert page.inner_text("[data-summary-line]").startswith("You are booking: ")
+    shot(page, "01a-choose-a-time")
+    assert_accessible(page, "choosing a day and a time")
+    tab_to(page, "button.primary")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/book/details")
+    assert page.is_visible("text=Held for you until")
+
+
 def book_with_the_keyboard(page):
+    choose_a_time_with_the_keyboard(page)
     choose_radio(page, "booked_by", 0)
     assert page.is_hidden("#guidance-today")
     tab_to(page, "#red_flags-5")  # a temperature of 38 °C or more: call the cancer team today
@@ -116,7 +138,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     page = patient.new_page()
     page.goto(f"{live.url}/book")
     page.wait_for_url(re.compile(r".*tz=America%2FNew_York"))
-    assert page.input_value("#timezone") == "America/New_York"  # detected from the device
+    assert page.input_value("#tz") == "America/New_York"  # detected from the device
     assert "EST" in page.inner_text("#slot") or "EDT" in page.inner_text("#slot")
     shot(page, "01-booking-form")
     assert_accessible(page, "booking form")
@@ -208,8 +230,12 @@ def test_booking_form_with_errors_is_accessible(browser, live):
     context = new_context(browser, viewport=PHONE)
     page = context.new_page()
     page.goto(f"{live.url}/book?tz=Asia/Kolkata")
+    page.check("#slot-0")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details")
     page.click("button.primary")
     assert page.is_visible("text=Please check these answers")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     shot(page, "07-booking-errors")
     assert_accessible(page, "booking form with errors")
 
@@ -219,6 +245,10 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page = context.new_page()
     page.goto(f"{live.url}/book")
     assert page.is_visible("a[href='tel:112']") and page.is_visible("a[href='tel:108']")
+    page.click("a[data-day].day >> nth=1")  # without script, a plain link
+    page.check("#slot-0")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details")
     page.check("#booked_by-0")
     page.check("#red_flags-0")  # chest pain
     assert page.is_hidden("#guidance-emergency")  # no script: the confirmation says it
@@ -234,7 +264,6 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page.check("#treatments-0")
     page.check("#payment_routes-8")  # self-pay
     page.check("#consult_mode-0")
-    page.select_option("#slot", index=0)
     page.check("#consent_health")
     page.click("button.primary")
     page.wait_for_url("**/book/confirmed")

@@ -78,7 +78,11 @@ def test_two_consultants_take_two_of_the_bookers(app, create_consultant):
 
 def test_taken_slot_in_the_form_keeps_every_answer(client, consultant, booking_form):
     first = booking_form()
-    second = booking_form(patient_name="Second Patient", own_questions="My own question")
+    second = booking_form(
+        patient_name="Second Patient",
+        patient_email="second@example.com",
+        own_questions="My own question",
+    )
     client.post("/book", data=first)
     response = client.post("/book", data=second)
     page = response.get_data(as_text=True)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from booking.extensions import db
 from booking.models import Appointment, Intake, OutboundEmail, Reminder
 from tests.conftest import VALID_ANSWERS
-from tests.helpers import assert_only_app_markup
+from tests.helpers import assert_only_app_markup, csrf_token
 
 FIELDS = [name for name in VALID_ANSWERS if name != "treatments"] + [
     "treatments",
@@ -20,6 +20,8 @@ FIELDS = [name for name in VALID_ANSWERS if name != "treatments"] + [
     "booker_relationship",
     "cancer_type_other",
     "leave_blank",
+    "action",
+    "show_day",
 ]
 
 # Surrogates cannot be sent as UTF-8 at all, so no browser can send them.
@@ -73,6 +75,30 @@ def test_arbitrary_input_never_breaks_the_service(app, client, consultant, booki
             ).all()
             for email in emails:
                 assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
+        db.session.remove()
+
+    check()
+
+
+def test_arbitrary_choices_of_a_day_or_a_time_never_break_the_first_step(client, consultant):
+    page = client.get("/book").get_data(as_text=True)
+    token = csrf_token(page)
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(odd_text, odd_text, odd_text)
+    def check(day, zone, slot):
+        shown = client.get("/book", query_string={"day": day, "from": day, "tz": zone})
+        assert shown.status_code in (200, 400), shown.status_code
+        chosen = client.post(
+            "/book/time", data={"csrf_token": token, "slot": slot, "timezone": zone}
+        )
+        assert chosen.status_code in (303, 400, 409, 413, 422), chosen.status_code
+        details = client.get("/book/details")
+        assert details.status_code in (200, 302)
         db.session.remove()
 
     check()

@@ -18,6 +18,7 @@ from booking.reminders import queue_due_reminders
 from booking.urgent import escalate_waiting, record_call_back
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
+from tests.helpers import csrf_token
 
 ESCALATION = "reception-lead@clinic.example"
 
@@ -42,7 +43,11 @@ def text_and_html(message) -> tuple[str, str]:
 
 
 def test_booking_page_names_the_numbers_before_anything_is_filled_in(client, consultant):
-    page = client.get("/book").get_data(as_text=True)
+    first = client.get("/book").get_data(as_text=True)
+    assert first.index("Need help right now?") < first.index('<form method="post"')
+    slot = re.search(r'name="slot" id="slot-0" value="([^"]+)"', first)[1]
+    client.post("/book/time", data={"csrf_token": csrf_token(first), "slot": slot})
+    page = client.get("/book/details").get_data(as_text=True)
     help_box = page.index("Need help right now? This form is not for emergencies")
     assert help_box < page.index('<form method="post"')
     box = page[help_box : page.index("</aside>", help_box)]

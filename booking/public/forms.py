@@ -8,7 +8,7 @@ so what is stored is exactly what the patient was asked.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -31,6 +31,7 @@ from ..bookings import BookingRequest
 from ..fields import (
     MultiCheckboxField,
     TimeChoiceForm,
+    chosen_timezone,
     clean_line,
     line,
     plain_name,
@@ -44,8 +45,42 @@ from ..timeutil import clinic_today
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
+class TimeForm(TimeChoiceForm):
+    """The first step: a time zone and one of the offered times, to hold."""
+
+    def validate_timezone(self, field):
+        field.data = chosen_timezone(field.data, current_app.config["CLINIC_TIMEZONE"])
+
+    def validate_slot(self, field):
+        try:
+            datetime.fromisoformat(field.data)
+        except (TypeError, ValueError):
+            raise ValidationError("Choose one of the times shown.") from None
+
+
 class BookingForm(TimeChoiceForm):
     born: date  # set by validate_birth_date
+
+    def validate_timezone(self, field):
+        # The zone only decides how times are shown; one the server does not know (an old
+        # browser, a hand-edited form) becomes the clinic's rather than stopping the booking.
+        field.data = chosen_timezone(field.data, current_app.config["CLINIC_TIMEZONE"])
+
+    def __init__(self, *args, slot_is_open=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slot_is_open = slot_is_open
+
+    def validate_slot(self, field):
+        """Only the chosen time is checked (this browser's hold, or a free consultant)."""
+        try:
+            moment = datetime.fromisoformat(field.data)
+        except (TypeError, ValueError):
+            moment = None
+        if moment is None or moment.tzinfo is None or not self.slot_is_open(moment):
+            raise ValidationError(
+                "That time was just taken or is no longer available. Please choose another time."
+            )
+
     submission_key = HiddenField()
     # Humans never see this field (hidden by CSS, skipped by keyboard and screen readers);
     # form-filling bots do, and fill it.

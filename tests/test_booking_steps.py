@@ -1,0 +1,247 @@
+"""Booking in two steps, through real HTTP: a day and a time first (held for the browser), then
+the details; changing the time keeps every answer; Back after booking books nothing twice."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.availability import free_slots, slot_rules
+from booking.bookings import book_and_commit
+from booking.extensions import db
+from booking.fields import slot_value
+from booking.holds import HoldRefused, hold_and_commit, holder_hash
+from booking.models import Appointment, SlotClaim
+from booking.timeutil import now_utc
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, booking_request
+from tests.helpers import csrf_token, offered_times
+
+DAY_LINK = re.compile(r'class="day(?: current)?" data-day href="[^"]*day=(\d{4}-\d\d-\d\d)')
+
+
+def first_step(client, query="tz=Asia/Kolkata") -> str:
+    response = client.get(f"/book?{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def choose(client, slot: str, tz="Asia/Kolkata"):
+    token = csrf_token(first_step(client, f"tz={tz}"))
+    return client.post("/book/time", data={"csrf_token": token, "slot": slot, "timezone": tz})
+
+
+def slots(app) -> list[str]:
+    return [
+        slot_value(moment) for moment in free_slots(db.session, slot_rules(app.config), now_utc())
+    ]
+
+
+def test_the_first_step_offers_days_then_times_with_none_chosen(client, consultant):
+    page = first_step(client)
+    days = DAY_LINK.findall(page)
+    assert 1 <= len(days) <= 14
+    assert "Later dates" in page  # a consultant every day for 30 days: more than one page
+    times = offered_times(page)
+    assert times and "checked" not in page.split('id="slot"')[1].split("</fieldset>")[0]
+    assert "No time chosen yet." in page
+    assert "(clinic" not in page  # the patient is in the clinic's zone: one time is enough
+    assert len(page.encode()) < 30_000  # the first screen stays small on a phone
+
+
+def test_a_day_link_shows_that_days_times_and_later_dates_page_on(client, consultant):
+    page = first_step(client)
+    third = DAY_LINK.findall(page)[2]
+    day_page = first_step(client, f"tz=Asia/Kolkata&day={third}")
+    assert f'day={third}&amp;tz=Asia/Kolkata" aria-current="date"' in day_page
+    local_days = {
+        datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Kolkata")).date().isoformat()
+        for value in offered_times(day_page)
+    }
+    assert local_days == {third}
+    later = re.search(r'href="([^"]*from=(\d{4}-\d\d-\d\d)[^"]*)">Later dates', page)
+    later_page = first_step(client, html.unescape(later[1]).split("?", 1)[1])
+    assert DAY_LINK.findall(later_page)[0] == later[2] > DAY_LINK.findall(page)[-1]
+
+
+def test_an_old_zone_name_is_the_same_zone(client, consultant):
+    page = first_step(client, "tz=Asia/Calcutta")
+    assert '<option value="Asia/Kolkata" selected>India</option>' in page
+    assert "(clinic" not in page
+    other = first_step(client, "tz=America/New_York")
+    assert "(clinic" in other and ("EST" in other or "EDT" in other)
+    assert other.index('value="America/New_York"') < other.index('value="Asia/Kolkata"')
+
+
+def test_a_chosen_time_is_held_for_that_browser_only(app, client, consultant):
+    target = slots(app)[3]
+    response = choose(client, target)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/book/details")
+    details = client.get("/book/details").get_data(as_text=True)
+    assert re.search(r"Held for you until \d\d:\d\d", details)
+    assert f'name="slot" value="{target}"' in details
+
+    other = app.test_client()
+    assert target not in slots_offered_to(other, target)  # one consultant: nobody else
+    assert target in slots_offered_to(client, target)  # the holder still sees it
+
+    response = choose(other, target)
+    assert response.status_code == 409
+    assert "just taken" in response.get_data(as_text=True)
+
+
+def slots_offered_to(client, slot: str) -> list[str]:
+    return offered_times(first_step(client, f"tz=Asia/Kolkata&day={slot[:10]}"))
+
+
+def test_booking_within_the_hold_turns_it_into_the_booking(app, client, consultant, booking_form):
+    target = slots(app)[5]
+    choose(client, target)
+    response = client.post("/book", data=booking_form(slot=target))
+    assert response.status_code == 302
+    claims = db.session.scalars(sa.select(SlotClaim)).all()
+    assert len(claims) == 1 and claims[0].appointment_id is not None
+    assert claims[0].expires_at is None and claims[0].holder_hash is None
+
+
+def test_one_browser_holds_one_time(app, client, consultant):
+    first, second = slots(app)[1], slots(app)[2]
+    choose(client, first)
+    choose(client, second)
+    held = db.session.scalars(sa.select(SlotClaim.starts_at)).all()
+    assert [slot_value(moment) for moment in held] == [second]
+    assert first in slots_offered_to(app.test_client(), first)
+
+
+def test_the_details_need_a_time_first(client, consultant):
+    response = client.get("/book/details")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/book")
+
+
+def test_changing_the_time_keeps_every_answer(app, client, consultant, booking_form):
+    first, later = slots(app)[1], slots(app)[60]
+    choose(client, first)
+    data = booking_form(slot=first, action="change_time")
+    page = client.post("/book", data=data).get_data(as_text=True)
+    assert 'value="Asha Verma"' in page and "Can I keep working during treatment?" in page
+    assert 'name="show_day"' in page and 'class="error"' not in page
+
+    day = client.post("/book", data=dict(data, action="show_day", show_day=later[:10]))
+    assert later in offered_times(day.get_data(as_text=True))
+    held = client.post("/book", data=dict(data, action="hold", slot=later))
+    assert "Held for you until" in held.get_data(as_text=True)
+    assert 'value="Asha Verma"' in held.get_data(as_text=True)
+    assert client.post("/book", data=dict(data, action="book", slot=later)).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert slot_value(appointment.starts_at) == later
+    assert db.session.scalar(sa.select(sa.func.count(SlotClaim.id))) == 1  # the first hold went
+
+
+def test_a_time_taken_meanwhile_shows_the_picker_with_every_answer_kept(
+    app, client, consultant, booking_form
+):
+    target = slots(app)[4]
+    choose(app.test_client(), target)  # another browser holds it
+    response = client.post("/book", data=booking_form(slot=target))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "no longer available" in page and 'name="show_day"' in page
+    assert html.escape(VALID_ANSWERS["own_questions"]) in page
+
+
+def test_back_after_booking_does_not_book_twice(app, client, consultant, booking_form):
+    target = slots(app)[6]
+    data = booking_form(slot=target)
+    assert client.post("/book", data=data).status_code == 302
+    assert client.post("/book", data=data).status_code == 302  # the same form: the same booking
+    page = first_step(client)
+    assert "You have just booked a consult" in page and "See your booking" in page
+
+    again = client.post("/book", data=booking_form(slot=target))  # a fresh form, same time
+    text = again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert "already has a consult at this time" in text and "/book/confirmed" in text
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+
+
+def test_the_error_summary_follows_the_page_order(client, consultant, booking_form):
+    data = booking_form(booked_by=None, patient_name="", consent_health=None)
+    page = client.post("/book", data=data).get_data(as_text=True)
+    summary = page[page.index("error-summary") : page.index("</ul>", page.index("error-summary"))]
+    order = [summary.index(f'href="#{name}"') for name in ("booked_by", "patient_name")]
+    assert order == sorted(order) and summary.index('href="#consent_health"') > order[-1]
+
+
+def test_the_booking_limit_counts_bookings_and_keeps_the_answers(
+    app, client, consultant, booking_form
+):
+    app.config["BOOKING_RATE_LIMIT"] = "2 per hour"
+    for _ in range(3):  # forms with errors do not count
+        assert client.post("/book", data=booking_form(patient_name="")).status_code == 422
+    for index in range(2):
+        assert client.post("/book", data=booking_form(slot_index=index)).status_code == 302
+    response = client.post("/book", data=booking_form(slot_index=5))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "please press Book again in" in page and 'value="Asha Verma"' in page
+    assert int(response.headers["Retry-After"]) > 0
+    assert client.get("/book").status_code == 200  # reading is never limited
+
+
+@BOTH_DATABASES
+def test_an_expired_hold_blocks_nobody(app, consultant):
+    rules = slot_rules(app.config)
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, rules, now)))
+    hold_and_commit(db.session, "browser-one", starts_at, rules, now - timedelta(minutes=20))
+    assert starts_at in free_slots(db.session, rules, now)  # expired: offered again
+    with pytest.raises(HoldRefused):  # while it was live, nobody else could take it
+        hold_and_commit(db.session, "browser-two", starts_at, rules, now - timedelta(minutes=19))
+    result = book_and_commit(db.session, booking_request(starts_at), now)
+    assert result.appointment.starts_at == starts_at
+    claims = db.session.scalars(sa.select(SlotClaim)).all()
+    assert [claim.appointment_id for claim in claims] == [result.appointment.id]
+
+
+@BOTH_DATABASES
+def test_a_hold_and_a_booking_never_share_a_consultants_time(app, consultant):
+    rules = slot_rules(app.config)
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, rules, now)))
+    hold_and_commit(db.session, "browser-one", starts_at, rules, now)
+    db.session.add(
+        SlotClaim(
+            consultant_id=consultant.id,
+            starts_at=starts_at,
+            ends_at=starts_at + rules.consult,
+            holder_hash=holder_hash("browser-two"),
+            expires_at=now + timedelta(minutes=15),
+        )
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    request = booking_request(starts_at, holder=holder_hash("browser-one"))
+    assert book_and_commit(db.session, request, now).appointment.consultant_id == consultant.id
+
+
+def test_the_confirmation_is_honest_about_changing_online(app, client, consultant, booking_form):
+    app.config["BOOKING_MIN_NOTICE"] = timedelta(0)
+    assert client.post("/book", data=booking_form(slot=slots(app)[0])).status_code == 302
+    soon = client.get("/book/confirmed").get_data(as_text=True)
+    assert "can no longer be changed online" in soon and "manage your booking here" not in soon
+    assert "Fill in the health questionnaire" in soon
+
+    later = booking_form(slot=slots(app)[300], patient_email="ravi@example.com")
+    assert client.post("/book", data=later).status_code == 302
+    page = client.get("/book/confirmed").get_data(as_text=True)
+    assert "manage your booking here" in page and "can no longer be changed" not in page
+
+
+def test_an_unknown_zone_books_in_the_clinics_zone(client, consultant, booking_form):
+    assert client.post("/book", data=booking_form(timezone="Mars/Olympus_Mons")).status_code == 302
+    assert db.session.scalar(sa.select(Appointment.patient_timezone)) == "Asia/Kolkata"
