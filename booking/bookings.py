@@ -19,7 +19,7 @@ from flask import current_app
 
 from . import audit
 from .audit import Actor
-from .availability import consultants_free_at, slot_rules
+from .availability import SlotRules, consultants_free_at, slot_rules
 from .choices import INSURED_ROUTES
 from .extensions import Session
 from .holds import claim_for, clear_expired, held_claim, release_holds
@@ -145,6 +145,7 @@ def _build(
     consultant_id: int,
     questions: list[str],
     now: datetime,
+    actor: Actor,
     hold: SlotClaim | None = None,
 ) -> tuple[Appointment, str]:
     """Add the booking's rows to the session, ready to commit: with the browser's ``hold``
@@ -220,17 +221,30 @@ def _build(
     )
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
         enqueue(session, staff_new_booking_email(appointment, recipient), now, appointment)
-    audit.record(session, "booked", now, Actor.patient(request.ip_address), appointment=appointment)
+    # A booking taken by phone says so: staff booked it for the patient.
+    action = "booked_by_staff" if actor.is_staff else "booked"
+    audit.record(session, action, now, actor, appointment=appointment)
     return appointment, token
 
 
-def book_and_commit(session: Session, request: BookingRequest, now: datetime) -> BookingResult:
+def book_and_commit(
+    session: Session,
+    request: BookingRequest,
+    now: datetime,
+    rules: SlotRules | None = None,
+    actor: Actor | None = None,
+) -> BookingResult:
     """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
+
+    ``rules`` default to the clinic's (staff booking for a caller pass theirs: no minimum
+    notice); ``actor`` to the patient at the request's address.
 
     This function commits (unlike most domain functions) because its retry loop has to: a
     failed insert poisons the transaction, so each consultant is tried in a fresh one.
     The form that was already submitted once is recognised by its submission key.
     """
+    rules = rules or slot_rules(current_app.config)
+    actor = actor or Actor.patient(request.ip_address)
     existing = find_by_submission(session, request.submission_key)
     if existing is not None:
         return BookingResult(existing, duplicate=True)
@@ -254,7 +268,9 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
             hold = held_claim(session, request.holder, request.starts_at)
             if hold is None:  # it expired and someone else claimed the time meanwhile
                 break
-            appointment, token = _build(session, request, hold.consultant_id, questions, now, hold)
+            appointment, token = _build(
+                session, request, hold.consultant_id, questions, now, actor, hold
+            )
             try:
                 session.commit()
             except sa.exc.IntegrityError:
@@ -263,14 +279,12 @@ def book_and_commit(session: Session, request: BookingRequest, now: datetime) ->
             log.info("booking %s made", appointment.reference)
             return BookingResult(appointment, manage_token=token)
 
-    candidates = consultants_free_at(
-        session, slot_rules(current_app.config), now, request.starts_at, request.holder
-    )
+    candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
     session.rollback()
     for consultant_id in candidates:
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
-            appointment, token = _build(session, request, consultant_id, questions, now)
+            appointment, token = _build(session, request, consultant_id, questions, now, actor)
             try:
                 session.commit()
             except sa.exc.IntegrityError:

@@ -331,3 +331,57 @@ def test_0006_and_0007_keep_existing_bookings_and_correct_the_question_list(empt
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0008_gives_every_active_booking_its_claim(empty_database):
+    """Bookings made before holds existed claim their consultant's time, so a hold can never
+    land on them; a cancelled one claims nothing."""
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0007"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
+                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
+                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
+            )
+        )
+        for index, status in enumerate(["confirmed", "cancelled", "completed"]):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
+                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
+                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
+                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
+                    " :start, :end, :status, false,"
+                    " 'phone', 'P', 'p@example.com', '+919876543210', 'email', 'UTC', 'self',"
+                    " '2026-11-01 00:00:00+00', true, 0, :key, '2026-11-01 00:00:00+00')"
+                ),
+                {
+                    "ref": f"CT-CCCCC{index}",
+                    "status": status,
+                    "key": f"key-{index}",
+                    "start": f"2027-03-0{index + 1} 04:30:00+00",
+                    "end": f"2027-03-0{index + 1} 05:00:00+00",
+                },
+            )
+        db.session.commit()
+        db.session.remove()
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    checked = runner.invoke(args=["db", "check"])
+    assert checked.exit_code == 0, checked.output
+    with app.app_context():
+        claims = db.session.execute(
+            sa.text(
+                "SELECT a.reference, c.expires_at, c.holder_hash FROM slot_claim c"
+                " JOIN appointment a ON a.id = c.appointment_id ORDER BY a.reference"
+            )
+        ).all()
+        assert [tuple(claim) for claim in claims] == [
+            ("CT-CCCCC0", None, None),
+            ("CT-CCCCC2", None, None),
+        ]
+        db.session.remove()
+        db.engine.dispose()
