@@ -251,6 +251,29 @@ FOLLOW_UP_REASONS = [
     ("distress", "Distress of 4 or more"),
 ]
 
+# The waitlist: when suits, in the person's own time zone, and the language they prefer.
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+DAY_PARTS = [
+    ("morning", "Morning (before 12:00)"),
+    ("afternoon", "Afternoon (12:00 to 17:00)"),
+    ("evening", "Evening (after 17:00)"),
+]
+# Where each part of the day starts and ends, in hours of the person's local day.
+DAY_PART_HOURS = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+LANGUAGES = [
+    ("en", "English"),
+    ("hi", "Hindi"),
+    ("other", "Another language (we will ask)"),
+]
+
 CALL_BACK_OUTCOMES = [
     (CallBackOutcome.REACHED, "Reached and advised"),
     (CallBackOutcome.EMERGENCY, "Sent to emergency"),

@@ -15,10 +15,12 @@ from .statuses import (
     ActorKind,
     AppointmentStatus,
     CallBackOutcome,
+    OfferStatus,
     OutboxStatus,
     QuestionnaireStatus,
     ReminderStatus,
     StaffRole,
+    WaitlistStatus,
     check_in,
 )
 from .timeutil import UTCDateTime, now_utc
@@ -489,3 +491,69 @@ class CallBack(Model):
     staff_user: so.Mapped[StaffUser] = so.relationship()
 
     __table_args__ = (check_in("outcome", CallBackOutcome, "outcome"),)
+
+
+class WaitlistEntry(Model):
+    """Someone waiting for a time that suits: contact details and when suits, nothing about
+    their health (that is asked when they book). The oldest waiting match is offered first."""
+
+    __tablename__ = "waitlist_entry"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20))
+    preferred_channel: so.Mapped[str] = so.mapped_column(sa.String(10))
+    language: so.Mapped[str] = so.mapped_column(sa.String(10))
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # Comma-separated: weekdays "0".."6" (Monday is 0) and parts of the day (choices.DAY_PARTS),
+    # both in the person's own time zone.
+    weekdays: so.Mapped[str] = so.mapped_column(sa.String(20))
+    day_parts: so.Mapped[str] = so.mapped_column(sa.String(40))
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=WaitlistStatus.WAITING)
+    ended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    offers: so.Mapped[list[WaitlistOffer]] = so.relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="WaitlistOffer.created_at"
+    )
+
+    __table_args__ = (
+        sa.Index("ix_waitlist_entry_status_created_at", "status", "created_at"),
+        check_in("status", WaitlistStatus, "status"),
+    )
+
+    @property
+    def weekday_list(self) -> list[int]:
+        return [int(day) for day in self.weekdays.split(",") if day]
+
+    @property
+    def day_part_list(self) -> list[str]:
+        return [part for part in self.day_parts.split(",") if part]
+
+
+class WaitlistOffer(Model):
+    """One time offered to one person, held for them until ``expires_at``. Never the same
+    time twice to the same person (the unique constraint)."""
+
+    __tablename__ = "waitlist_offer"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    entry_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=OfferStatus.OPEN)
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="SET NULL")
+    )
+
+    entry: so.Mapped[WaitlistEntry] = so.relationship(back_populates="offers")
+
+    __table_args__ = (
+        sa.UniqueConstraint("entry_id", "starts_at"),
+        check_in("status", OfferStatus, "status"),
+    )

@@ -283,3 +283,19 @@ def urgent_escalation_email(appointment: Appointment, recipient: str, waited: ti
         staff_link=staff_url(appointment),
         home_link=f"{current_app.config['BASE_URL']}/staff/",
     )
+
+
+def waitlist_offer_email(entry, offer, token: str) -> Email:
+    """A time has come free for someone on the waitlist: when, until when it is kept for
+    them, and the link that books it. Nothing about their health (none is on the list)."""
+    tz = zone(entry.timezone, current_app.config["CLINIC_TIMEZONE"])
+    clinic_tz = zone(current_app.config["CLINIC_TIMEZONE"], "UTC")
+    return render_email(
+        "waitlist_offer",
+        recipient=entry.email,
+        entry=entry,
+        when=format_local(offer.starts_at, tz),
+        clinic_when=None if str(tz) == str(clinic_tz) else format_local(offer.starts_at, clinic_tz),
+        until=format_local(offer.expires_at, tz, with_date=False),
+        offer_link=f"{current_app.config['BASE_URL']}/waitlist/offer/{token}",
+    )

@@ -69,6 +69,19 @@ class QuestionnaireStatus(StrEnum):
     DONE = "done"
 
 
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"  # no open offer
+    OFFERED = "offered"  # an offer is open (its time held for them)
+    BOOKED = "booked"
+    REMOVED = "removed"  # by staff, or by the person
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    EXPIRED = "expired"
+
+
 def check_in(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
     """``column IN ('a', 'b', ...)`` over every member of ``enum``."""
     values = ", ".join(f"'{member.value}'" for member in enum)

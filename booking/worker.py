@@ -19,6 +19,7 @@ from .outbox import dispatch_outbox
 from .reminders import queue_due_reminders
 from .timeutil import now_utc
 from .urgent import escalate_waiting
+from .waitlist import make_offers
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ def run_dispatch(app: Flask) -> None:
 
 def run_reminders(app: Flask) -> None:
     """Queue every reminder that is due, batch by batch, then send what was queued. Expired
-    holds are swept on the same schedule."""
+    holds are swept, and free times offered to the waitlist, on the same schedule."""
     with app.app_context():
         try:
             while queue_due_reminders(db.session, now_utc()).claimed:
                 pass
             clear_all_expired(db.session, now_utc())
+            make_offers(db.session, now_utc())
         except Exception:
             log.exception("queueing reminders failed; it will run again")
             db.session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -245,3 +246,31 @@ def test_the_confirmation_is_honest_about_changing_online(app, client, consultan
 def test_an_unknown_zone_books_in_the_clinics_zone(client, consultant, booking_form):
     assert client.post("/book", data=booking_form(timezone="Mars/Olympus_Mons")).status_code == 302
     assert db.session.scalar(sa.select(Appointment.patient_timezone)) == "Asia/Kolkata"
+
+
+@BOTH_DATABASES
+def test_two_browsers_racing_for_the_last_consultant_get_one_hold(app, consultant):
+    rules = slot_rules(app.config)
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, rules, now)))
+    db.session.remove()
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def choose(key):
+        with app.app_context():
+            barrier.wait()
+            try:
+                hold_and_commit(db.session, key, starts_at, rules, now)
+                results.append("held")
+            except HoldRefused:
+                results.append("taken")
+            db.session.remove()
+
+    threads = [threading.Thread(target=choose, args=(f"browser-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["held", "taken"]
+    assert db.session.scalar(sa.select(sa.func.count(SlotClaim.id))) == 1

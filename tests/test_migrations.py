@@ -11,6 +11,40 @@ from booking.tokens import find_by_token, hash_token
 from tests.conftest import PG_URL, make_app, postgres_reachable
 
 
+def insert_consultant() -> None:
+    """A consultant (id 1) written with SQL, as an older schema has it."""
+    db.session.execute(
+        sa.text(
+            "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
+            " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
+            " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
+        )
+    )
+
+
+def insert_appointment(reference: str, day: str, status="confirmed", urgent=False) -> None:
+    """A booking at 04:30 UTC on ``day``, with the columns every schema from 0002 on has."""
+    db.session.execute(
+        sa.text(
+            "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at, status,"
+            " urgent, consult_mode, patient_name, patient_email, patient_phone,"
+            " preferred_channel, patient_timezone, booked_by, consent_health_at,"
+            " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1, :start,"
+            " :end, :status, :urgent, 'phone', 'P', 'p@example.com', '+919876543210', 'email',"
+            " 'UTC', 'self', '2026-11-01 00:00:00+00', true, 0, :key,"
+            " '2026-11-01 00:00:00+00')"
+        ),
+        {
+            "ref": reference,
+            "start": f"{day} 04:30:00+00",
+            "end": f"{day} 05:00:00+00",
+            "status": status,
+            "urgent": urgent,
+            "key": f"key-{reference}",
+        },
+    )
+
+
 def upgrade_and_check(url: str):
     app = make_app(url)
     runner = app.test_cli_runner()
@@ -112,35 +146,11 @@ def test_0004_puts_urgent_bookings_already_made_on_the_call_back_list(empty_data
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", "0003"]).exit_code == 0
     with app.app_context():
-        db.session.execute(
-            sa.text(
-                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
-                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
-                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
-            )
-        )
+        insert_consultant()
         for index, (status, urgent) in enumerate(
             [("confirmed", True), ("cancelled", True), ("confirmed", False)]
         ):
-            db.session.execute(
-                sa.text(
-                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
-                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
-                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
-                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
-                    " :start, :end, :status, :urgent, 'phone', 'P', 'p@example.com',"
-                    " '+919876543210', 'email', 'UTC', 'self', '2026-11-01 00:00:00+00', true, 0,"
-                    " :key, '2026-11-01 00:00:00+00')"
-                ),
-                {
-                    "ref": f"CT-AAAAA{index}",
-                    "start": f"2027-01-0{index + 5} 04:30:00+00",
-                    "end": f"2027-01-0{index + 5} 05:00:00+00",
-                    "status": status,
-                    "urgent": urgent,
-                    "key": f"key-{index}",
-                },
-            )
+            insert_appointment(f"CT-AAAAA{index}", f"2027-01-0{index + 5}", status, urgent)
             db.session.execute(
                 sa.text(
                     "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed,"
@@ -216,38 +226,20 @@ def test_0006_and_0007_keep_existing_bookings_and_correct_the_question_list(empt
     assert runner.invoke(args=["db", "upgrade", "0005"]).exit_code == 0
     with app.app_context():
         run = db.session.execute
-        run(
-            sa.text(
-                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
-                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
-                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
-            )
-        )
+        insert_consultant()
         for index, insured in enumerate(["yes", "no"]):
-            run(
-                sa.text(
-                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
-                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
-                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
-                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
-                    " :start, :end, 'confirmed', false, 'phone', 'P', 'p@example.com',"
-                    " '+919876543210', 'email', 'UTC', 'self', '2026-11-01 00:00:00+00', true,"
-                    " 0, :key, '2026-11-01 00:00:00+00')"
-                ),
-                {
-                    "ref": f"CT-BBBBB{index}",
-                    "start": f"2027-02-0{index + 1} 04:30:00+00",
-                    "end": f"2027-02-0{index + 1} 05:00:00+00",
-                    "key": f"key-{index}",
-                },
-            )
+            insert_appointment(f"CT-BBBBB{index}", f"2027-02-0{index + 1}")
             run(
                 sa.text(
                     "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed,"
                     " treatments, has_insurance, preauthorisation) VALUES (:id, 'melanoma', '3',"
                     " 'lt3m', 'interferon', :insured, :preauth)"
                 ),
-                {"id": index + 1, "insured": insured, "preauth": "yes" if insured else None},
+                {
+                    "id": index + 1,
+                    "insured": insured,
+                    "preauth": "yes" if insured == "yes" else None,
+                },
             )
         # The clinic reworded one seed question and wrote one of its own.
         run(
@@ -340,32 +332,9 @@ def test_0008_gives_every_active_booking_its_claim(empty_database):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", "0007"]).exit_code == 0
     with app.app_context():
-        db.session.execute(
-            sa.text(
-                "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
-                " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
-                " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
-            )
-        )
+        insert_consultant()
         for index, status in enumerate(["confirmed", "cancelled", "completed"]):
-            db.session.execute(
-                sa.text(
-                    "INSERT INTO appointment (reference, consultant_id, starts_at, ends_at,"
-                    " status, urgent, consult_mode, patient_name, patient_email, patient_phone,"
-                    " preferred_channel, patient_timezone, booked_by, consent_health_at,"
-                    " consent_reminders, version, submission_key, created_at) VALUES (:ref, 1,"
-                    " :start, :end, :status, false,"
-                    " 'phone', 'P', 'p@example.com', '+919876543210', 'email', 'UTC', 'self',"
-                    " '2026-11-01 00:00:00+00', true, 0, :key, '2026-11-01 00:00:00+00')"
-                ),
-                {
-                    "ref": f"CT-CCCCC{index}",
-                    "status": status,
-                    "key": f"key-{index}",
-                    "start": f"2027-03-0{index + 1} 04:30:00+00",
-                    "end": f"2027-03-0{index + 1} 05:00:00+00",
-                },
-            )
+            insert_appointment(f"CT-CCCCC{index}", f"2027-03-0{index + 1}", status)
         db.session.commit()
         db.session.remove()
     upgraded = runner.invoke(args=["db", "upgrade"])

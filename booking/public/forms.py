@@ -45,6 +45,29 @@ from ..timeutil import clinic_today
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
+def email_field() -> EmailField:
+    """Where the confirmation and reminders go (checked by :func:`checked_email`)."""
+    return EmailField(
+        "Email", [required("Enter an email address."), Length(max=254)], filters=[clean_line]
+    )
+
+
+def phone_field() -> TelField:
+    return TelField(
+        "Phone, with country code",
+        [required("Enter a phone number."), Length(max=40)],
+        filters=[clean_line],
+    )
+
+
+def channel_field() -> RadioField:
+    return RadioField(
+        "How should we contact you?",
+        choices=dict(choices.CHANNELS),
+        validators=[required("Choose how we should contact you.")],
+    )
+
+
 class TimeForm(TimeChoiceForm):
     """The first step: a time zone and one of the offered times, to hold."""
 
@@ -108,19 +131,9 @@ class BookingForm(TimeChoiceForm):
         "Patient's full name", 120, required("Enter the patient's name."), plain_name
     )
     birth_date = line("Patient's date of birth", 20, required("Enter the patient's date of birth."))
-    patient_email = EmailField(
-        "Email", [required("Enter an email address."), Length(max=254)], filters=[clean_line]
-    )
-    patient_phone = TelField(
-        "Phone, with country code",
-        [required("Enter a phone number."), Length(max=40)],
-        filters=[clean_line],
-    )
-    preferred_channel = RadioField(
-        "How should we contact you?",
-        choices=dict(choices.CHANNELS),
-        validators=[required("Choose how we should contact you.")],
-    )
+    patient_email = email_field()
+    patient_phone = phone_field()
+    preferred_channel = channel_field()
 
     therapy = RadioField(
         "Which treatment are you asking about?",
@@ -383,3 +396,42 @@ class MoveForm(TimeChoiceForm):
 
 class CancelForm(FlaskForm):
     reason = text("Reason (optional)", 500)
+
+
+class WaitlistForm(FlaskForm):
+    """Joining the waitlist: how to reach the person, and when suits them. No health data."""
+
+    name = line("Your name", 120, required("Enter your name."), plain_name)
+    email = email_field()
+    phone = phone_field()
+    preferred_channel = channel_field()
+    language = RadioField(
+        "Which language would you like the consult in?",
+        choices=dict(choices.LANGUAGES),
+        validators=[required("Choose a language.")],
+    )
+    weekdays = MultiCheckboxField("Which days suit?", choices=dict(choices.WEEKDAYS))
+    day_parts = MultiCheckboxField("Which times of day suit?", choices=dict(choices.DAY_PARTS))
+    timezone = HiddenField()
+    consent = BooleanField(
+        "I agree that the clinic keeps these details to offer me a time, until I book or ask "
+        "to come off the waitlist.",
+        validators=[required("We need your agreement to keep your details on the waitlist.")],
+    )
+
+    def validate_email(self, field):
+        field.data = checked_email(field.data)
+
+    def validate_phone(self, field):
+        field.data = checked_phone(field.data)
+
+    def validate_weekdays(self, field):
+        if not field.data:
+            raise ValidationError("Choose at least one day.")
+
+    def validate_day_parts(self, field):
+        if not field.data:
+            raise ValidationError("Choose at least one time of day.")
+
+    def validate_timezone(self, field):
+        field.data = chosen_timezone(field.data, current_app.config["CLINIC_TIMEZONE"])

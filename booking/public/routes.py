@@ -17,6 +17,7 @@ from ..models import Appointment
 from ..notifications import build_ics, manage_url, safety_context, times
 from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
+from ..waitlist import OFFER_KEY, take_offer
 from . import bp
 from . import flow as steps
 from .flow import CONFIRMED_KEY, Flow
@@ -81,6 +82,10 @@ def details():
 
 
 def _show_confirmation(result):
+    offer_id = session.pop(OFFER_KEY, None)
+    if offer_id is not None and not result.duplicate:
+        take_offer(db.session, offer_id, result.appointment)  # off the waitlist
+        db.session.commit()
     session[CONFIRMED_KEY] = result.appointment.id
     if result.manage_token:
         session["manage_token"] = result.manage_token

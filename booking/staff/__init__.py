@@ -2,4 +2,16 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import access, admin, appointments, auth, availability, emails, home, new_booking, questions  # noqa: E402,F401,I001
+# The page modules register their views on bp when imported.
+from . import (  # noqa: E402,F401,I001
+    access,
+    admin,
+    appointments,
+    auth,
+    availability,
+    emails,
+    home,
+    new_booking,
+    questions,
+    waitlist,
+)

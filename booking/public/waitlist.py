@@ -1,0 +1,75 @@
+"""The waitlist's pages: joining it when no time suits, and the link in an offer email, which
+gives this browser the offer's hold and continues to the details like any booking."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, session, url_for
+
+from .. import choices
+from ..extensions import csrf, db, limiter
+from ..fields import chosen_timezone
+from ..models import WaitlistEntry
+from ..timeutil import now_utc
+from ..waitlist import OFFER_KEY, find_offer
+from . import bp
+from .flow import HOLD_KEY, ZONE_KEY
+from .forms import WaitlistForm
+from .routes import _made, booking_rate_limit
+
+
+def _page(form, status=200):
+    return render_template("public/waitlist.html", form=form, choices=choices), status
+
+
+@bp.route("/waitlist", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one can keep the answers
+@limiter.shared_limit(booking_rate_limit, scope="booking", deduct_when=_made, methods=["POST"])
+def waitlist():
+    if request.method == "GET":
+        tz_name = chosen_timezone(request.args.get("tz"), current_app.config["CLINIC_TIMEZONE"])
+        return _page(WaitlistForm(formdata=None, timezone=tz_name))
+    form = WaitlistForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    order = {value: index for index, (value, _) in enumerate(choices.WEEKDAYS)}
+    entry = WaitlistEntry(
+        created_at=now_utc(),
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        preferred_channel=form.preferred_channel.data,
+        language=form.language.data,
+        timezone=form.timezone.data,
+        weekdays=",".join(sorted(set(form.weekdays.data), key=order.__getitem__)),
+        day_parts=",".join(p for p, _ in choices.DAY_PARTS if p in form.day_parts.data),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    current_app.logger.info("waitlist entry %s added", entry.id)
+    return redirect(url_for(".waitlist_joined"), code=303)
+
+
+@bp.get("/waitlist/joined")
+def waitlist_joined():
+    return render_template("public/waitlist_joined.html")
+
+
+@bp.get("/waitlist/offer/<token>")
+@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
+def waitlist_offer(token):
+    offer = find_offer(db.session, token, now_utc())
+    if offer is None:
+        return (
+            render_template(
+                "public/manage_gone.html",
+                title="This offer has ended",
+                message="The time was kept for you for a while and has passed to the next "
+                "person, or has been booked. We will email you the next time that suits.",
+            ),
+            404,
+        )
+    # This browser now holds the offered time, as if it had chosen it.
+    session[HOLD_KEY] = token
+    session[ZONE_KEY] = offer.entry.timezone
+    session[OFFER_KEY] = offer.id
+    return redirect(url_for(".details"))

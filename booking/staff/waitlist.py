@@ -1,0 +1,44 @@
+"""The waitlist for staff: who is waiting (longest first), for which days and times, what was
+offered to them, and taking someone off the list when they ask."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import flash, redirect, render_template, url_for
+
+from .. import choices
+from ..extensions import db
+from ..models import WaitlistEntry
+from ..statuses import WaitlistStatus
+from ..timeutil import now_utc
+from ..waitlist import remove
+from . import bp
+from .access import staff_actor
+from .forms import ActionForm
+
+OPEN = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+@bp.get("/waitlist")
+def waitlist():
+    entries = db.session.scalars(
+        sa.select(WaitlistEntry)
+        .where(WaitlistEntry.status.in_(OPEN))
+        .options(so.selectinload(WaitlistEntry.offers))
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    ).all()
+    return render_template(
+        "staff/waitlist.html", entries=entries, choices=choices, form=ActionForm()
+    )
+
+
+@bp.post("/waitlist/<int:entry_id>/remove")
+def waitlist_remove(entry_id):
+    entry = db.get_or_404(WaitlistEntry, entry_id)
+    form = ActionForm()
+    if form.validate_on_submit() and entry.status in OPEN:
+        remove(db.session, entry, now_utc(), staff_actor())
+        db.session.commit()
+        flash(f"{entry.name} is off the waitlist.")
+    return redirect(url_for(".waitlist"))

@@ -1,0 +1,161 @@
+"""The waitlist: joining it, a freed time offered to the longest-waiting person it suits (held
+for them), never twice to the same person, passing to the next when not taken in time."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.audit import Actor
+from booking.availability import free_slots, slot_rules
+from booking.changes import cancel_appointment
+from booking.extensions import db
+from booking.models import AuditEvent, OutboundEmail, WaitlistEntry, WaitlistOffer
+from booking.outbox import dispatch_outbox
+from booking.timeutil import now_utc
+from booking.waitlist import make_offers
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+from tests.helpers import assert_only_app_markup, csrf_token
+
+JOIN = {
+    "name": "Meera Nair",
+    "email": "meera@example.com",
+    "phone": "+91 98470 12345",
+    "preferred_channel": "whatsapp",
+    "language": "hi",
+    "weekdays": ["0"],
+    "day_parts": ["morning"],
+    "timezone": "Asia/Kolkata",
+    "consent": "y",
+}
+
+
+def join(client, **changes):
+    page = client.get("/waitlist?tz=Asia/Kolkata").get_data(as_text=True)
+    data = {**JOIN, "csrf_token": csrf_token(page), **changes}
+    return client.post("/waitlist", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_joining_keeps_the_answers_when_one_is_missing(client, consultant):
+    response = join(client, weekdays=None)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose at least one day" in page and 'value="Meera Nair"' in page
+    response = join(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/joined")
+    entry = db.session.scalar(sa.select(WaitlistEntry))
+    assert (entry.weekdays, entry.day_parts, entry.phone) == ("0", "morning", "+919847012345")
+    assert entry.status == "waiting"
+
+
+def test_the_booking_page_offers_the_waitlist(client, consultant):
+    page = client.get("/book?tz=Asia/Kolkata").get_data(as_text=True)
+    assert "/waitlist?tz=Asia%2FKolkata" in page or "/waitlist?tz=Asia/Kolkata" in page
+
+
+@BOTH_DATABASES
+def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
+    app, client, create_consultant, book_at, smtp
+):
+    create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
+    now = now_utc()
+    rules = slot_rules(app.config)
+    booked = [
+        book_at(moment, now, index=index).appointment
+        for index, moment in enumerate(free_slots(db.session, rules, now))
+    ]
+    assert booked and not free_slots(db.session, rules, now)
+    for name, email, days in (
+        ("First", "first@example.com", ["0"]),
+        ("Second", "second@example.com", ["0"]),
+        ("Tuesday", "tuesday@example.com", ["1"]),
+    ):
+        assert join(client, name=name, email=email, weekdays=days).status_code == 303
+    assert make_offers(db.session, now) == 0  # nothing free: nobody is offered anything
+
+    freed = booked[1]
+    cancel_appointment(db.session, freed, now, Actor.patient())
+    db.session.commit()
+    assert make_offers(db.session, now) == 1
+    assert make_offers(db.session, now) == 0  # one at a time: no second offer meanwhile
+    [offer] = db.session.scalars(sa.select(WaitlistOffer)).all()
+    assert offer.entry.name == "First" and offer.starts_at == freed.starts_at
+    # The offered time is held: nobody else is offered it, online or on the list.
+    assert freed.starts_at not in free_slots(db.session, rules, now)
+    dispatch_outbox(db.session)
+    [message] = [m for m in smtp.messages if m["To"] == "first@example.com"]
+    assert "has come free" in message["Subject"]
+    assert "Melanoma" not in message.as_string()  # nothing about health on the list
+
+    later = now + timedelta(minutes=app.config["HOLD_MINUTES"] + 1)
+    assert make_offers(db.session, later) == 1  # not taken in time: the next person
+    offers = db.session.scalars(sa.select(WaitlistOffer).order_by(WaitlistOffer.id)).all()
+    assert [(o.entry.name, o.status) for o in offers] == [("First", "expired"), ("Second", "open")]
+    assert offers[1].starts_at == freed.starts_at
+    first = db.session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.name == "First"))
+    assert first.status == "waiting"  # waits for the next time, never this one again
+    tuesday = db.session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.name == "Tuesday"))
+    assert tuesday.offers == []
+
+    # The second person opens the link and books the held time.
+    dispatch_outbox(db.session, later)
+    [mail] = [m for m in smtp.messages if m["To"] == "second@example.com"]
+    text = mail.get_body(("plain",)).get_content()
+    link = re.search(r"http://[^/\s]+(/waitlist/offer/[\w-]+)", text)[1]
+    response = client.get(link)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/book/details")
+    details = client.get("/book/details").get_data(as_text=True)
+    assert "Held for you until" in details
+    answers = dict(
+        VALID_ANSWERS,
+        csrf_token=csrf_token(details),
+        submission_key="waitlist-booking-key-000001",
+        slot=re.search(r'name="slot" value="([^"]+)"', details)[1],
+        timezone="Asia/Kolkata",
+        patient_email="second@example.com",
+    )
+    assert client.post("/book", data=answers).status_code == 302
+    db.session.expire_all()
+    second = db.session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.name == "Second"))
+    assert second.status == "booked" and second.offers[0].status == "taken"
+    assert client.get(link).status_code == 404  # the offer is used up
+
+
+def test_staff_see_the_waitlist_and_take_someone_off(client, consultant, admin_client):
+    join(client)
+    page = admin_client.get("/staff/waitlist").get_data(as_text=True)
+    assert "Meera Nair" in page and "+919847012345" in page and "Hindi" in page
+    entry = db.session.scalar(sa.select(WaitlistEntry))
+    response = admin_client.post(
+        f"/staff/waitlist/{entry.id}/remove", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(WaitlistEntry, entry.id).status == "removed"
+    assert (
+        db.session.scalar(
+            sa.select(AuditEvent.detail).where(AuditEvent.action == "waitlist_removed")
+        )
+        == f"waitlist {entry.id}"
+    )
+    assert "Nobody is waiting" in admin_client.get("/staff/waitlist").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", ["nonsense", "A" * 43])
+def test_an_unknown_offer_link_explains_itself(client, consultant, token):
+    response = client.get(f"/waitlist/offer/{token}")
+    assert response.status_code == 404
+    assert "This offer has ended" in response.get_data(as_text=True)
+
+
+def test_an_offer_email_shows_the_name_as_typed_and_nothing_else(app, client, create_consultant):
+    create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
+    join(client, name="Anita D'Souza & family")
+    assert make_offers(db.session, now_utc()) == 1
+    email = db.session.scalar(sa.select(OutboundEmail))
+    assert email.kind == "waitlist_offer" and email.appointment_id is None
+    parsed = assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
+    assert "Hello Anita D'Souza & family," in parsed.seen
