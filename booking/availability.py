@@ -20,11 +20,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 
 from .extensions import Session
 from .models import ACTIVE_STATUSES, Appointment, SlotClaim, StaffUser, TimeOff, WeeklyHours
+from .schedule import schedule_version
 from .statuses import AppointmentStatus
-from .timeutil import clinic_zone
+from .timeutil import UTCDateTime, clinic_zone
 
 
 @dataclass(frozen=True)
@@ -42,28 +44,51 @@ class SlotRules:
 LONGEST_CONSULT = timedelta(days=1)
 
 
-def _busy_intervals(
-    session: Session, start: datetime, end: datetime, now: datetime, holder: str | None
-):
-    """Per consultant, the sorted intervals they cannot take a consult; plus clinic closures."""
+@dataclass(frozen=True)
+class Hold:
+    starts_at: datetime
+    ends_at: datetime
+    holder: str | None
+    expires_at: datetime
+
+
+def _busy_intervals(session: Session, start: datetime, end: datetime, now: datetime):
+    """Per consultant, the sorted intervals they cannot take a consult, plus clinic closures;
+    and, apart, the live holds, which block everyone but the browser holding them."""
     busy: dict[int | None, list[tuple[datetime, datetime]]] = defaultdict(list)
-    booked = sa.select(Appointment.consultant_id, Appointment.starts_at, Appointment.ends_at).where(
+    holds: dict[int, list[Hold]] = defaultdict(list)
+    booked = sa.select(
+        Appointment.consultant_id,
+        Appointment.starts_at,
+        Appointment.ends_at,
+        # Typed, so the union's columns read back as the holds' do.
+        sa.cast(sa.null(), sa.String(64)).label("holder"),
+        sa.cast(sa.null(), UTCDateTime()).label("expires_at"),
+    ).where(
         Appointment.status.in_(ACTIVE_STATUSES),
         Appointment.starts_at < end,
         Appointment.starts_at > start - LONGEST_CONSULT,
         Appointment.ends_at > start,
     )
-    held = sa.select(SlotClaim.consultant_id, SlotClaim.starts_at, SlotClaim.ends_at).where(
+    held = sa.select(
+        SlotClaim.consultant_id,
+        SlotClaim.starts_at,
+        SlotClaim.ends_at,
+        SlotClaim.holder_hash,
+        SlotClaim.expires_at,
+    ).where(
         SlotClaim.expires_at > now,
         SlotClaim.appointment_id.is_(None),
         SlotClaim.starts_at < end,
         SlotClaim.ends_at > start,
     )
-    if holder:
-        held = held.where(SlotClaim.holder_hash != holder)
-    # One round trip for both: bookings and the times held for other browsers.
-    for consultant_id, starts_at, ends_at in session.execute(sa.union_all(booked, held)):
-        busy[consultant_id].append((starts_at, ends_at))
+    # One round trip for both: bookings and the times held for browsers.
+    rows = session.execute(sa.union_all(booked, held)).all()
+    for consultant_id, starts_at, ends_at, holder, expires_at in rows:
+        if expires_at is None:
+            busy[consultant_id].append((starts_at, ends_at))
+        else:
+            holds[consultant_id].append(Hold(starts_at, ends_at, holder, expires_at))
     time_off = session.execute(
         sa.select(TimeOff.consultant_id, TimeOff.starts_at, TimeOff.ends_at).where(
             TimeOff.starts_at < end, TimeOff.ends_at > start
@@ -71,7 +96,7 @@ def _busy_intervals(
     )
     for off_id, off_start, off_end in time_off:  # off_id empty: the whole clinic is closed
         busy[off_id].append((off_start, off_end))
-    return {key: _merged(intervals) for key, intervals in busy.items()}
+    return {key: _merged(intervals) for key, intervals in busy.items()}, holds
 
 
 def _merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -100,27 +125,18 @@ def _local_to_utc(day: date, clock, tz: tzinfo) -> datetime | None:
     return moment
 
 
-def free_slots(
-    session: Session,
-    rules: SlotRules,
-    now: datetime,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
-    holder: str | None = None,
-) -> dict[datetime, list[int]]:
-    """Map each free slot's UTC start to the consultants free then, in start order.
+@dataclass
+class Computed:
+    """Free times for everyone (``base``), the times free only for the browser holding them
+    (``held``: slot to (consultant, holder) pairs), and until when this stays true without
+    any write: the first live hold's expiry."""
 
-    The window defaults to the bookable range (now + minimum notice to now + horizon); a
-    narrower window is how the booking code re-checks the one slot the patient chose.
-    ``holder`` (a hold key's hash) is the browser asking: its own hold counts as free.
-    """
-    earliest = now + rules.min_notice
-    latest = now + rules.horizon
-    start = max(window_start or earliest, earliest)
-    end = min(window_end or latest, latest)
-    if start >= end:
-        return {}
+    base: dict[datetime, list[int]]
+    held: dict[datetime, list[tuple[int, str | None]]]
+    valid_until: datetime | None
 
+
+def _compute(session: Session, rules: SlotRules, now: datetime, start, end) -> Computed:
     hours = session.execute(
         sa.select(
             WeeklyHours.consultant_id,
@@ -132,14 +148,15 @@ def free_slots(
         .where(StaffUser.is_consultant.is_(True), StaffUser.active.is_(True))
     ).all()
     if not hours:
-        return {}
+        return Computed({}, {}, None)
     by_weekday = defaultdict(list)
     for consultant_id, weekday, start_time, end_time in hours:
         by_weekday[weekday].append((consultant_id, start_time, end_time))
 
-    busy = _busy_intervals(session, start, end + rules.consult, now, holder)
+    busy, holds = _busy_intervals(session, start, end + rules.consult, now)
     closures = busy.pop(None, [])
     slots: dict[datetime, list[int]] = defaultdict(list)
+    held: dict[datetime, list[tuple[int, str | None]]] = defaultdict(list)
 
     day = start.astimezone(rules.clinic_tz).date() - timedelta(days=1)
     last_day = end.astimezone(rules.clinic_tz).date()
@@ -157,10 +174,81 @@ def free_slots(
                     and not _overlaps(closures, slot, slot_end)
                     and not _overlaps(busy.get(consultant_id, []), slot, slot_end)
                 ):
-                    slots[slot].append(consultant_id)
+                    holders = {
+                        hold.holder
+                        for hold in holds.get(consultant_id, ())
+                        if hold.starts_at < slot_end and hold.ends_at > slot
+                    }
+                    if not holders:
+                        slots[slot].append(consultant_id)
+                    elif len(holders) == 1:
+                        held[slot].append((consultant_id, holders.pop()))
                 slot = slot_end
         day += timedelta(days=1)
-    return {moment: sorted(set(ids)) for moment, ids in sorted(slots.items())}
+    expiries = [hold.expires_at for items in holds.values() for hold in items]
+    return Computed(
+        {moment: sorted(set(ids)) for moment, ids in sorted(slots.items())},
+        dict(held),
+        min(expiries, default=None),
+    )
+
+
+def free_slots(
+    session: Session,
+    rules: SlotRules,
+    now: datetime,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    holder: str | None = None,
+) -> dict[datetime, list[int]]:
+    """Map each free slot's UTC start to the consultants free then, in start order.
+
+    The window defaults to the bookable range (now + minimum notice to now + horizon), which
+    is cached (see :func:`_cached`); a narrower window is how the booking code re-checks the
+    one slot the patient chose, always from the database. ``holder`` (a hold key's hash) is
+    the browser asking: its own hold counts as free.
+    """
+    earliest = now + rules.min_notice
+    latest = now + rules.horizon
+    start = max(window_start or earliest, earliest)
+    end = min(window_end or latest, latest)
+    if start >= end:
+        return {}
+    if window_start is None and window_end is None:
+        computed = _cached(session, rules, now, start, end)
+    else:
+        computed = _compute(session, rules, now, start, end)
+    if not holder or not computed.held:
+        return computed.base
+    mine = {
+        moment: [consultant for consultant, held_for in pairs if held_for == holder]
+        for moment, pairs in computed.held.items()
+    }
+    slots = {moment: list(ids) for moment, ids in computed.base.items()}
+    for moment, consultants in mine.items():
+        if consultants:
+            slots[moment] = sorted({*slots.get(moment, []), *consultants})
+    return dict(sorted(slots.items()))
+
+
+def _cached(session: Session, rules: SlotRules, now: datetime, start, end) -> Computed:
+    """The bookable range's free times, kept per process and recomputed only when the
+    schedule changed (its version: one indexed query), the minute moved the window, or a
+    hold in it expired. The version is read before computing, so what is cached is never
+    older than the version it is filed under; two web processes each keep their own and
+    both see every change on their next request."""
+    cache = current_app.extensions.setdefault("free_slot_cache", {})
+    version = schedule_version(session)
+    minute = now.replace(second=0, microsecond=0)
+    entry = cache.get(rules)
+    if entry is not None:
+        cached_version, cached_minute, computed = entry
+        expired = computed.valid_until is not None and computed.valid_until <= now
+        if cached_version == version and cached_minute == minute and not expired:
+            return computed
+    computed = _compute(session, rules, now, start, end)
+    cache[rules] = (version, minute, computed)
+    return computed
 
 
 def consultants_free_at(

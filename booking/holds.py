@@ -22,6 +22,7 @@ from flask import current_app
 from .availability import SlotRules, consultants_free_at
 from .extensions import Session
 from .models import Appointment, SlotClaim
+from .schedule import bump
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +91,16 @@ def held_claim(session: Session, holder: str | None, starts_at: datetime) -> Slo
 
 
 def release_holds(session: Session, holder: str | None) -> None:
-    """Delete the holds of ``holder`` (a key's hash), in the caller's transaction."""
+    """Delete the holds of ``holder`` (a key's hash), in the caller's transaction. A bulk
+    delete passes the session's hooks by, so it bumps the schedule version itself."""
     if holder:
-        session.execute(
-            sa.delete(SlotClaim).where(
-                SlotClaim.holder_hash == holder, SlotClaim.appointment_id.is_(None)
-            )
-        )
+        released = session.execute(
+            sa.delete(SlotClaim)
+            .where(SlotClaim.holder_hash == holder, SlotClaim.appointment_id.is_(None))
+            .returning(SlotClaim.consultant_id)
+        ).all()
+        if released:
+            bump(session, {consultant_id for (consultant_id,) in released})
 
 
 def hold_and_commit(

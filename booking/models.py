@@ -557,3 +557,13 @@ class WaitlistOffer(Model):
         sa.UniqueConstraint("entry_id", "starts_at"),
         check_in("status", OfferStatus, "status"),
     )
+
+
+class ScheduleVersion(Model):
+    """How often each consultant's bookable time has changed (scope 0: clinic-wide changes).
+    The free-time cache is keyed on these; see ``schedule.py``."""
+
+    __tablename__ = "schedule_version"
+
+    scope: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger())

@@ -156,7 +156,8 @@ def test_new_york_patient_sees_right_times_across_their_dst_change(app, create_c
 
 
 def test_slot_query_count_does_not_grow_with_bookings(app, create_consultant):
-    """Three queries for 30 days of slots, however many bookings there are."""
+    """The schedule's version and three queries for 30 days of slots, however many bookings
+    there are; then, until the schedule changes, the version alone."""
     consultants = [
         create_consultant(f"Dr {i}", days=range(5), start=time(9), end=time(17)) for i in range(3)
     ]
@@ -164,8 +165,11 @@ def test_slot_query_count_does_not_grow_with_bookings(app, create_consultant):
         book(consultants[0], at("2027-01-04T09:00") + timedelta(days=day))
     statements = []
     sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    free_slots(db.session, rules(), MONDAY_MORNING)
-    assert len(statements) == 3, statements
+    first = free_slots(db.session, rules(), MONDAY_MORNING)
+    assert len(statements) == 4, statements
+    statements.clear()
+    assert free_slots(db.session, rules(), MONDAY_MORNING + timedelta(seconds=20)) == first
+    assert len(statements) == 1 and "schedule_version" in statements[0]
     assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 3
 
 

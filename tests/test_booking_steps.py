@@ -12,14 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from booking.audit import Actor
 from booking.availability import free_slots, slot_rules
 from booking.bookings import book_and_commit
+from booking.changes import cancel_appointment
 from booking.extensions import db
 from booking.fields import slot_value
 from booking.holds import HoldRefused, hold_and_commit, holder_hash
 from booking.models import Appointment, SlotClaim
 from booking.timeutil import now_utc
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, booking_request
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, booking_request, make_app
 from tests.helpers import csrf_token, offered_times
 
 DAY_LINK = re.compile(r'class="day(?: current)?" data-day href="[^"]*day=(\d{4}-\d\d-\d\d)')
@@ -274,3 +276,33 @@ def test_two_browsers_racing_for_the_last_consultant_get_one_hold(app, consultan
         thread.join(timeout=60)
     assert sorted(results) == ["held", "taken"]
     assert db.session.scalar(sa.select(sa.func.count(SlotClaim.id))) == 1
+
+
+@BOTH_DATABASES
+def test_two_web_processes_each_see_a_change_on_their_next_request(
+    app, database_url, client, consultant, booking_form
+):
+    """Each process keeps its own cache of free times (on its app object); a booking made in
+    one is not offered by the other on the very next request, nor is a held time."""
+    other = make_app(database_url)
+    browser_b = other.test_client()
+    first_day = slots(app)[0][:10]
+
+    def offered_by_b(slot: str) -> bool:
+        day = datetime.fromisoformat(slot).astimezone(ZoneInfo("Asia/Kolkata")).date()
+        page = browser_b.get(f"/book?tz=Asia/Kolkata&day={day.isoformat()}")
+        return slot in offered_times(page.get_data(as_text=True))
+
+    booked, held = slots(app)[2], slots(app)[3]
+    assert first_day and offered_by_b(booked) and offered_by_b(held)  # B's cache is warm
+    assert client.post("/book", data=booking_form(slot=booked)).status_code == 302
+    assert not offered_by_b(booked)
+    choose(app.test_client(), held)
+    assert not offered_by_b(held)
+    appointment = db.session.scalar(sa.select(Appointment))
+    cancel_appointment(db.session, appointment, now_utc(), Actor.patient())
+    db.session.commit()
+    assert offered_by_b(booked)  # free again
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
