@@ -13,7 +13,6 @@ time next deletes it in the same transaction as their own claim. The worker also
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,8 +22,6 @@ from .availability import SlotRules, consultants_free_at
 from .extensions import Session
 from .models import Appointment, SlotClaim
 from .schedule import bump
-
-log = logging.getLogger(__name__)
 
 
 class HoldRefused(Exception):
