@@ -14,8 +14,9 @@ import threading
 import time
 import urllib.parse
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-SLOT = re.compile(r'<option (?:selected )?value="(\d{4}-[^"]+Z)"')
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SLOT = re.compile(r'name="slot" id="slot-\d+" value="(\d{4}-[^"]+Z)"')
+DAY = re.compile(r'data-day href="/book\?day=(\d{4}-\d\d-\d\d)')
 
 
 def client(port, number, clients, per_slot, deadline, totals, lock):
@@ -26,7 +27,12 @@ def client(port, number, clients, per_slot, deadline, totals, lock):
     page = response.read().decode()
     cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
     csrf = CSRF.search(page)[1]
-    slots = sorted(SLOT.findall(page))
+    # The first page shows one day's times; the others are a link each.
+    slots = set(SLOT.findall(page))
+    for day in DAY.findall(page):
+        connection.request("GET", f"/book?day={day}&tz=Asia/Kolkata", headers={"Cookie": cookie})
+        slots.update(SLOT.findall(connection.getresponse().read().decode()))
+    slots = sorted(slots)
     round_ = posts = errors = server_errors = 0
     while time.monotonic() < deadline:
         # Request k of client c takes slot (c + k * clients) // per_slot: each slot is used at
