@@ -18,10 +18,10 @@ from pathlib import Path
 
 from bench.free_slots import slots_bench
 from bench.harness import ROOT, postgres_reachable
-from bench.web_load import http_bench
 from bench.outbox_speed import outbox_bench
 from bench.reminder_job import reminder_bench
 from bench.staff_list import staff_list_bench
+from bench.web_load import http_bench
 
 
 def main() -> None:
