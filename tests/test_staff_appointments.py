@@ -250,6 +250,8 @@ def test_filter_bar_reads_dates_consultants_and_pages_from_the_link(
         assert response.status_code == 200
         return response.get_data(as_text=True)
 
+    plain = listed()  # the list as first opened: every filter "any", no error shown
+    assert early in plain and late in plain and 'class="error"' not in plain
     day = (start + timedelta(days=1)).date().isoformat()
     only_early = listed(date_from=day, date_to=day)
     assert early in only_early and late not in only_early

@@ -247,7 +247,8 @@ def submit(flow: Flow, on_booked):
     if not valid_submission_key(form.submission_key.data):
         form.submission_key.data = secrets.token_urlsafe(24)
 
-    action = request.form.get("action", "book")
+    # A day button in the picker sends only ``show_day``: without this it would book.
+    action = request.form.get("action") or ("show_day" if "show_day" in request.form else "book")
     if action in ("change_time", "show_day", "show_times"):
         # Nothing is checked: the patient is choosing another time, answers kept.
         day = parse_day(request.form.get("show_day"))

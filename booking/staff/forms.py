@@ -72,7 +72,8 @@ def _any(options) -> dict[str, str]:
 
 class ListFilterForm(Form):
     """The appointment list's filter bar: a GET form (no CSRF, it changes nothing), read from
-    the query string so that a filtered list is a link staff can keep or share."""
+    the query string so that a filtered list is a link staff can keep or share. Every select
+    has a default: a filter missing from the link means "any", not a wrong choice."""
 
     q = StringField(
         "Search",
@@ -81,7 +82,7 @@ class ListFilterForm(Form):
         render_kw={"placeholder": "Reference, name, email or phone"},
     )
     status = SelectField(
-        "Status", choices=_any((s, s.replace("_", "-")) for s in AppointmentStatus)
+        "Status", choices=_any((s, s.replace("_", "-")) for s in AppointmentStatus), default=""
     )
     date_from = DateField("From", [Optional()])
     date_to = DateField("Until", [Optional()])
@@ -91,10 +92,12 @@ class ListFilterForm(Form):
             raise ValidationError("Use a date between 2000 and 2100.")
 
     validate_date_from = validate_date_to = _plausible
-    consultant_id = SelectField("Consultant", choices={"": "Any"})
-    cancer_type = SelectField("Cancer type", choices=_any(choices.CANCER_TYPES))
-    has_insurance = SelectField("Insurance", choices=_any(choices.YES_NO_UNSURE))
-    urgent = SelectField("Urgent", choices={"": "Any", "yes": "Urgent only", "no": "Not urgent"})
+    consultant_id = SelectField("Consultant", choices={"": "Any"}, default="")
+    cancer_type = SelectField("Cancer type", choices=_any(choices.CANCER_TYPES), default="")
+    has_insurance = SelectField("Insurance", choices=_any(choices.YES_NO_UNSURE), default="")
+    urgent = SelectField(
+        "Urgent", choices={"": "Any", "yes": "Urgent only", "no": "Not urgent"}, default=""
+    )
     questionnaire = SelectField(
         "Questionnaire",
         choices={
@@ -104,8 +107,11 @@ class ListFilterForm(Form):
             "started": "Started",
             "done": "Done",
         },
+        default="",
     )
-    per_page = SelectField("Per page", choices={str(n): str(n) for n in PAGE_SIZES})
+    per_page = SelectField(
+        "Per page", choices={str(n): str(n) for n in PAGE_SIZES}, default=str(PAGE_SIZES[0])
+    )
 
 
 class CallBackForm(FlaskForm):
