@@ -23,10 +23,8 @@ from .availability import SlotRules, consultants_free_at, slot_rules
 from .choices import INSURED_ROUTES
 from .extensions import Session
 from .holds import claim_for, clear_expired, held_claim, release_holds
-from .models import Appointment, Intake, SlotClaim, StaffUser
-from .notifications import confirmation_email, staff_new_booking_email
-from .outbox import enqueue
-from .questions import question_list
+from .models import Appointment, Intake, SlotClaim
+from .outbox import enqueue_unwritten
 from .reminders import plan_reminders
 from .statuses import AppointmentStatus
 from .tokens import issue_manage_token
@@ -51,19 +49,6 @@ class AlreadyBooked(Exception):
 
 class TooManyBookings(Exception):
     """The email address already has as many upcoming consults as one person may hold."""
-
-
-def upcoming_for_email(session: Session, email: str, now: datetime) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count(Appointment.id)).where(
-                Appointment.patient_email == email,
-                Appointment.status == AppointmentStatus.CONFIRMED,
-                Appointment.ends_at > now,
-            )
-        )
-        or 0
-    )
 
 
 @dataclass
@@ -119,6 +104,14 @@ class BookingResult:
     # The raw manage token exists only here and in the emails; the database keeps its hash.
     manage_token: str | None = None
     duplicate: bool = False
+    # Read before the commit, so the confirmation redirect needs no query.
+    appointment_id: int = 0
+    reference: str = ""
+
+    def __post_init__(self):
+        if not self.appointment_id:  # a booking found again: already loaded
+            self.appointment_id = self.appointment.id
+            self.reference = self.appointment.reference
 
 
 def insurance_answer(payment_routes: list[str]) -> str:
@@ -143,7 +136,6 @@ def _build(
     session: Session,
     request: BookingRequest,
     consultant_id: int,
-    questions: list[str],
     now: datetime,
     actor: Actor,
     hold: SlotClaim | None = None,
@@ -156,7 +148,7 @@ def _build(
     rules = slot_rules(config)
     appointment = Appointment(
         reference=new_reference(),
-        consultant=session.get(StaffUser, consultant_id),
+        consultant_id=consultant_id,
         starts_at=request.starts_at,
         ends_at=request.starts_at + rules.consult,
         status=AppointmentStatus.CONFIRMED,
@@ -212,15 +204,11 @@ def _build(
         open_case(appointment, now)
     appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
     session.add(appointment)
-    token = issue_manage_token(session, appointment, now)
-    enqueue(
-        session,
-        confirmation_email(appointment, questions, request.own_questions, token),
-        now,
-        appointment,
-    )
+    token = issue_manage_token(session, appointment, now)  # for the confirmation page
+    # The emails are written by the worker when it sends them: this request only adds rows.
+    enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
-        enqueue(session, staff_new_booking_email(appointment, recipient), now, appointment)
+        enqueue_unwritten(session, "staff_new_booking", recipient, appointment, now)
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"
     audit.record(session, action, now, actor, appointment=appointment)
@@ -245,48 +233,30 @@ def book_and_commit(
     """
     rules = rules or slot_rules(current_app.config)
     actor = actor or Actor.patient(request.ip_address)
-    existing = find_by_submission(session, request.submission_key)
+    existing = _check_earlier_bookings(session, request, now)
     if existing is not None:
         return BookingResult(existing, duplicate=True)
-    same_time = session.scalar(
-        sa.select(Appointment).where(
-            Appointment.patient_email == request.patient_email,
-            Appointment.starts_at == request.starts_at,
-            Appointment.status == AppointmentStatus.CONFIRMED,
-        )
-    )
-    if same_time is not None:
-        raise AlreadyBooked(same_time)
-    limit = current_app.config["MAX_BOOKINGS_PER_EMAIL"]
-    if upcoming_for_email(session, request.patient_email, now) >= limit:
-        raise TooManyBookings()
 
-    questions = question_list(session, request.cancer_type, request.therapy, request.treatments)
-    if held_claim(session, request.holder, request.starts_at) is not None:
+    if request.holder:
         session.rollback()  # end the read before writing, so SQLite takes the write lock cleanly
         for _ in range(3):  # a new reference on the rare chance of a collision
             hold = held_claim(session, request.holder, request.starts_at)
-            if hold is None:  # it expired and someone else claimed the time meanwhile
+            if hold is None:  # no hold, or it expired and someone else took the time meanwhile
                 break
-            appointment, token = _build(
-                session, request, hold.consultant_id, questions, now, actor, hold
-            )
+            appointment, token = _build(session, request, hold.consultant_id, now, actor, hold)
             try:
-                session.commit()
+                return _commit(session, appointment, token)
             except sa.exc.IntegrityError:
                 session.rollback()
-                continue
-            log.info("booking %s made", appointment.reference)
-            return BookingResult(appointment, manage_token=token)
 
     candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
     session.rollback()
     for consultant_id in candidates:
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
-            appointment, token = _build(session, request, consultant_id, questions, now, actor)
+            appointment, token = _build(session, request, consultant_id, now, actor)
             try:
-                session.commit()
+                return _commit(session, appointment, token)
             except sa.exc.IntegrityError:
                 session.rollback()
                 existing = find_by_submission(session, request.submission_key)
@@ -294,10 +264,51 @@ def book_and_commit(
                     return BookingResult(existing, duplicate=True)
                 if _consultant_taken(session, consultant_id, request.starts_at):
                     break
-                continue
-            log.info("booking %s made", appointment.reference)
-            return BookingResult(appointment, manage_token=token)
     raise SlotTaken()
+
+
+def _check_earlier_bookings(
+    session: Session, request: BookingRequest, now: datetime
+) -> Appointment | None:
+    """One query for the three things an earlier booking can mean: this form was already sent
+    (returned: show that booking), this email already has this time (:class:`AlreadyBooked`:
+    the Back button, then Book), or this email holds as many upcoming consults as one may."""
+    earlier = session.scalars(
+        sa.select(Appointment).where(
+            sa.or_(
+                Appointment.submission_key == request.submission_key,
+                sa.and_(
+                    Appointment.patient_email == request.patient_email,
+                    Appointment.status == AppointmentStatus.CONFIRMED,
+                    Appointment.ends_at > now,
+                ),
+            )
+        )
+    ).all()
+    for appointment in earlier:
+        if appointment.submission_key == request.submission_key:
+            return appointment
+    for appointment in earlier:
+        if appointment.starts_at == request.starts_at:
+            raise AlreadyBooked(appointment)
+    if len(earlier) >= current_app.config["MAX_BOOKINGS_PER_EMAIL"]:
+        raise TooManyBookings()
+    return None
+
+
+def _commit(session: Session, appointment: Appointment, token: str) -> BookingResult:
+    """Commit the booking. Its id and reference are read at the flush, so that nothing after
+    the commit has to load the row again."""
+    session.flush()
+    result = BookingResult(
+        appointment,
+        manage_token=token,
+        appointment_id=appointment.id,
+        reference=appointment.reference,
+    )
+    session.commit()
+    log.info("booking %s made", result.reference)
+    return result
 
 
 def _consultant_taken(session: Session, consultant_id: int, starts_at: datetime) -> bool:

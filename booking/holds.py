@@ -53,8 +53,10 @@ def clear_expired(session: Session, consultant_id: int, starts_at: datetime, now
 def claim_for(appointment: Appointment) -> SlotClaim:
     """The booking's claim, made or moved to its consultant and time (move, reassign)."""
     claim = appointment.claim or SlotClaim(appointment=appointment)
-    # The relationship, not the column: a consultant just assigned is not flushed yet.
-    claim.consultant_id = appointment.consultant.id
+    # The relationship when set (a consultant just assigned is not flushed yet), else the
+    # column (a new booking names its consultant by id, to save loading the row).
+    consultant = appointment.consultant
+    claim.consultant_id = consultant.id if consultant is not None else appointment.consultant_id
     claim.starts_at = appointment.starts_at
     claim.ends_at = appointment.ends_at
     return claim

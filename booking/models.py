@@ -376,10 +376,12 @@ class OutboundEmail(Model):
         sa.ForeignKey("reminder.id", ondelete="SET NULL"), index=True
     )
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
-    subject: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Empty until written: a booking's confirmation and staff notice are queued unwritten and
+    # written by the worker when it sends them (booking/written_at_send.py).
+    subject: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # Bodies can carry the patient's own questions and urgent-care guidance: encrypted.
-    body_text: so.Mapped[str] = so.mapped_column(EncryptedText())
-    body_html: so.Mapped[str] = so.mapped_column(EncryptedText())
+    body_text: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    body_html: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     ics: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     message_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=OutboxStatus.PENDING)

@@ -39,6 +39,7 @@ from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
 from .statuses import OutboxStatus
 from .timeutil import now_utc
+from .written_at_send import NothingToWrite, write
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +59,42 @@ def enqueue(
     reminder: Reminder | None = None,
 ) -> OutboundEmail:
     """Add one email to the outbox, in the caller's transaction."""
+    row = _new_row(email.kind, email.recipient, now, appointment)
+    row.reminder = reminder
+    row.subject, row.body_text, row.body_html, row.ics = (
+        email.subject,
+        email.text,
+        email.html,
+        email.ics,
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_unwritten(
+    session: Session, kind: str, recipient: str, appointment: Appointment, now: datetime
+) -> OutboundEmail:
+    """Add an email the worker writes when it sends it (see :mod:`booking.written_at_send`):
+    the request that caused it only inserts this row."""
+    row = _new_row(kind, recipient, now, appointment)
+    session.add(row)
+    return row
+
+
+def _new_row(
+    kind: str, recipient: str, now: datetime, appointment: Appointment | None
+) -> OutboundEmail:
     sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
-    row = OutboundEmail(
-        kind=email.kind,
+    return OutboundEmail(
+        kind=kind,
         appointment=appointment,
-        reminder=reminder,
-        recipient=email.recipient,
-        subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        ics=email.ics,
+        recipient=recipient,
         message_id=make_msgid(domain=sender_domain or None),
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(row)
-    return row
 
 
 def withdraw_reminder_emails(session: Session, appointment: Appointment) -> list[int]:
@@ -188,7 +207,7 @@ QUOTED_PRINTABLE_UTF8.body_encoding = QP
 def build_message(row: OutboundEmail) -> Message:
     config = current_app.config
     message = WrappedMessage(
-        subject=row.subject,
+        subject=row.subject or "",
         recipients=[row.recipient],
         body=row.body_text,
         html=row.body_html,
@@ -268,6 +287,18 @@ def _mark_failed(
     session.commit()
 
 
+def _write_now(session: Session, row: OutboundEmail, now: datetime) -> Email:
+    """Write an unwritten row; if that fails, nothing it added (a manage token) is kept."""
+    try:
+        email = write(session, row, now)
+        session.flush()
+    except Exception:
+        for added in list(session.new):
+            session.expunge(added)
+        raise
+    return email
+
+
 def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchReport:
     """Claim one batch of due emails and send it over one SMTP connection."""
     config = current_app.config
@@ -286,22 +317,35 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
         .options(*(so.defer(column) for column in ENCRYPTED_BODY))
         .order_by(OutboundEmail.id)
     ).all()
-    items, broken = [], []
-    for row, text, html, ics in rows:
+    items, broken, gone = [], [], []
+    for row, stored_text, stored_html, stored_ics in rows:
         try:
+            if stored_text is None:  # queued unwritten by a booking: written now, kept
+                email = _write_now(session, row, now)
+                bodies = (email.text, email.html, email.ics)
+            else:
+                bodies = (decrypt(stored_text), decrypt(stored_html), decrypt(stored_ics))
             plain = OutboundEmail(
                 kind=row.kind,
                 recipient=row.recipient,
                 subject=row.subject,
                 message_id=row.message_id,
-                body_text=decrypt(text),
-                body_html=decrypt(html),
-                ics=decrypt(ics),
+                body_text=bodies[0],
+                body_html=bodies[1],
+                ics=bodies[2],
             )
             items.append(_Claimed(row.id, row.kind, row.attempts, build_message(plain)))
+        except NothingToWrite:
+            gone.append(row.id)
         except Exception as error:  # one malformed row must not hold back the batch
             broken.append((_Claimed(row.id, row.kind, row.attempts, None), error))
-    session.rollback()  # end the read; each result below is its own short transaction
+    if gone:
+        session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id.in_(gone))
+            .values(status=OutboxStatus.WITHDRAWN, lease_expires_at=None)
+        )
+    session.commit()  # keeps what was written; each result below is its own short transaction
     for item, failure in broken:
         _mark_failed(session, [item], failure, now, report)
     if not items:

@@ -79,3 +79,18 @@ def assert_only_app_markup(html: str, base_url: str, label: str = "") -> ParsedH
         if href is not None:
             assert href.startswith((base_url, "tel:", "mailto:")), (label, href)
     return parsed
+
+
+def write_unwritten_emails(session) -> None:
+    """What the worker does to a booking's emails before sending them (writes them and keeps
+    them in their rows), for tests that read the outbox without an SMTP server."""
+    import sqlalchemy as sa
+
+    from booking.models import OutboundEmail
+    from booking.timeutil import now_utc
+    from booking.written_at_send import write
+
+    unwritten = sa.select(OutboundEmail).where(OutboundEmail.body_text.is_(None))
+    for row in session.scalars(unwritten).all():
+        write(session, row, now_utc())
+    session.commit()

@@ -16,7 +16,7 @@ from booking.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.reminders import queue_due_reminders
 from booking.urgent import escalate_waiting
 from tests.clock import monday_ahead
-from tests.helpers import assert_only_app_markup
+from tests.helpers import assert_only_app_markup, write_unwritten_emails
 
 MARKUP = '<a href="https://evil.example/x">pay here</a> <img src=x onerror="alert(1)"> & \'q\' "dq"'
 FREE_TEXT_FIELDS = (
@@ -70,6 +70,7 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
         db.session.commit()
     escalate_waiting(db.session, now + timedelta(hours=2))
 
+    write_unwritten_emails(db.session)
     emails = db.session.scalars(sa.select(OutboundEmail)).all()
     assert {email.kind for email in emails} == EVERY_KIND
     base_url = app.config["BASE_URL"]

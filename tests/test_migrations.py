@@ -354,3 +354,61 @@ def test_0008_gives_every_active_booking_its_claim(empty_database):
         ]
         db.session.remove()
         db.engine.dispose()
+
+
+def insert_email(key: str, body: str | None) -> None:
+    """An outbox row for booking 1, written (``body``) or waiting for the worker (None)."""
+    db.session.execute(
+        sa.text(
+            "INSERT INTO outbound_email (kind, appointment_id, recipient, subject, body_text,"
+            " body_html, message_id, status, attempts, next_attempt_at, created_at) VALUES"
+            " ('confirmation', 1, 'p@example.com', :subject, :body, :body, :key, 'pending', 0,"
+            " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+        ),
+        {"subject": body and "Your consult", "body": body, "key": f"<{key}@c.example>"},
+    )
+
+
+def test_0011_keeps_written_emails_and_will_not_go_back_over_unwritten_ones(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0010"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-DDDDD1", "2027-03-01")
+        insert_email("old", "written before 0011")
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        insert_email("new", None)  # what a booking queues now
+        db.session.commit()
+        stored = db.session.execute(
+            sa.text("SELECT message_id, body_text FROM outbound_email ORDER BY id")
+        ).all()
+        assert [tuple(row) for row in stored] == [
+            ("<old@c.example>", "written before 0011"),
+            ("<new@c.example>", None),
+        ]
+        db.session.remove()
+        db.engine.dispose()
+    refused = runner.invoke(args=["db", "downgrade", "0010"])
+    assert refused.exit_code != 0 and "not written yet" in refused.output
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "UPDATE outbound_email SET subject = 's', body_text = 'w',"
+                " body_html = 'w' WHERE body_text IS NULL"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0010"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        count = db.session.scalar(sa.text("SELECT count(*) FROM outbound_email"))
+        assert count == 2
+        db.session.remove()
+        db.engine.dispose()

@@ -260,12 +260,13 @@ def submit(flow: Flow, on_booked):
         refused = "We could not accept this form. Please call the clinic to book."
         return render_details(flow, form, tz_name, now, notice=refused, status=400)
 
-    existing = find_by_submission(db.session, form.submission_key.data)
-    if existing is not None:
-        # The same form sent twice (a double click, a reload): show the booking it made.
-        return on_booked(BookingResult(existing, duplicate=True))
-
     if not form.validate_on_submit():
+        existing = find_by_submission(db.session, form.submission_key.data)
+        if existing is not None:
+            # The same form sent twice (a reload): its time is no longer free because it was
+            # booked by this very form, so show that booking. (A form that still passes the
+            # checks is recognised by book_and_commit.)
+            return on_booked(BookingResult(existing, duplicate=True))
         same = _same_booking(form)
         if same is not None:  # the time is not free because this patient booked it
             return _already_booked(flow, form, tz_name, now, same)

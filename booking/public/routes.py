@@ -86,7 +86,7 @@ def _show_confirmation(result):
     if offer_id is not None and not result.duplicate:
         take_offer(db.session, offer_id, result.appointment)  # off the waitlist
         db.session.commit()
-    session[CONFIRMED_KEY] = result.appointment.id
+    session[CONFIRMED_KEY] = result.appointment_id
     if result.manage_token:
         session["manage_token"] = result.manage_token
     return redirect(url_for(".confirmed"))

@@ -46,7 +46,7 @@ def _show_appointment(result):
             f"Booked {result.appointment.reference}. The confirmation email is on its way to "
             f"{result.appointment.patient_email}."
         )
-    return redirect(url_for(".appointment_detail", reference=result.appointment.reference))
+    return redirect(url_for(".appointment_detail", reference=result.reference))
 
 
 @bp.post("/book")
