@@ -221,11 +221,14 @@ def book_and_commit(
     now: datetime,
     rules: SlotRules | None = None,
     actor: Actor | None = None,
+    candidates: list[int] | None = None,
 ) -> BookingResult:
     """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
 
     ``rules`` default to the clinic's (staff booking for a caller pass theirs: no minimum
-    notice); ``actor`` to the patient at the request's address.
+    notice); ``actor`` to the patient at the request's address. ``candidates``, the
+    consultants the form's check found free at that time in this request, saves looking again
+    (a race since then ends in the unique constraint like any other).
 
     This function commits (unlike most domain functions) because its retry loop has to: a
     failed insert poisons the transaction, so each consultant is tried in a fresh one.
@@ -249,7 +252,8 @@ def book_and_commit(
             except sa.exc.IntegrityError:
                 session.rollback()
 
-    candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
+    if candidates is None:
+        candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
     session.rollback()
     for consultant_id in candidates:
         for _ in range(3):

@@ -102,10 +102,11 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
     chosen = data["slot"]
     starts_at = datetime.fromisoformat(chosen)
 
-    def book_after_someone_else(session, request, now, rules=None, actor=None):
+    def book_after_someone_else(session, request, now, rules=None, actor=None, candidates=None):
+        assert candidates  # the form's check found the consultant free, and says so
         with app.app_context():  # another request, with its own session, wins the race
             book_and_commit(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
-        return book_and_commit(session, request, now, rules, actor)
+        return book_and_commit(session, request, now, rules, actor, candidates)
 
     monkeypatch.setattr("booking.public.flow.book_and_commit", book_after_someone_else)
     response = client.post("/book", data=data)

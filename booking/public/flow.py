@@ -242,7 +242,10 @@ def submit(flow: Flow, on_booked):
     config = current_app.config
     now = now_utc()
     holder = _holder()
-    form = BookingForm(slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now))
+    # The consultants free at the chosen time, found by the form's check and handed to the
+    # booking, which then need not look again.
+    free: dict[datetime, list[int]] = {}
+    form = BookingForm(slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, free))
     tz_name = chosen_timezone(form.timezone.data, flow.default_zone())
     if not valid_submission_key(form.submission_key.data):
         form.submission_key.data = secrets.token_urlsafe(24)
@@ -280,7 +283,9 @@ def submit(flow: Flow, on_booked):
     try:
         booking = form.to_request(request.remote_addr)
         booking.holder = holder
-        result = book_and_commit(db.session, booking, now, flow.rules(), flow.actor())
+        result = book_and_commit(
+            db.session, booking, now, flow.rules(), flow.actor(), free.get(booking.starts_at)
+        )
     except AlreadyBooked as error:
         return _already_booked(flow, form, tz_name, now, error.appointment)
     except TooManyBookings:
@@ -324,11 +329,15 @@ def _already_booked(flow, form, tz_name, now, appointment: Appointment):
     return render_details(flow, form, tz_name, now, status=409, already=already)
 
 
-def _slot_is_open(flow: Flow, moment: datetime, holder: str | None, now: datetime) -> bool:
-    """Only the chosen time is checked: this browser holds it, or a consultant is free."""
+def _slot_is_open(
+    flow: Flow, moment: datetime, holder: str | None, now: datetime, free: dict
+) -> bool:
+    """Only the chosen time is checked: this browser holds it, or a consultant is free (those
+    consultants are kept in ``free``)."""
     if held_claim(db.session, holder, moment) is not None:
         return True
-    return bool(consultants_free_at(db.session, flow.rules(), now, moment, holder))
+    free[moment] = consultants_free_at(db.session, flow.rules(), now, moment, holder)
+    return bool(free[moment])
 
 
 def _hold_from_details(flow, form, tz_name, now):
