@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.harness import add_consultants, app_for, migrate
+from bench.harness import add_consultants, app_for, bulk_appointments, migrate
 from booking.availability import free_slots, slot_rules
 from booking.extensions import db
 from booking.models import Appointment
@@ -61,4 +61,32 @@ def slots_bench(folder: Path) -> float:
             timings.append(time.perf_counter() - started)
         db.session.remove()
         db.engine.dispose()
+    return statistics.median(timings)
+
+
+def past_bookings_bench(folder: Path, past: int = 100_000) -> dict:
+    """Free slots for one consultant with no bookings, then with ``past`` bookings all in the
+    past: the bookings query is bounded below, so the past must cost (almost) nothing."""
+    url = f"sqlite:///{folder / 'slots-past.sqlite3'}"
+    migrate(url)
+    app = app_for(url)
+    now = datetime(2027, 1, 4, tzinfo=UTC)
+    with app.app_context():
+        add_consultants(1, days=range(7), start=clock(0), end=clock(23, 30))
+        rules = slot_rules(app.config)
+        empty = _median_compute(app, rules, now)
+        bulk_appointments(past, 1, now - timedelta(minutes=30) * (past + 1), timedelta(minutes=30))
+        with_past = _median_compute(app, rules, now)
+        db.session.remove()
+        db.engine.dispose()
+    return {"empty_ms": empty * 1000, "past_ms": with_past * 1000, "past": past}
+
+
+def _median_compute(app, rules, now) -> float:
+    timings = []
+    for _ in range(10):
+        app.extensions.pop("free_slot_cache", None)
+        started = time.perf_counter()
+        free_slots(db.session, rules, now)
+        timings.append(time.perf_counter() - started)
     return statistics.median(timings)

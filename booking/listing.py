@@ -141,34 +141,49 @@ def _questionnaire_filter(query: sa.Select, wanted: str | None) -> sa.Select:
     return query
 
 
+# Matching rows are counted up to this many: beyond it the list says "more than 500" and
+# pages on without a last page, so a page costs the same at a million rows as at ten thousand.
+COUNT_CAP = 500
+
+
 @dataclass
 class Page:
     items: list[Appointment]
-    total: int
+    total: int  # at most COUNT_CAP + 1
     page: int
     per_page: int
+    has_next: bool
 
     @property
-    def pages(self) -> int:
+    def capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, or None when there are more matches than are counted."""
+        if self.capped:
+            return None
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
 def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     query = filtered(filters, clinic_tz)
-    total = (
-        session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    )
-    page = min(filters.page, max((total + filters.per_page - 1) // filters.per_page, 1))
+    counted = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+    page = filters.page
+    if total <= COUNT_CAP:  # a page past the end shows the last one
+        page = min(page, max((total + filters.per_page - 1) // filters.per_page, 1))
     items = session.scalars(
         query.options(
             so.contains_eager(Appointment.intake),
             so.contains_eager(Appointment.questionnaire),
             so.joinedload(Appointment.consultant),
         )
-        .limit(filters.per_page)
+        .limit(filters.per_page + 1)
         .offset((page - 1) * filters.per_page)
     ).all()
-    return Page(list(items), total, page, filters.per_page)
+    has_next = len(items) > filters.per_page
+    return Page(list(items[: filters.per_page]), total, page, filters.per_page, has_next)
 
 
 CSV_COLUMNS = [

@@ -22,19 +22,18 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.charset import QP, Charset
-from email.mime.text import MIMEText
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Message
+from flask_mail import Connection
 
 from .claims import claim
 from .crypto import decrypt
 from .extensions import Session
+from .mime import message_bytes
 from .models import Appointment, OutboundEmail, Reminder
 from .notifications import Email
 from .statuses import OutboxStatus
@@ -189,41 +188,25 @@ class TimeoutConnection(Connection):
             pass
 
 
-class WrappedMessage(Message):
-    """A message whose text and HTML parts are quoted-printable.
-
-    SMTP refuses lines over 998 characters, and Flask-Mail sends UTF-8 bodies as they are: a
-    patient's question typed as one long paragraph, or a long question list in one line of
-    HTML, made the whole email fail. Quoted-printable wraps every line, in any script."""
-
-    def _mimetext(self, text, subtype="plain"):
-        return MIMEText(text or "", _subtype=subtype, _charset=QUOTED_PRINTABLE_UTF8)
-
-
-QUOTED_PRINTABLE_UTF8 = Charset("utf-8")
-QUOTED_PRINTABLE_UTF8.body_encoding = QP
-
-
-def build_message(row: OutboundEmail) -> Message:
+def build_message(row: OutboundEmail) -> bytes:
+    """The message as sent (see :mod:`booking.mime`); ``ValueError`` when it cannot be."""
     config = current_app.config
-    message = WrappedMessage(
-        subject=row.subject or "",
-        recipients=[row.recipient],
-        body=row.body_text,
-        html=row.body_html,
-        sender=config["MAIL_DEFAULT_SENDER"],
+    return message_bytes(
+        sender=_display(config["MAIL_DEFAULT_SENDER"]),
+        recipient=row.recipient,
         reply_to=config["CLINIC_EMAIL"],
-        extra_headers={"Auto-Submitted": "auto-generated"},
+        subject=row.subject or "",
+        message_id=row.message_id,
+        text=row.body_text or "",
+        html=row.body_html or "",
+        ics=row.ics,
     )
-    message.msgId = row.message_id
-    if row.ics:
-        method = "CANCEL" if "METHOD:CANCEL" in row.ics else "REQUEST"
-        message.attach(
-            "consult.ics",
-            f"text/calendar; method={method}; charset=UTF-8",
-            row.ics.encode("utf-8"),
-        )
-    return message
+
+
+def _display(address: str) -> str:
+    """``Name <addr>`` with a non-ASCII name encoded; the address must be ASCII."""
+    name, addr = parseaddr(address)
+    return formataddr((name, addr), charset="utf-8") if name else addr
 
 
 @dataclass
@@ -241,7 +224,8 @@ class _Claimed:
     id: int
     kind: str
     attempts: int
-    message: Message | None  # None when it could not be built; such a row is never sent
+    recipient: str
+    message: bytes | None  # None when it could not be built; such a row is never sent
 
 
 def _mark_sent(session: Session, ids: list[int]) -> None:
@@ -334,11 +318,13 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
                 body_html=bodies[1],
                 ics=bodies[2],
             )
-            items.append(_Claimed(row.id, row.kind, row.attempts, build_message(plain)))
+            items.append(
+                _Claimed(row.id, row.kind, row.attempts, row.recipient, build_message(plain))
+            )
         except NothingToWrite:
             gone.append(row.id)
         except Exception as error:  # one malformed row must not hold back the batch
-            broken.append((_Claimed(row.id, row.kind, row.attempts, None), error))
+            broken.append((_Claimed(row.id, row.kind, row.attempts, row.recipient, None), error))
     if gone:
         session.execute(
             sa.update(OutboundEmail)
@@ -360,12 +346,12 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
         return report
 
     sent: list[int] = []
+    sender = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
     try:
         for index, item in enumerate(items):
             try:
-                connection.send(cast(Message, item.message))
+                connection.host.sendmail(sender, [item.recipient], cast(bytes, item.message))
             except (
-                BadHeaderError,
                 smtplib.SMTPRecipientsRefused,
                 smtplib.SMTPDataError,
                 smtplib.SMTPSenderRefused,

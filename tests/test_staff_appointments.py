@@ -383,3 +383,10 @@ def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consu
     assert len(small) == len(large) <= 6, large
     page = staff_client.get("/staff/appointments?per_page=100").get_data(as_text=True)
     assert page.count(">CT-") == 100
+    # Matches are counted up to 500, so the count does not grow with the table; staff still
+    # page on, and a narrow search is counted exactly.
+    assert "More than 500 appointments" in page and ">Next<" in page
+    deep = staff_client.get("/staff/appointments?per_page=100&page=900").get_data(as_text=True)
+    assert deep.count(">CT-") == 100 and "Page 900<" in deep
+    one = staff_client.get("/staff/appointments?q=CT-099999").get_data(as_text=True)
+    assert "1 appointment." in one and ">Next<" not in one
