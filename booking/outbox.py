@@ -347,10 +347,11 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
 
     sent: list[int] = []
     sender = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+    host = cast(smtplib.SMTP, connection.host)  # set by __enter__ above
     try:
         for index, item in enumerate(items):
             try:
-                connection.host.sendmail(sender, [item.recipient], cast(bytes, item.message))
+                host.sendmail(sender, [item.recipient], cast(bytes, item.message))
             except (
                 smtplib.SMTPRecipientsRefused,
                 smtplib.SMTPDataError,
