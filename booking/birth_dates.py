@@ -2,7 +2,8 @@
 
 Indian forms and documents write the day first (15/08/1962), so that is what the form asks for
 and what it reads first; the ISO form (1962-08-15), which a browser's date picker sends, is
-read too. An ambiguous date is never guessed in the other order.
+read too, and so are eight digits typed on a number pad (15081962) or spaces between the
+parts. An ambiguous date is never guessed in the other order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from wtforms.validators import ValidationError
 ADULT_AGE = 18
 OLDEST_AGE = 120
 
-_DAY_FIRST = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{4})$")
+# A phone's number pad has no "/": eight digits are read as DDMMYYYY (15081962).
+_DIGITS_ONLY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 FORMAT_MESSAGE = "Enter the date of birth as day/month/year, for example 15/08/1962."
 
@@ -23,7 +26,7 @@ FORMAT_MESSAGE = "Enter the date of birth as day/month/year, for example 15/08/1
 def parse_birth_date(value: str | None, today: date) -> date:
     """The date, or a :class:`ValidationError` that says what to change."""
     text = (value or "").strip()
-    if match := _DAY_FIRST.match(text):
+    if match := _DAY_FIRST.match(text) or _DIGITS_ONLY.match(text):
         day, month, year = (int(part) for part in match.groups())
     elif match := _ISO.match(text):
         year, month, day = (int(part) for part in match.groups())

@@ -168,9 +168,7 @@ class Page:
 
 def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     query = filtered(filters, clinic_tz)
-    counted = (
-        query.with_only_columns(Appointment.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    )
+    counted = query.with_only_columns(Appointment.id).order_by(None).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
     page = filters.page
     if total <= COUNT_CAP:  # a page past the end shows the last one

@@ -5,7 +5,8 @@ who has waited longest, by email, with a link that holds it for them for ``HOLD_
 One open offer per person, and each time offered to one person at a time (the offer's hold is
 a slot claim like any other). A time is never offered twice to the same person (a unique
 constraint). An offer not taken in time expires: the person waits again for the next match,
-and the time, free again, goes to the next person it suits.
+and the time, free again, goes to the next person it suits. Offers are only sent at waking
+hours in the person's zone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ from .tokens import TOKEN_SHAPE, hash_token
 log = logging.getLogger(__name__)
 
 OFFER_KEY = "waitlist_offer"  # the session key of the offer a browser opened
+
+# Offers go out between 08:00 and 21:00 in the person's own zone: an offer held for minutes
+# and sent at 03:15 would expire while they sleep, and wake a worried family for nothing.
+OFFER_HOURS = (8, 21)
+
+
+def awake(entry: WaitlistEntry, now: datetime) -> bool:
+    """Whether it is a sensible hour to send this person an offer."""
+    local = now.astimezone(zone(entry.timezone, current_app.config["CLINIC_TIMEZONE"]))
+    return OFFER_HOURS[0] <= local.hour < OFFER_HOURS[1]
 
 
 def suits(entry: WaitlistEntry, moment: datetime) -> bool:
@@ -77,6 +88,8 @@ def make_offers(session: Session, now: datetime) -> int:
     free = list(free_slots(session, rules, now))
     made = 0
     for entry in waiting:
+        if not awake(entry, now):
+            continue  # offered in the morning, if the time is still free
         offered_before = {offer.starts_at for offer in entry.offers}
         for moment in free:
             if moment in offered_before or not suits(entry, moment):

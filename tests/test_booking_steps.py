@@ -166,6 +166,7 @@ def test_back_after_booking_does_not_book_twice(app, client, consultant, booking
     assert client.post("/book", data=data).status_code == 302  # the same form: the same booking
     page = first_step(client)
     assert "You have just booked a consult" in page and "See your booking" in page
+    assert page.index("You have just booked") < page.index('class="lead"')  # seen first
 
     again = client.post("/book", data=booking_form(slot=target))  # a fresh form, same time
     text = again.get_data(as_text=True)

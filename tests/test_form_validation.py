@@ -296,3 +296,13 @@ def test_one_address_holds_at_most_two_upcoming_consults(app, client, consultant
     assert appointments() == 2
     other = client.post("/book", data=booking_form(slot_index=5, patient_email="ravi@example.com"))
     assert other.status_code == 302
+
+
+@pytest.mark.parametrize("typed", ["15081962", "15 08 1962", "15.08.1962", "1962-08-15"])
+def test_a_date_of_birth_typed_on_a_number_pad_is_read_day_first(
+    client, consultant, booking_form, typed
+):
+    """A phone's number pad has no "/": eight digits, or spaces, are read as day, month, year."""
+    assert client.post("/book", data=booking_form(birth_date=typed)).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.intake.birth_date == "1962-08-15"

@@ -4,7 +4,8 @@ for them), never twice to the same person, passing to the next when not taken in
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,14 @@ JOIN = {
     "timezone": "Asia/Kolkata",
     "consent": "y",
 }
+
+
+def daytime(hour: int = 10, minute: int = 0) -> datetime:
+    """The next moment at this clock time in India (where the people in these tests live)."""
+    india = ZoneInfo("Asia/Kolkata")
+    local = now_utc().astimezone(india)
+    moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return (moment if moment > local else moment + timedelta(days=1)).astimezone(UTC)
 
 
 def join(client, **changes):
@@ -61,7 +70,7 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
     app, client, create_consultant, book_at, smtp
 ):
     create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
-    now = now_utc()
+    now = daytime()
     rules = slot_rules(app.config)
     booked = [
         book_at(moment, now, index=index).appointment
@@ -85,9 +94,9 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
     assert offer.entry.name == "First" and offer.starts_at == freed.starts_at
     # The offered time is held: nobody else is offered it, online or on the list.
     assert freed.starts_at not in free_slots(db.session, rules, now)
-    dispatch_outbox(db.session)
+    dispatch_outbox(db.session, now)
     [message] = [m for m in smtp.messages if m["To"] == "first@example.com"]
-    assert "has come free" in message["Subject"]
+    assert "A consult time is available for you" in message["Subject"]
     assert "Melanoma" not in message.as_string()  # nothing about health on the list
 
     later = now + timedelta(minutes=app.config["HOLD_MINUTES"] + 1)
@@ -109,6 +118,8 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
     assert response.status_code == 302 and response.headers["Location"].endswith("/book/details")
     details = client.get("/book/details").get_data(as_text=True)
     assert "Held for you until" in details
+    # What they gave when joining is filled in already.
+    assert 'value="Second"' in details and 'value="second@example.com"' in details
     answers = dict(
         VALID_ANSWERS,
         csrf_token=csrf_token(details),
@@ -154,8 +165,18 @@ def test_an_unknown_offer_link_explains_itself(client, consultant, token):
 def test_an_offer_email_shows_the_name_as_typed_and_nothing_else(app, client, create_consultant):
     create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
     join(client, name="Anita D'Souza & family")
-    assert make_offers(db.session, now_utc()) == 1
+    assert make_offers(db.session, daytime()) == 1
     email = db.session.scalar(sa.select(OutboundEmail))
     assert email.kind == "waitlist_offer" and email.appointment_id is None
     parsed = assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
     assert "Hello Anita D'Souza & family," in parsed.seen
+
+
+def test_no_offer_is_sent_in_the_night_it_waits_for_the_morning(app, client, create_consultant):
+    create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
+    assert join(client).status_code == 303
+    night = daytime(3, 15)
+    assert make_offers(db.session, night) == 0
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == "waiting"
+    morning = daytime(8, 5)
+    assert make_offers(db.session, morning if morning > night else morning + timedelta(days=1)) == 1

@@ -33,9 +33,10 @@ from ..changes import staff_rules
 from ..extensions import db
 from ..fields import MORE_ZONES, chosen_timezone, slot_value, timezone_choices
 from ..holds import HoldRefused, current_hold, held_claim, hold_and_commit, holder_hash
-from ..models import Appointment, SlotClaim
+from ..models import Appointment, SlotClaim, WaitlistOffer
 from ..statuses import AppointmentStatus
 from ..timeutil import clinic_zone, now_utc, zone
+from ..waitlist import OFFER_KEY
 from .forms import BookingForm, TimeForm, valid_submission_key
 from .picker import build_picker, describe, parse_day
 
@@ -189,9 +190,27 @@ def details(flow: Flow):
         )
         return redirect(url_for(flow.time_endpoint))
     tz_name = session.get(ZONE_KEY) or flow.default_zone()
-    form = BookingForm(formdata=None, timezone=tz_name, slot=slot_value(hold.starts_at))
+    form = BookingForm(
+        formdata=None, timezone=tz_name, slot=slot_value(hold.starts_at), **_from_waitlist()
+    )
     form.submission_key.data = secrets.token_urlsafe(24)
     return render_details(flow, form, tz_name, now)
+
+
+def _from_waitlist() -> dict:
+    """Someone booking through a waitlist offer already gave their name and contact details:
+    the form starts with them (they can change them, or book for someone else)."""
+    offer_id = session.get(OFFER_KEY)
+    offer = db.session.get(WaitlistOffer, offer_id) if offer_id else None
+    if offer is None:
+        return {}
+    entry = offer.entry
+    return {
+        "patient_name": entry.name,
+        "patient_email": entry.email,
+        "patient_phone": entry.phone,
+        "preferred_channel": entry.preferred_channel,
+    }
 
 
 def render_details(
