@@ -142,8 +142,6 @@ def _build(
 ) -> tuple[Appointment, str]:
     """Add the booking's rows to the session, ready to commit: with the browser's ``hold``
     turned into the booking's claim, or a new claim on the consultant's time."""
-    if hold is None:
-        clear_expired(session, consultant_id, request.starts_at, now)
     config = current_app.config
     rules = slot_rules(config)
     appointment = Appointment(
@@ -266,6 +264,11 @@ def book_and_commit(
                 existing = find_by_submission(session, request.submission_key)
                 if existing is not None:
                     return BookingResult(existing, duplicate=True)
+                # An expired hold in the way blocks nobody: it goes, and the claim is tried
+                # again (on the rare conflict only, so a booking costs no DELETE).
+                if clear_expired(session, consultant_id, request.starts_at, now):
+                    session.commit()
+                    continue
                 if _consultant_taken(session, consultant_id, request.starts_at):
                     break
     raise SlotTaken()

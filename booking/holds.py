@@ -37,10 +37,12 @@ def hold_period() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
-def clear_expired(session: Session, consultant_id: int, starts_at: datetime, now: datetime):
-    """Delete an expired hold on this consultant's time, before claiming it. Run it before
-    adding the new claim to the session: the DELETE flushes whatever is pending."""
-    session.execute(
+def clear_expired(
+    session: Session, consultant_id: int, starts_at: datetime, now: datetime
+) -> bool:
+    """Delete an expired hold on this consultant's time, before claiming it; whether there was
+    one. Run it before adding the new claim to the session: the DELETE flushes what is pending."""
+    deleted = session.execute(
         sa.delete(SlotClaim).where(
             SlotClaim.consultant_id == consultant_id,
             SlotClaim.starts_at == starts_at,
@@ -48,6 +50,7 @@ def clear_expired(session: Session, consultant_id: int, starts_at: datetime, now
             SlotClaim.expires_at <= now,
         )
     )
+    return bool(getattr(deleted, "rowcount", 0))
 
 
 def claim_for(appointment: Appointment) -> SlotClaim:
