@@ -37,11 +37,9 @@ def hold_period() -> timedelta:
     return timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
-def clear_expired(
-    session: Session, consultant_id: int, starts_at: datetime, now: datetime
-) -> bool:
-    """Delete an expired hold on this consultant's time, before claiming it; whether there was
-    one. Run it before adding the new claim to the session: the DELETE flushes what is pending."""
+def clear_expired(session: Session, consultant_id: int, starts_at: datetime, now: datetime) -> bool:
+    """Delete an expired hold on this consultant's time; True if there was one. Run it before
+    adding a new claim to the session: the DELETE flushes whatever is pending."""
     deleted = session.execute(
         sa.delete(SlotClaim).where(
             SlotClaim.consultant_id == consultant_id,
