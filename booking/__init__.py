@@ -200,6 +200,10 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["choices"] = choices
 
     app.add_template_filter(clinic_time)
+    # Phone numbers are stored in E.164 (+919876543210) and read as people write them.
+    from .notifications import readable_phone
+
+    app.add_template_filter(readable_phone)
 
     @app.template_filter()
     def waiting(since):

@@ -8,6 +8,7 @@ from . import (  # noqa: E402,F401,I001
     admin,
     appointments,
     auth,
+    contact,
     availability,
     emails,
     home,

@@ -7,8 +7,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from .. import choices
 from ..availability import consultants_free_at
@@ -21,6 +32,7 @@ from ..changes import (
     set_outcome,
     staff_rules,
 )
+from ..contact_details import undelivered
 from ..extensions import db
 from ..fields import slot_choices
 from ..listing import Filters, export_csv, list_page
@@ -79,12 +91,31 @@ def load(reference: str) -> Appointment:
     return appointment
 
 
+LIST_FILTERS_KEY = "list_filters"
+
+
+def _list_args() -> MultiDict:
+    """The list's filters: the link's, else the last ones used in this session, else the
+    default view, from today, soonest first. ``?reset=1`` goes back to the default."""
+    if request.args.get("reset"):
+        session.pop(LIST_FILTERS_KEY, None)
+    elif request.args:
+        kept = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+        session[LIST_FILTERS_KEY] = kept
+        return request.args
+    elif session.get(LIST_FILTERS_KEY) is not None:
+        return MultiDict(session[LIST_FILTERS_KEY])
+    return MultiDict({"date_from": clinic_today().isoformat()})
+
+
 def read_filters() -> tuple[ListFilterForm, Filters]:
-    """The filter bar from the query string, and the filters it validly names."""
-    form = ListFilterForm(request.args)
+    """The filter bar from the query string (or the session), and the filters it validly
+    names."""
+    args = _list_args()
+    form = ListFilterForm(args)
     form.consultant_id.choices = {"": "Any", **{str(c.id): c.name for c in consultants()}}
     form.validate()
-    return form, Filters.from_valid(form.data, form.errors, page_number(request.args))
+    return form, Filters.from_valid(form.data, form.errors, page_number(args))
 
 
 @bp.get("/appointments")
@@ -158,6 +189,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             summary=consultant_summary(appointment, clinic_today()),
             questionnaire_rows=answer_rows(answers_of(appointment.questionnaire)),
             questionnaire_state=questionnaire_state(appointment),
+            undelivered=undelivered(db.session, appointment),
         ),
         status,
     )

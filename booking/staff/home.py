@@ -1,5 +1,5 @@
 """The staff home page: urgent call-backs still waiting, questionnaires that ask for a call,
-today's and tomorrow's consults, and bookings per day."""
+the consults coming next (see booking/front_desk.py), and bookings per day."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sqlalchemy.orm as so
 from flask import render_template
 
 from ..extensions import db
+from ..front_desk import desk_view
 from ..models import ACTIVE_STATUSES, Appointment, Questionnaire
-from ..statuses import AppointmentStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import waiting_cases
 from . import bp
@@ -45,22 +45,7 @@ def bookings_per_day(today, tz) -> list[tuple[str, int, bool]]:
 def home():
     tz = clinic_zone()
     today = now_utc().astimezone(tz).date()
-    start, _ = day_bounds(today, tz)
-    end = start + timedelta(days=2)
-    consults = db.session.scalars(
-        sa.select(Appointment)
-        .where(
-            Appointment.status != AppointmentStatus.CANCELLED,
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
-        )
-        .options(
-            so.joinedload(Appointment.consultant),
-            so.joinedload(Appointment.intake),
-            so.joinedload(Appointment.questionnaire),
-        )
-        .order_by(Appointment.urgent.desc(), Appointment.starts_at)
-    ).all()
+    coming = desk_view(db.session, now_utc(), tz)
     follow_ups = db.session.scalars(
         sa.select(Questionnaire)
         .join(Questionnaire.appointment)
@@ -68,16 +53,12 @@ def home():
         .options(so.contains_eager(Questionnaire.appointment))
         .order_by(Questionnaire.updated_at)
     ).all()
-    days = {
-        "Today": [a for a in consults if a.starts_at.astimezone(tz).date() == today],
-        "Tomorrow": [a for a in consults if a.starts_at.astimezone(tz).date() != today],
-    }
     chart = bookings_per_day(today, tz)
     return render_template(
         "staff/home.html",
         waiting=waiting_cases(db.session),
         follow_ups=follow_ups,
-        days=days,
+        coming=coming,
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,
     )

@@ -1,0 +1,113 @@
+"""The front desk corrects a mistyped email and resends the confirmation; the change is
+audited with the old and new values; a dead email is shown at the top of the booking."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, OutboundEmail
+from booking.outbox import dispatch_outbox
+from booking.statuses import OutboxStatus
+from tests.conftest import BOTH_DATABASES, csrf_for
+
+pytestmark = BOTH_DATABASES
+
+CAREGIVER = {
+    "booked_by": "caregiver",
+    "booker_name": "Ravi Verma",
+    "booker_relationship": "son",
+    "booker_email": "ravi@example.com",
+    "booker_phone": "+91 91234 56789",
+    "patient_agrees": "not_yet",
+}
+
+
+@pytest.fixture
+def mistyped(client, consultant, booking_form, smtp):
+    """A booking whose email was mistyped (gmial.com), its confirmation refused by the server
+    until it is dead."""
+    data = booking_form(patient_email="asha.verma@gmial.com", **CAREGIVER)
+    assert client.post("/book", data=data).status_code == 302
+    smtp.sink.refuse.add("asha.verma@gmial.com")
+    db.session.execute(sa.update(OutboundEmail).values(attempts=99))
+    db.session.commit()
+    dispatch_outbox(db.session)
+    return db.session.scalar(sa.select(Appointment))
+
+
+def contact_form(staff_client, reference, **changes):
+    page = staff_client.get(f"/staff/appointments/{reference}/contact").get_data(as_text=True)
+    values = dict(re.findall(r'name="(\w+)" [^>]*value="([^"]*)"', page))
+    values.update(preferred_channel="email", **changes)
+    return values
+
+
+def test_a_dead_email_is_shown_then_fixed_and_resent(staff_client, mistyped, smtp, app):
+    reference = mistyped.reference
+    page = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
+    assert "could not be delivered" in page and "asha.verma@gmial.com" in page
+    assert "fix the address" in page
+
+    data = contact_form(staff_client, reference, patient_email="asha.verma@gmail.com")
+    assert data["booker_name"] == "Ravi Verma"  # the caregiver's details are there to fix too
+    response = staff_client.post(f"/staff/appointments/{reference}/contact", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Appointment, mistyped.id).patient_email == "asha.verma@gmail.com"
+    [detail] = db.session.scalars(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "contact_corrected")
+    ).all()
+    assert detail == "email: asha.verma@gmial.com -> asha.verma@gmail.com"
+    assert "Melanoma" not in detail
+
+    token = csrf_for(staff_client, f"/staff/appointments/{reference}")
+    response = staff_client.post(
+        f"/staff/appointments/{reference}/resend", data={"csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert dispatch_outbox(db.session).sent == 1
+    [message] = [m for m in smtp.messages if m["To"] == "asha.verma@gmail.com"]
+    assert reference in message["Subject"]
+    link = re.search(r"http://[^/\s]+(/manage/[\w-]+)", message.get_body(("plain",)).get_content())
+    assert staff_client.get(link[1]).status_code == 200  # a fresh manage link that works
+    page = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
+    assert "could not be delivered" not in page
+    assert "confirmation_resent" in db.session.scalars(sa.select(AuditEvent.action)).all()
+
+
+def test_a_wrong_correction_is_refused_next_to_the_field_with_everything_kept(
+    staff_client, mistyped
+):
+    reference = mistyped.reference
+    data = contact_form(
+        staff_client, reference, patient_email="asha at gmail", patient_phone="12", booker_name=""
+    )
+    response = staff_client.post(f"/staff/appointments/{reference}/contact", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter an email address like name@example.com." in page
+    assert "Enter a phone number with its country code" in page
+    assert "Enter the name of the person who booked." in page
+    assert 'value="asha at gmail"' in page and 'value="12"' in page
+    db.session.expire_all()
+    assert db.session.get(Appointment, mistyped.id).patient_email == "asha.verma@gmial.com"
+    assert not db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "contact_corrected")
+    ).all()
+
+
+def test_emails_waiting_for_the_old_address_go_to_the_new_one(
+    staff_client, client, consultant, booking_form, smtp
+):
+    smtp.stop()  # the confirmation waits in the outbox
+    assert client.post("/book", data=booking_form(patient_email="old@example.com")).status_code
+    appointment = db.session.scalar(sa.select(Appointment))
+    data = contact_form(staff_client, appointment.reference, patient_email="new@example.com")
+    staff_client.post(f"/staff/appointments/{appointment.reference}/contact", data=data)
+    waiting = db.session.scalars(
+        sa.select(OutboundEmail.recipient).where(OutboundEmail.kind == "confirmation")
+    ).all()
+    assert waiting == ["new@example.com"]
+    assert OutboxStatus.PENDING in db.session.scalars(sa.select(OutboundEmail.status)).all()
