@@ -169,6 +169,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    # Mapper events that keep each booking's search text current, wherever it is written.
+    from . import search  # noqa: F401
+
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     if app.config["TRUSTED_PROXY_COUNT"]:

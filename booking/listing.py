@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from . import search
 from .extensions import Session
 from .models import Appointment, Intake, Questionnaire
 from .statuses import AppointmentStatus, QuestionnaireStatus
@@ -111,16 +112,9 @@ def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
         query = query.where(Appointment.urgent.is_(filters.urgent))
     query = _questionnaire_filter(query, filters.questionnaire)
     if filters.q:
-        needle = filters.q.lower()
-        digits = "".join(ch for ch in filters.q if ch.isdigit())
-        conditions = [
-            Appointment.reference == filters.q.upper(),
-            sa.func.lower(Appointment.patient_email) == needle,
-            sa.func.lower(Appointment.patient_name).contains(needle, autoescape=True),
-        ]
-        if len(digits) >= 6:
-            conditions.append(Appointment.patient_phone.contains(digits, autoescape=True))
-        query = query.where(sa.or_(*conditions))
+        found = search.condition(filters.q)
+        if found is not None:
+            query = query.where(found)
     return query.order_by(Appointment.starts_at, Appointment.id)
 
 

@@ -133,6 +133,9 @@ class Appointment(Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
     cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     cancel_reason: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # Names, emails, phone digits and the reference, normalised for the staff search (see
+    # booking/search.py); set whenever the booking is written.
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text(), default="")
 
     consultant: so.Mapped[StaffUser] = so.relationship()
     intake: so.Mapped[Intake] = so.relationship(
@@ -171,6 +174,13 @@ class Appointment(Model):
         sa.Index("ix_appointment_consultant_starts_at", "consultant_id", "starts_at"),
         sa.Index("ix_appointment_urgent_starts_at", "urgent", "starts_at"),
         sa.Index("ix_appointment_patient_phone", "patient_phone"),
+        # Trigrams make LIKE '%...%' an index search on PostgreSQL (a plain index on SQLite).
+        sa.Index(
+            "ix_appointment_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
 

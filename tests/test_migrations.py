@@ -412,3 +412,31 @@ def test_0011_keeps_written_emails_and_will_not_go_back_over_unwritten_ones(empt
         assert count == 2
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0012_fills_in_the_search_text_of_existing_bookings(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0011"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-EEEEE1", "2027-03-01")
+        db.session.execute(
+            sa.text(
+                "UPDATE appointment SET patient_name = 'Zoë Mathew', booker_name = 'Anil',"
+                " booked_by = 'caregiver', booker_phone = '+919845099911'"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        [text] = db.session.scalars(sa.text("SELECT search_text FROM appointment")).all()
+        assert (
+            text == "cteeeee1 | zoe mathew | p@example.com | anil | tel:919876543210 919845099911"
+        )
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0011"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0

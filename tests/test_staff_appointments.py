@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import icalendar
 import pytest
@@ -17,6 +18,7 @@ from booking.changes import cancel_appointment, reassign_and_commit
 from booking.extensions import db
 from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
+from booking.search import search_text_for
 from booking.timeutil import now_utc
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
@@ -358,6 +360,18 @@ def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consu
         }
         for i in range(100_000)
     ]
+    # One caller to find among them: a caregiver booking, an accented name, a distinct phone.
+    appointments[77_777].update(
+        patient_name="José Fernandes",
+        patient_email="jose.fernandes@example.org",
+        patient_phone="+919845012377",
+        booked_by="caregiver",
+        booker_name="Maria D'Costa",
+        booker_phone="+919845099911",
+    )
+    for row in appointments:
+        contact = {"booker_name": None, "booker_email": None, "booker_phone": None, **row}
+        row["search_text"] = search_text_for(SimpleNamespace(**contact))
     db.session.execute(sa.insert(Appointment), appointments)
     db.session.execute(
         sa.text(
@@ -381,6 +395,27 @@ def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consu
     small = statements_for("/staff/appointments?per_page=25&urgent=yes&page=3")
     large = statements_for("/staff/appointments?per_page=100&urgent=yes&page=3")
     assert len(small) == len(large) <= 6, large
+
+    # A caller found from what they say, with the same number of queries.
+    target = appointments[77_777]["reference"]
+    for said in (
+        "2377",
+        "9911",
+        "fernandes@exam",
+        "maria",
+        "d'costa",
+        "jose",
+        "JOSÉ",
+        "fernandes josé",
+        target,
+        target.replace("-", ""),
+    ):
+        url = f"/staff/appointments?date_from=&q={said}"
+        assert len(statements_for(url)) == len(small), said
+        found = staff_client.get(url).get_data(as_text=True)
+        assert target in found and found.count(">CT-") == 1, said
+    nobody = staff_client.get("/staff/appointments?date_from=&q=123").get_data(as_text=True)
+    assert "No appointments match." in nobody  # three digits: too few to search by
     page = staff_client.get("/staff/appointments?per_page=100").get_data(as_text=True)
     assert page.count(">CT-") == 100
     # Matches are counted up to 500, so the count does not grow with the table; staff still

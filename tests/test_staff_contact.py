@@ -61,6 +61,11 @@ def test_a_dead_email_is_shown_then_fixed_and_resent(staff_client, mistyped, smt
     ).all()
     assert detail == "email: asha.verma@gmial.com -> asha.verma@gmail.com"
     assert "Melanoma" not in detail
+    # The search finds the booking by the corrected address, and no longer by the old one.
+    found = staff_client.get("/staff/appointments?date_from=&q=verma@gmail")
+    assert reference in found.get_data(as_text=True)
+    gone = staff_client.get("/staff/appointments?date_from=&q=gmial")
+    assert reference not in gone.get_data(as_text=True)
 
     token = csrf_for(staff_client, f"/staff/appointments/{reference}")
     response = staff_client.post(

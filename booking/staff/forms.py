@@ -79,7 +79,7 @@ class ListFilterForm(Form):
         "Search",
         [Length(max=100)],
         filters=[clean_line],
-        render_kw={"placeholder": "Reference, name, email or phone"},
+        render_kw={"placeholder": "Reference, name, part of an email or 4+ digits of a phone"},
     )
     status = SelectField(
         "Status", choices=_any((s, s.replace("_", "-")) for s in AppointmentStatus), default=""
