@@ -440,3 +440,5 @@ def test_0012_fills_in_the_search_text_of_existing_bookings(empty_database):
         db.engine.dispose()
     assert runner.invoke(args=["db", "downgrade", "0011"]).exit_code == 0
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()  # no connection left open for the garbage collector to find
