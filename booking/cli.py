@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from datetime import UTC, time
 from pathlib import Path
@@ -14,7 +15,7 @@ from flask import Flask, current_app
 from werkzeug.serving import run_simple
 
 from . import crypto
-from .accounts import PasswordRejected, new_staff_user
+from .accounts import PasswordRejected, new_staff_user, reset_password
 from .availability import set_weekly_hours
 from .crypto import EncryptedText
 from .extensions import db
@@ -23,7 +24,16 @@ from .statuses import StaffRole
 
 
 def register(app: Flask) -> None:
-    for command in (create_staff, set_hours, seed_demo, rotate_keys, generate_key, worker, serve):
+    for command in (
+        create_staff,
+        reset_password_command,
+        set_hours,
+        seed_demo,
+        rotate_keys,
+        generate_key,
+        worker,
+        serve,
+    ):
         app.cli.add_command(command)
 
 
@@ -60,6 +70,19 @@ def create_staff(email, name, role, consultant, password_stdin):
     click.echo(f"Created {role} {email}{' (consultant)' if consultant else ''}.")
 
 
+@click.command("reset-password")
+@click.argument("email")
+def reset_password_command(email):
+    """Give a staff account a new temporary password, shown once (for a forgotten one, or the
+    demo admin's after a restart). Every session of that account ends."""
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"there is no staff account {email}")
+    password = reset_password(user)
+    db.session.commit()
+    click.echo(f"New temporary password for {user.email} (shown once): {password}")
+
+
 @click.command("set-hours")
 @click.argument("email")
 @click.argument("hours", nargs=-1, required=True)
@@ -81,6 +104,9 @@ def seed_demo():
     """Two consultants (Mon-Fri 09:00-17:00) and one admin, only into an empty database."""
     if db.session.scalar(sa.select(sa.func.count(StaffUser.id))):
         click.echo("Staff accounts exist already; demo data not added.")
+        click.echo(
+            "Admin password forgotten? flask --app booking reset-password admin@clinic.example"
+        )
         return
     for email, name in (
         ("asha.rao@clinic.example", "Dr Asha Rao"),
@@ -168,11 +194,15 @@ def worker():
         click.echo("Worker stopped.")
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 @click.command("serve")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 def serve(port):
     """Development: web server, worker and (unless MAIL_SERVER is set) a mail sink in one."""
-    from .mailsink import start_sink
+    from .mailsink import sink_port, start_sink
 
     app = current_app._get_current_object()
     if not os.environ.get("BASE_URL"):
@@ -180,13 +210,19 @@ def serve(port):
     sink = None
     if not os.environ.get("MAIL_SERVER"):
         folder = Path(app.instance_path) / "mail"
-        sink, _ = start_sink("127.0.0.1", app.config["MAIL_PORT"], folder)
+        wanted = app.config["MAIL_PORT"]
+        sink, _ = start_sink("127.0.0.1", sink_port(wanted), folder)
+        app.config["MAIL_PORT"] = sink.port
+        if sink.port != wanted:
+            click.echo(f"Port {wanted} is taken: the mail sink uses {sink.port} instead.")
         click.echo(
-            f"Mail sink on 127.0.0.1:{app.config['MAIL_PORT']}: every email is kept as an .eml "
-            f"file in {folder}/"
+            f"Mail sink on 127.0.0.1:{sink.port}: every email is kept as an .eml file in {folder}/"
         )
     else:
         click.echo(f"Sending mail through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    # SIGTERM (from a process manager, or `kill`) stops everything like Ctrl-C does: the
+    # finally below stops the worker and the sink instead of leaving them behind.
+    signal.signal(signal.SIGTERM, _stop)
     scheduler = _scheduler_for(app, blocking=False)
     scheduler.start()
     click.echo(f"Worker running in this process. Booking form: http://127.0.0.1:{port}/book")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -54,3 +55,15 @@ def start_sink(
     controller = Controller(sink, hostname=host, port=port)
     controller.start()
     return controller, sink
+
+
+def sink_port(wanted: int, host: str = "127.0.0.1") -> int:
+    """``wanted`` if it is free, else a free port: a second checkout, or another program on
+    8025, must not stop ``make run`` from starting."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, wanted))
+            return wanted
+        except OSError:
+            probe.bind((host, 0))
+            return probe.getsockname()[1]

@@ -1,9 +1,13 @@
 """The command-line tasks a clinic runs: accounts, hours, demo data."""
 
+import smtplib
+import socket
+
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from booking.extensions import db
+from booking.mailsink import sink_port, start_sink
 from booking.models import StaffUser, WeeklyHours
 
 
@@ -98,3 +102,42 @@ def test_seed_demo_only_into_an_empty_database(app, client):
     assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 3
     # The demo consultants make the form offer times at once.
     assert 'name="slot"' in client.get("/book").get_data(as_text=True)
+
+
+def test_reset_password_gives_a_temporary_password_once(app, create_staff):
+    user = create_staff("admin@clinic.example", role="admin")
+    before = user.session_version
+    result = run(app, "reset-password", "Admin@Clinic.example")
+    assert result.exit_code == 0, result.output
+    password = result.output.rsplit(": ", 1)[1].strip()
+    db.session.expire_all()
+    user = db.session.scalar(sa.select(StaffUser))
+    assert check_password_hash(user.password_hash, password)
+    assert user.session_version > before  # every session of that account ends
+    unknown = run(app, "reset-password", "nobody@clinic.example")
+    assert unknown.exit_code != 0 and "no staff account" in unknown.output
+
+
+def test_a_restart_says_how_to_reset_the_admin_password(app):
+    run(app, "seed-demo")
+    again = run(app, "seed-demo")
+    assert "flask --app booking reset-password admin@clinic.example" in again.output
+
+
+def test_the_mail_sink_moves_off_a_port_that_is_taken():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        port = sink_port(taken)
+        assert port != taken
+        controller, _ = start_sink("127.0.0.1", port)  # and the sink really starts there
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+                assert smtp.noop()[0] == 250
+        finally:
+            controller.stop()
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        unused = free.getsockname()[1]
+    assert sink_port(unused) == unused
