@@ -90,6 +90,8 @@ class Config:
     MAX_BOOKINGS_PER_EMAIL = int(env("MAX_BOOKINGS_PER_EMAIL", "2"))
     # A chosen time is held this long for the browser that chose it, while the form is filled.
     HOLD_MINUTES = int(env("HOLD_MINUTES", "15"))
+    # Each video consult's meeting link is this plus a random room name (booking/video.py).
+    VIDEO_BASE_URL = env("VIDEO_BASE_URL", "https://meet.jit.si/")
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")
     STAFF_SIGN_IN_RATE_LIMIT = env("STAFF_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
     TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))

@@ -29,6 +29,7 @@ from .reminders import plan_reminders
 from .statuses import AppointmentStatus
 from .tokens import issue_manage_token
 from .urgent import open_case
+from .video import give_link
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ def _build(
     enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
         enqueue_unwritten(session, "staff_new_booking", recipient, appointment, now)
+    if request.consult_mode == "video":
+        with session.no_autoflush:  # the rows are flushed at the commit, where races are caught
+            give_link(session, appointment, now)
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"
     audit.record(session, action, now, actor, appointment=appointment)

@@ -29,6 +29,7 @@ from .questions import questions_for
 from .reminders import cancel_reminders, retime_reminders
 from .statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus
 from .tokens import issue_manage_token
+from .video import give_link, tell_consultant
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,12 @@ def move_and_commit(
             withdrawn = withdraw_reminder_emails(session, appointment)
             retime_reminders(appointment, now, withdrawn)
             token = issue_manage_token(session, appointment, now)
+            give_link(session, appointment, now)  # a video consult keeps its link
             email = moved_email(appointment, questions, intake_questions, token)
             enqueue(session, email, now, appointment)
             _notify_staff(session, appointment, "moved", now, previous_start)
+            if appointment.video_link:  # the consultant's copy of the link, at the new time
+                tell_consultant(session, appointment, appointment.consultant.email, now)
             audit.record(session, "moved", now, actor, appointment=appointment)
             session.commit()
         except sa.exc.IntegrityError:
@@ -185,6 +189,8 @@ def reassign_and_commit(
         appointment.claim  # noqa: B018  (loaded before the change, so no flush happens midway)
         appointment.consultant = session.get_one(StaffUser, consultant_id)
         claim_for(appointment)
+        if appointment.video_link:  # the new consultant needs the link
+            tell_consultant(session, appointment, appointment.consultant.email, now)
         audit.record(session, "reassigned", now, actor, appointment=appointment)
         session.commit()
     except sa.exc.IntegrityError:

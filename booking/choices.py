@@ -131,7 +131,8 @@ CONSULT_MODES = [
 # How each consult mode happens, in the words used in emails and the calendar entry.
 CONSULT_MODE_HOW = {
     "phone": "We will call you on {phone} at the time of your consult.",
-    "video": "We will email you a video link before your consult.",
+    "video": "Video call. At the time of your consult, open {link} on a phone or a computer "
+    "with a camera and microphone (no account is needed).",
     "whatsapp": "We will call you on WhatsApp at {phone} at the time of your consult.",
 }
 

@@ -136,6 +136,8 @@ class Appointment(Model):
     # Names, emails, phone digits and the reference, normalised for the staff search (see
     # booking/search.py); set whenever the booking is written.
     search_text: so.Mapped[str] = so.mapped_column(sa.Text(), default="")
+    # A video consult's meeting link (booking/video.py); empty for phone and WhatsApp calls.
+    video_link: so.Mapped[str | None] = so.mapped_column(sa.String(500))
 
     consultant: so.Mapped[StaffUser] = so.relationship()
     intake: so.Mapped[Intake] = so.relationship(

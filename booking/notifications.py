@@ -74,7 +74,8 @@ def readable_phone(e164: str) -> str:
 
 def consult_how(appointment: Appointment) -> str:
     return choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
-        phone=readable_phone(appointment.patient_phone)
+        phone=readable_phone(appointment.patient_phone),
+        link=appointment.video_link or "(the link will follow by email)",
     )
 
 
@@ -98,12 +99,17 @@ def build_ics(appointment: Appointment, cancel: bool = False) -> str:
     event.add("dtend", appointment.ends_at)
     event.add("summary", f"Free consult with {config['CLINIC_NAME']}")
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
-    description = [f"Reference: {appointment.reference}", consult_how(appointment)]
-    if not cancel:
+    description = [f"Reference: {appointment.reference}"]
+    if not cancel:  # a cancelled consult's entry says nothing of how it would have happened
+        description.append(consult_how(appointment))
         description.append("To change or cancel, use the link in your email.")
     description.append(f"Clinic: {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})")
     event.add("description", "\n".join(description))
-    event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
+    if appointment.video_link and not cancel:
+        event.add("location", appointment.video_link)
+        event.add("url", appointment.video_link)
+    else:
+        event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
     event.add(
         "organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": config["CLINIC_NAME"]}
     )
@@ -266,6 +272,19 @@ def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
         recipient=recipient,
         appointment=appointment,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        staff_link=staff_url(appointment),
+        **times(appointment),
+    )
+
+
+def consultant_video_email(appointment: Appointment, recipient: str) -> Email:
+    """The consultant's copy of a video consult's link: the reference, the time and the link,
+    nothing about the patient's health."""
+    return render_email(
+        "staff_consultant_video",
+        kind="consultant_video",
+        recipient=recipient,
+        appointment=appointment,
         staff_link=staff_url(appointment),
         **times(appointment),
     )

@@ -14,7 +14,12 @@ from datetime import datetime
 
 from .extensions import Session
 from .models import Appointment, OutboundEmail
-from .notifications import Email, confirmation_email, staff_new_booking_email
+from .notifications import (
+    Email,
+    confirmation_email,
+    consultant_video_email,
+    staff_new_booking_email,
+)
 from .questions import questions_for
 from .tokens import issue_manage_token
 
@@ -37,9 +42,14 @@ def _staff_new_booking(session: Session, row: OutboundEmail, appointment: Appoin
     return staff_new_booking_email(appointment, row.recipient)
 
 
+def _consultant_video(session: Session, row: OutboundEmail, appointment: Appointment, now):
+    return consultant_video_email(appointment, row.recipient)
+
+
 WRITERS: dict[str, Callable[[Session, OutboundEmail, Appointment, datetime], Email]] = {
     "confirmation": _confirmation,
     "staff_new_booking": _staff_new_booking,
+    "consultant_video": _consultant_video,
 }
 
 

@@ -227,7 +227,7 @@ VALID_ANSWERS = {
     "policy_after_diagnosis": "no",
     "red_flags": ["none"],
     "own_questions": "Can I keep working during treatment?",
-    "consult_mode": "video",
+    "consult_mode": "phone",
     "timezone": "Asia/Kolkata",
     "consent_health": "y",
     "consent_reminders": "y",

@@ -43,14 +43,14 @@ def test_home_leads_to_the_form(client):
 
 
 def test_booking_emails_reach_the_patient_and_staff(client, consultant, booking_form, smtp):
-    data = booking_form(tz="America/New_York")
+    data = booking_form(tz="America/New_York", consult_mode="video")
     chosen = datetime.fromisoformat(data["slot"])
     response = client.post("/book", data=data)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/book/confirmed")
 
     report = dispatch_outbox(db.session)
-    assert report.sent == 2
+    assert report.sent == 3  # the patient, the desk, and the consultant (a video consult)
     appointment = db.session.scalar(sa.select(Appointment))
 
     patient = by_recipient(smtp.messages, "asha.verma@example.com")
@@ -84,6 +84,13 @@ def test_booking_emails_reach_the_patient_and_staff(client, consultant, booking_
     assert f"/staff/appointments/{appointment.reference}" in staff_text
     for secret in FREE_TEXT:
         assert secret.lower() not in staff_text.lower(), secret
+
+    # The consultant of a video consult gets its link with the reference and time only.
+    [mine] = by_recipient(smtp.messages, consultant.email)
+    mine_text = body(mine)
+    assert appointment.video_link in mine_text and appointment.reference in mine["Subject"]
+    for secret in [*FREE_TEXT, "Melanoma", "Asha"]:
+        assert secret.lower() not in mine.as_string().lower(), secret
 
 
 def test_one_transaction_writes_every_row(client, consultant, booking_form):

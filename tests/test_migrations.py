@@ -442,3 +442,34 @@ def test_0012_fills_in_the_search_text_of_existing_bookings(empty_database):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()  # no connection left open for the garbage collector to find
+
+
+def test_0013_gives_video_consults_still_to_come_a_link(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0012"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        for index, status in enumerate(["confirmed", "cancelled", "confirmed"]):
+            insert_appointment(f"CT-VVVVV{index}", f"2027-03-0{index + 1}", status)
+        db.session.execute(
+            sa.text(
+                "UPDATE appointment SET consult_mode = 'video'"
+                " WHERE reference IN ('CT-VVVVV0', 'CT-VVVVV1')"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        links = dict(
+            db.session.execute(
+                sa.text("SELECT reference, video_link FROM appointment ORDER BY reference")
+            ).all()
+        )
+        assert links["CT-VVVVV0"].startswith("https://meet.jit.si/consult-")
+        assert links["CT-VVVVV1"] is None  # cancelled
+        assert links["CT-VVVVV2"] is None  # a phone consult
+        db.session.remove()
+        db.engine.dispose()

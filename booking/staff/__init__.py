@@ -14,5 +14,6 @@ from . import (  # noqa: E402,F401,I001
     home,
     new_booking,
     questions,
+    video_link,
     waitlist,
 )

@@ -65,6 +65,7 @@ from .forms import (
     StaffCancelForm,
     StaffMoveForm,
     StatusForm,
+    VideoLinkForm,
 )
 
 
@@ -190,6 +191,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             questionnaire_rows=answer_rows(answers_of(appointment.questionnaire)),
             questionnaire_state=questionnaire_state(appointment),
             undelivered=undelivered(db.session, appointment),
+            video_form=forms.get("video_form") or VideoLinkForm(),
         ),
         status,
     )

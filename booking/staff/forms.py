@@ -199,3 +199,13 @@ class AccountEditForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class VideoLinkForm(FlaskForm):
+    link = StringField("New meeting link", [Length(max=500)], filters=[clean_line])
+
+    def validate_link(self, field):
+        from ..video import valid_meeting_link
+
+        if not valid_meeting_link(field.data or ""):
+            raise ValidationError("Enter the meeting's full address, starting with https://")

@@ -1,0 +1,32 @@
+"""Staff replace a video consult's meeting link (for a clinic Zoom or Meet room)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+
+from ..extensions import db
+from ..statuses import AppointmentStatus
+from ..timeutil import now_utc
+from ..video import replace_link
+from . import bp
+from .access import staff_actor
+from .appointments import _detail, load
+from .forms import VideoLinkForm
+
+
+@bp.post("/appointments/<reference>/video-link")
+def appointment_video_link(reference):
+    appointment = load(reference)
+    form = VideoLinkForm()
+    if appointment.consult_mode != "video" or appointment.status != AppointmentStatus.CONFIRMED:
+        flash("Only a video consult that stands has a meeting link.")
+    elif not form.validate_on_submit():
+        return _detail(appointment, 422, video_form=form)
+    else:
+        replace_link(db.session, appointment, form.link.data, now_utc(), staff_actor())
+        db.session.commit()
+        flash(
+            "The new meeting link is saved: the consultant is emailed it, and the patient's "
+            "reminders carry it. To send it to the patient now, resend the confirmation."
+        )
+    return redirect(url_for(".appointment_detail", reference=appointment.reference))
