@@ -59,8 +59,13 @@ def cancel_appointment(
     now: datetime,
     actor: Actor,
     reason: str | None = None,
+    category: str | None = None,
 ) -> None:
-    """Cancel, stop its reminders, and tell both sides. The caller commits."""
+    """Cancel, stop its reminders, and tell both sides. The caller commits.
+
+    ``category`` (staff only, from choices.CANCEL_CATEGORIES) is what the patient's email says
+    as the reason; the free-text ``reason`` stays with the clinic. The email carries a link to
+    choose a new time with the answers already given."""
     if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be cancelled")
     appointment.status = AppointmentStatus.CANCELLED
@@ -70,14 +75,13 @@ def cancel_appointment(
     appointment.version += 1
     cancel_reminders(appointment)
     withdraw_reminder_emails(session, appointment)
-    enqueue(
-        session,
-        cancelled_email(appointment, by_patient=actor.kind == ActorKind.PATIENT),
-        now,
-        appointment,
-    )
+    token = issue_manage_token(session, appointment, now)  # for the link to book again
+    by_patient = actor.kind == ActorKind.PATIENT
+    email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
+    enqueue(session, email, now, appointment)
     _notify_staff(session, appointment, "cancelled", now)
-    audit.record(session, "cancelled", now, actor, appointment=appointment)
+    detail = f"reason: {category}" if category else None
+    audit.record(session, "cancelled", now, actor, appointment=appointment, detail=detail)
     log.info("booking %s cancelled by %s", appointment.reference, actor.kind)
 
 

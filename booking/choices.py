@@ -128,6 +128,16 @@ CONSULT_MODES = [
     ("whatsapp", "WhatsApp call"),
 ]
 
+# Why the clinic cancelled a consult, as the patient's email says it ("... because {label}").
+# No clinical detail: the email may be read by anyone who sees the inbox.
+CANCEL_CATEGORIES = [
+    ("consultant_unavailable", "the consultant is unavailable at that time"),
+    ("patient_request", "you asked us to"),
+    ("clinic_closed", "the clinic is closed that day"),
+    ("booked_twice", "the consult was booked twice"),
+    ("other", "of a change at the clinic"),
+]
+
 # How each consult mode happens, in the words used in emails and the calendar entry.
 CONSULT_MODE_HOW = {
     "phone": "We will call you on {phone} at the time of your consult.",

@@ -234,15 +234,25 @@ def moved_email(
     return _patient_email("moved", appointment, questions, own_questions, manage_token)
 
 
-def cancelled_email(appointment: Appointment, by_patient: bool) -> Email:
-    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event."""
+def cancelled_email(
+    appointment: Appointment,
+    by_patient: bool,
+    category: str | None = None,
+    manage_token: str | None = None,
+) -> Email:
+    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event; when the
+    clinic cancelled, why (a category, never clinical detail); and a link to choose a new time
+    with the answers already given."""
+    base = current_app.config["BASE_URL"]
     return render_email(
         "cancelled",
         recipient=appointment.patient_email,
         ics=build_ics(appointment, cancel=True),
         appointment=appointment,
         by_patient=by_patient,
-        book_link=f"{current_app.config['BASE_URL']}/book",
+        because=choices.label(choices.CANCEL_CATEGORIES, category) if category else None,
+        book_link=f"{base}/book",
+        rebook_link=f"{base}/manage/{manage_token}/rebook" if manage_token else None,
         **times(appointment),
     )
 

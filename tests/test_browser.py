@@ -219,9 +219,17 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert reference in page.inner_text("main")
     shot(page, "05-manage")
     assert_accessible(page, "manage page")
-    page.click("text=Cancel my consult")
+    page.click("text=Cancel the consult")
+    # A second step names the consult; "No" keeps it, "Yes" cancels.
+    assert page.is_visible("text=Cancel your consult?") and reference in page.inner_text("main")
+    shot(page, "06-cancel-step")
+    assert_accessible(page, "cancel step")
+    page.click("text=No, keep my consult")
+    assert reference in page.inner_text("main") and page.is_visible("text=Cancel the consult")
+    page.click("text=Cancel the consult")
+    page.click("text=Yes, cancel my consult")
     assert page.is_visible("text=This booking is cancelled")
-    shot(page, "06-cancelled")
+    shot(page, "07-cancelled")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "cancelled"
 

@@ -63,7 +63,7 @@ def test_manage_page_shows_the_booking_and_nothing_private(client, booked):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert appointment.reference in page
-    assert "Move to another time" in page and "Cancel my consult" in page
+    assert "Move to another time" in page and "Cancel the consult" in page
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
     assert_private(page)
@@ -81,7 +81,13 @@ def test_wrong_token_gets_a_friendly_404(client, booked, token):
 
 def test_patient_cancels_with_a_reason(client, booked, smtp):
     appointment, token = booked()
-    page = client.get(f"/manage/{token}").get_data(as_text=True)
+    # A second step names the consult, with a way back; nothing is cancelled by it.
+    second = client.get(f"/manage/{token}/cancel")
+    page = second.get_data(as_text=True)
+    assert second.status_code == 200 and appointment.reference in page
+    assert "Yes, cancel my consult" in page and f'href="/manage/{token}">No, keep' in page
+    db.session.refresh(appointment)
+    assert appointment.status == "confirmed"
     response = client.post(
         f"/manage/{token}/cancel",
         data={"csrf_token": csrf_token(page), "reason": "Feeling better"},
@@ -196,7 +202,8 @@ def test_after_the_cutoff_the_page_says_to_call(client, booked):
     appointment, token = booked(slot_index=0)  # about 2 hours ahead: inside the 4 h cut-off
     page = client.get(f"/manage/{token}").get_data(as_text=True)
     assert "cannot be changed online" in page
-    assert "Cancel my consult" not in page
+    assert "Cancel the consult" not in page
+    assert client.get(f"/manage/{token}/cancel").status_code == 409  # no second step either
     response = client.post(
         f"/manage/{token}/cancel",
         data={"csrf_token": csrf_token(client.get("/book").get_data(as_text=True))},

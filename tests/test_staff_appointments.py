@@ -1,6 +1,7 @@
 """Staff work on appointments: list, export, the appointment page, and its actions."""
 
 import csv
+import html
 import io
 import logging
 import re
@@ -22,7 +23,7 @@ from booking.search import search_text_for
 from booking.timeutil import now_utc
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
-from tests.helpers import offered_slots
+from tests.helpers import csrf_token, offered_slots, offered_times
 
 # The flows staff and patients use every day run on both databases.
 pytestmark = BOTH_DATABASES
@@ -74,10 +75,26 @@ def test_whatsapp_link_when_it_is_the_preferred_channel(
     assert 'href="https://wa.me/919876543210"' in page
 
 
-def test_staff_cancel_emails_the_patient_and_stops_reminders(staff_client, appointment, smtp):
+def test_staff_cancel_emails_the_patient_and_stops_reminders(
+    staff_client, client, appointment, smtp
+):
+    url = f"/staff/appointments/{appointment.reference}/cancel"
+    second = staff_client.get(url).get_data(as_text=True)  # the second step: nothing yet
+    assert "Yes, cancel and email the patient" in second and "No, keep the consult" in second
+    token = csrf_for(staff_client, url)
+    missing = staff_client.post(url, data={"csrf_token": token, "reason": "Consultant unwell"})
+    assert missing.status_code == 422 and "Choose what the patient" in missing.get_data(
+        as_text=True
+    )
+    db.session.refresh(appointment)
+    assert appointment.status == "confirmed"
     response = staff_client.post(
-        f"/staff/appointments/{appointment.reference}/cancel",
-        data={"csrf_token": csrf_for(staff_client), "reason": "Consultant unwell"},
+        url,
+        data={
+            "csrf_token": token,
+            "category": "consultant_unavailable",
+            "reason": "Consultant unwell",
+        },
     )
     assert response.status_code == 302
     db.session.refresh(appointment)
@@ -86,8 +103,22 @@ def test_staff_cancel_emails_the_patient_and_stops_reminders(staff_client, appoi
     dispatch_outbox(db.session)
     to_patient = [m for m in smtp.messages if m["To"] == appointment.patient_email]
     cancellation = next(m for m in to_patient if "cancelled" in m["Subject"])
-    assert "We are sorry" in cancellation.get_body(("plain",)).get_content()
+    text = cancellation.get_body(("plain",)).get_content()
+    assert "We are sorry" in text
+    assert "because the consultant is unavailable at that time" in text
     assert "Consultant unwell" not in cancellation.as_string()
+    # The link to choose a new time fills in the answers given, for the patient to check.
+    rebook = re.search(r"http://[^/\s]+(/manage/[\w-]+/rebook)", text)[1]
+    assert client.get(rebook).status_code == 302
+    page = client.get("/book").get_data(as_text=True)
+    held = client.post(
+        "/book/time",
+        data={"csrf_token": csrf_token(page), "slot": offered_times(page)[0], "timezone": "UTC"},
+    )
+    details = client.get(held.headers["Location"]).get_data(as_text=True)
+    assert 'value="Asha Verma"' in details and "15/08/1962" in details
+    assert html.escape(VALID_ANSWERS["own_questions"]) in details
+    assert 'value="none" checked' not in details  # the safety check is asked again
     calendar = icalendar.Calendar.from_ical(next(cancellation.iter_attachments()).get_content())
     assert calendar["method"] == "CANCEL"
     assert audit_actions()[-1] == "cancelled"
@@ -316,7 +347,7 @@ def test_every_view_and_change_is_audited_once_without_health_data(
             "cancelled",
             lambda: staff_client.post(
                 f"/staff/appointments/{reference}/cancel",
-                data={"csrf_token": token, "reason": "Patient phoned"},
+                data={"csrf_token": token, "category": "patient_request", "reason": "Phoned"},
             ),
         ),
     ]

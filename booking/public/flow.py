@@ -39,10 +39,13 @@ from ..timeutil import clinic_zone, now_utc, zone
 from ..waitlist import OFFER_KEY
 from .forms import BookingForm, TimeForm, valid_submission_key
 from .picker import build_picker, describe, parse_day
+from .rebook import answers_of_booking
 
 CONFIRMED_KEY = "confirmed_appointment"
 HOLD_KEY = "hold_key"
 ZONE_KEY = "booking_zone"
+# A cancelled booking whose answers the details form starts with (from the cancellation email).
+REBOOK_KEY = "rebook_from"
 RECENT = timedelta(hours=1)
 TAKEN = (
     "That time was just taken by someone else. Please choose another time; "
@@ -191,10 +194,20 @@ def details(flow: Flow):
         return redirect(url_for(flow.time_endpoint))
     tz_name = session.get(ZONE_KEY) or flow.default_zone()
     form = BookingForm(
-        formdata=None, timezone=tz_name, slot=slot_value(hold.starts_at), **_from_waitlist()
+        formdata=None, timezone=tz_name, slot=slot_value(hold.starts_at), **_prefilled()
     )
     form.submission_key.data = secrets.token_urlsafe(24)
     return render_details(flow, form, tz_name, now)
+
+
+def _prefilled() -> dict:
+    """Answers the details form starts with: those of a cancelled booking the patient is
+    choosing a new time for, or what a waitlist offer's person gave; else nothing."""
+    rebook_id = session.get(REBOOK_KEY)
+    earlier = db.session.get(Appointment, rebook_id) if rebook_id else None
+    if earlier is not None:
+        return answers_of_booking(earlier)
+    return _from_waitlist()
 
 
 def _from_waitlist() -> dict:

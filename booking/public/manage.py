@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from .. import choices
 from ..audit import Actor
@@ -29,6 +29,7 @@ from ..statuses import AppointmentStatus
 from ..timeutil import format_local, now_utc, zone
 from ..tokens import find_by_token
 from . import bp
+from .flow import REBOOK_KEY
 from .forms import CancelForm, MoveForm
 
 
@@ -63,7 +64,7 @@ def _load(token: str, now: datetime):
     return appointment, None
 
 
-def _page(appointment: Appointment, token: str, now: datetime, cancel_form=None, status=200):
+def _page(appointment: Appointment, token: str, now: datetime, status=200):
     deadline = change_deadline(appointment)
     patient_tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
     return (
@@ -74,7 +75,6 @@ def _page(appointment: Appointment, token: str, now: datetime, cancel_form=None,
             can_change=patient_can_change(appointment, now),
             deadline=format_local(deadline, patient_tz),
             mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
-            cancel_form=cancel_form or CancelForm(),
             questionnaire_state=questionnaire_state(appointment),
             **times(appointment),
         ),
@@ -92,17 +92,30 @@ def manage(token):
     return _page(appointment, token, now)
 
 
-@bp.post("/manage/<token>/cancel")
+@bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, and an expired one is shown as such
 @limiter.limit(manage_rate_limit)
 def manage_cancel(token):
+    """A second step: the consult named, "Yes, cancel it" or "No, keep it"."""
     now = now_utc()
     appointment, gone = _load(token, now)
     if gone:
         return gone
     form = CancelForm()
-    if not form.validate_on_submit():
-        return _page(appointment, token, now, cancel_form=form, status=422)
+    if request.method == "GET" or not form.validate_on_submit():
+        if not patient_can_change(appointment, now):
+            return _page(appointment, token, now, status=409)
+        status = 200 if request.method == "GET" else 422
+        return (
+            render_template(
+                "public/manage_cancel.html",
+                appointment=appointment,
+                token=token,
+                form=form,
+                **times(appointment),
+            ),
+            status,
+        )
     if not patient_can_change(appointment, now):
         return _page(appointment, token, now, status=409)
     try:
@@ -118,6 +131,25 @@ def manage_cancel(token):
     db.session.commit()
     flash("Your consult is cancelled. We have emailed you and told the clinic.")
     return redirect(url_for(".manage", token=token))
+
+
+@bp.get("/manage/<token>/rebook")
+@limiter.limit(manage_rate_limit)
+def manage_rebook(token):
+    """From a cancellation email: choose a new time, with the answers of that booking filled
+    in on the details step (the patient checks them and books; nothing is booked before)."""
+    appointment = find_by_token(db.session, token)
+    if appointment is None:
+        return _gone(
+            "This link does not work",
+            "It may be mistyped or incomplete. You can book a new time with the form.",
+        )
+    session[REBOOK_KEY] = appointment.id
+    flash(
+        "Choose a new time. The answers you gave for "
+        f"{appointment.reference} will be filled in for you to check."
+    )
+    return redirect(url_for(".book"))
 
 
 @bp.route("/manage/<token>/move", methods=["GET", "POST"])

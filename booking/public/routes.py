@@ -20,7 +20,7 @@ from ..timeutil import now_utc
 from ..waitlist import OFFER_KEY, take_offer
 from . import bp
 from . import flow as steps
-from .flow import CONFIRMED_KEY, Flow
+from .flow import CONFIRMED_KEY, REBOOK_KEY, Flow
 from .forms import BookingForm
 
 PATIENT = Flow(
@@ -82,6 +82,7 @@ def details():
 
 
 def _show_confirmation(result):
+    session.pop(REBOOK_KEY, None)  # the new booking is made: the old answers are done with
     offer_id = session.pop(OFFER_KEY, None)
     if offer_id is not None and not result.duplicate:
         take_offer(db.session, offer_id, result.appointment)  # off the waitlist

@@ -182,7 +182,6 @@ def _detail(appointment: Appointment, status=200, **forms):
             now=now_utc(),
             whatsapp_digits=appointment.patient_phone.lstrip("+"),
             status_form=forms.get("status_form") or StatusForm(status=appointment.status),
-            cancel_form=forms.get("cancel_form") or StaffCancelForm(),
             note_form=forms.get("note_form") or NoteForm(),
             reassign_form=reassign,
             call_back_form=forms.get("call_back_form") or CallBackForm(),
@@ -227,8 +226,9 @@ def appointment_status(reference):
     return _detail(appointment, 422, status_form=form)
 
 
-@bp.post("/appointments/<reference>/cancel")
+@bp.route("/appointments/<reference>/cancel", methods=["GET", "POST"])
 def appointment_cancel(reference):
+    """A second step before cancelling: what the patient will be told, and a way back."""
     appointment = load(reference)
     form = StaffCancelForm()
     if form.validate_on_submit():
@@ -239,14 +239,16 @@ def appointment_cancel(reference):
                 now_utc(),
                 staff_actor(),
                 reason=form.reason.data,
+                category=form.category.data,
             )
         except ChangeRefused as error:
-            form.reason.errors.append(str(error))
-            return _detail(appointment, 409, cancel_form=form)
+            flash(str(error))
+            return redirect(url_for(".appointment_detail", reference=appointment.reference))
         db.session.commit()
         flash("Cancelled. The patient has been emailed and the reminders stopped.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
-    return _detail(appointment, 422, cancel_form=form)
+    status = 422 if form.is_submitted() else 200
+    return render_template("staff/cancel.html", appointment=appointment, form=form), status
 
 
 @bp.post("/appointments/<reference>/call-back")

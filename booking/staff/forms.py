@@ -59,9 +59,14 @@ class StatusForm(FlaskForm):
 
 
 class StaffCancelForm(FlaskForm):
+    category = RadioField(
+        "The patient's email says it is cancelled because",
+        choices=dict(choices.CANCEL_CATEGORIES),
+        validators=[DataRequired(message="Choose what the patient's email should say.")],
+    )
     reason = TextAreaField(
-        "Reason (the patient is not shown it)",
-        [DataRequired(message="Give a reason."), Length(max=500)],
+        "Note for the clinic (the patient is not shown it)",
+        [Optional(), Length(max=500)],
         filters=[clean_text],
     )
 
