@@ -203,6 +203,11 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["choices"] = choices
 
     app.add_template_filter(clinic_time)
+    from . import log_words
+
+    for name in ("action_words", "email_kind_words", "email_status_words"):
+        app.add_template_filter(getattr(log_words, name))
+    app.add_template_filter(log_words.readable, "readable_log")
     # Phone numbers are stored in E.164 (+919876543210) and read as people write them.
     from .notifications import readable_phone
 

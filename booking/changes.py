@@ -47,9 +47,20 @@ def patient_can_change(appointment: Appointment, now: datetime) -> bool:
     return appointment.status == AppointmentStatus.CONFIRMED and now < change_deadline(appointment)
 
 
-def _notify_staff(session, appointment, change, now, previous_start=None) -> None:
+def _by_whom(session: Session, actor: Actor) -> str:
+    """Who made a change, as the staff email says it."""
+    if actor.is_staff:
+        user = session.get(StaffUser, actor.staff_user_id)
+        return user.name if user else "a member of staff"
+    if actor.kind == ActorKind.PATIENT:
+        return "the patient, with the link in their email"
+    return "the system"
+
+
+def _notify_staff(session, appointment, change, now, actor, previous_start=None) -> None:
+    by = _by_whom(session, actor)
     for recipient in current_app.config["STAFF_NOTIFY_EMAILS"]:
-        email = staff_change_email(appointment, recipient, change, previous_start)
+        email = staff_change_email(appointment, recipient, change, previous_start, by)
         enqueue(session, email, now, appointment)
 
 
@@ -79,7 +90,7 @@ def cancel_appointment(
     by_patient = actor.kind == ActorKind.PATIENT
     email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
     enqueue(session, email, now, appointment)
-    _notify_staff(session, appointment, "cancelled", now)
+    _notify_staff(session, appointment, "cancelled", now, actor)
     detail = f"reason: {category}" if category else None
     audit.record(session, "cancelled", now, actor, appointment=appointment, detail=detail)
     log.info("booking %s cancelled by %s", appointment.reference, actor.kind)
@@ -128,7 +139,7 @@ def move_and_commit(
             give_link(session, appointment, now)  # a video consult keeps its link
             email = moved_email(appointment, questions, intake_questions, token)
             enqueue(session, email, now, appointment)
-            _notify_staff(session, appointment, "moved", now, previous_start)
+            _notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
                 tell_consultant(session, appointment, appointment.consultant.email, now)
             audit.record(session, "moved", now, actor, appointment=appointment)

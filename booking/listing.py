@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from . import search
+from . import choices, search
 from .extensions import Session
 from .models import Appointment, Intake, Questionnaire
 from .statuses import AppointmentStatus, QuestionnaireStatus
@@ -180,39 +180,46 @@ def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     return Page(list(items[: filters.per_page]), total, page, filters.per_page, has_next)
 
 
+QUESTIONNAIRE_WORDS = [("not_yet", "not yet"), ("started", "started"), ("done", "done")]
+
+# (code column, heading in words, the answer list whose labels the words export shows)
 CSV_COLUMNS = [
-    "reference",
-    "starts_at_utc",
-    "starts_at_clinic",
-    "status",
-    "urgent",
-    "consult_mode",
-    "consultant",
-    "patient_name",
-    "patient_email",
-    "patient_phone",
-    "preferred_channel",
-    "patient_timezone",
-    "booked_by",
-    "cancer_type",
-    "stage",
-    "diagnosed",
-    "treatments",
-    "therapy",
-    "payment_routes",
-    "cost_help",
-    "has_insurance",
-    "preauthorisation",
-    "questionnaire",
+    ("reference", "Reference", None),
+    ("starts_at_utc", "Time (UTC)", None),
+    ("starts_at_clinic", "Time (clinic)", None),
+    ("status", "Status", None),
+    ("urgent", "Urgent", None),
+    ("consult_mode", "How", choices.CONSULT_MODES),
+    ("consultant", "Consultant", None),
+    ("patient_name", "Patient", None),
+    ("patient_email", "Email", None),
+    ("patient_phone", "Phone", None),
+    ("preferred_channel", "Prefers", choices.CHANNELS),
+    ("patient_timezone", "Patient's time zone", None),
+    ("booked_by", "Booked by", choices.BOOKED_BY),
+    ("cancer_type", "Cancer type", choices.CANCER_TYPES),
+    ("stage", "Stage", choices.STAGES),
+    ("diagnosed", "Diagnosed", choices.DIAGNOSED),
+    ("treatments", "Current treatment", choices.TREATMENTS),
+    ("therapy", "Asking about", choices.THERAPIES),
+    ("payment_routes", "Paying by", choices.PAYMENT_ROUTES),
+    ("cost_help", "Needs help with costs", None),
+    ("has_insurance", "Insured", choices.YES_NO_UNSURE),
+    ("preauthorisation", "Pre-authorisation", None),
+    ("questionnaire", "Health questionnaire", QUESTIONNAIRE_WORDS),
 ]
 
 
-def export_csv(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple[str, int]:
+def export_csv(
+    session: Session, filters: Filters, clinic_tz: ZoneInfo, codes: bool = False
+) -> tuple[str, int]:
     """Every matching appointment as CSV, without any encrypted free text. Returns the text
-    and the row count (for the audit event)."""
+    and the row count (for the audit event). By default the headings and answers are the words
+    staff see; ``codes`` gives the stored codes, for spreadsheets that expect them. Phone
+    numbers stay text either way (a spreadsheet would read +919876543210 as a number)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([code if codes else heading for code, heading, _ in CSV_COLUMNS])
     rows = session.scalars(
         filtered(filters, clinic_tz)
         .options(
@@ -224,36 +231,51 @@ def export_csv(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> tuple
     )
     count = 0
     for appointment in rows:
-        intake = appointment.intake
-        writer.writerow(
-            [
-                appointment.reference,
-                appointment.starts_at.isoformat(),
-                appointment.starts_at.astimezone(clinic_tz).strftime("%Y-%m-%d %H:%M"),
-                appointment.status,
-                "yes" if appointment.urgent else "no",
-                appointment.consult_mode,
-                appointment.consultant.name,
-                _safe_cell(appointment.patient_name),
-                _safe_cell(appointment.patient_email),
-                appointment.patient_phone,
-                appointment.preferred_channel,
-                appointment.patient_timezone,
-                appointment.booked_by,
-                intake.cancer_type,
-                intake.stage,
-                intake.diagnosed,
-                intake.treatments,
-                intake.therapy or "",
-                intake.payment_routes or "",
-                "yes" if intake.cost_help else "no",
-                intake.has_insurance,
-                intake.preauthorisation or "",
-                appointment.questionnaire.status if appointment.questionnaire else "not_yet",
-            ]
-        )
+        values = _csv_values(appointment, clinic_tz)
+        if not codes:
+            values = {
+                code: _words(values[code], answers) if answers else values[code]
+                for code, _, answers in CSV_COLUMNS
+            }
+        writer.writerow([values[code] for code, _, _ in CSV_COLUMNS])
         count += 1
     return buffer.getvalue(), count
+
+
+def _words(value: str, answers) -> str:
+    """A stored code, or a comma-separated list of them, as its label(s)."""
+    return "; ".join(choices.label(answers, code) for code in value.split(",") if code)
+
+
+def _csv_values(appointment: Appointment, clinic_tz: ZoneInfo) -> dict[str, str]:
+    intake = appointment.intake
+    questionnaire = appointment.questionnaire
+    return {
+        "reference": appointment.reference,
+        "starts_at_utc": appointment.starts_at.isoformat(),
+        "starts_at_clinic": appointment.starts_at.astimezone(clinic_tz).strftime("%Y-%m-%d %H:%M"),
+        "status": appointment.status,
+        "urgent": "yes" if appointment.urgent else "no",
+        "consult_mode": appointment.consult_mode,
+        "consultant": appointment.consultant.name,
+        "patient_name": _safe_cell(appointment.patient_name),
+        "patient_email": _safe_cell(appointment.patient_email),
+        # Our own validated E.164 digits, kept as text: ="+919876543210" shows as typed.
+        "patient_phone": f'="{appointment.patient_phone}"',
+        "preferred_channel": appointment.preferred_channel,
+        "patient_timezone": appointment.patient_timezone,
+        "booked_by": appointment.booked_by,
+        "cancer_type": intake.cancer_type,
+        "stage": intake.stage,
+        "diagnosed": intake.diagnosed,
+        "treatments": intake.treatments,
+        "therapy": intake.therapy or "",
+        "payment_routes": intake.payment_routes or "",
+        "cost_help": "yes" if intake.cost_help else "no",
+        "has_insurance": intake.has_insurance,
+        "preauthorisation": intake.preauthorisation or "",
+        "questionnaire": questionnaire.status if questionnaire else "not_yet",
+    }
 
 
 def _safe_cell(value: str) -> str:

@@ -258,9 +258,14 @@ def cancelled_email(
 
 
 def staff_change_email(
-    appointment: Appointment, recipient: str, change: str, previous_start: datetime | None = None
+    appointment: Appointment,
+    recipient: str,
+    change: str,
+    previous_start: datetime | None = None,
+    by: str | None = None,
 ) -> Email:
-    """Tells staff a booking was cancelled or moved; like every staff email, no intake data."""
+    """Tells staff a booking was cancelled or moved, and by whom (a colleague's name, or the
+    patient through their link); like every staff email, no intake data."""
     clinic_tz = clinic_zone()
     return render_email(
         "staff_change",
@@ -268,6 +273,7 @@ def staff_change_email(
         recipient=recipient,
         appointment=appointment,
         change=change,
+        by=by,
         previous_time=format_local(previous_start, clinic_tz) if previous_start else None,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
         staff_link=staff_url(appointment),

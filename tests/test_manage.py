@@ -112,6 +112,13 @@ def test_patient_cancels_with_a_reason(client, booked, smtp):
     )
 
     dispatch_outbox(db.session)
+    desk = next(
+        m
+        for m in smtp.messages
+        if "cancelled" in m.get_body(("plain",)).get_content()
+        and m["To"] == "reception@clinic.example"
+    )
+    assert "by the patient, with the link in their email" in desk.get_body(("plain",)).get_content()
     cancellation = next(m for m in smtp.messages if "is cancelled" in m["Subject"])
     part = next(p for p in cancellation.iter_attachments())
     calendar = icalendar.Calendar.from_ical(part.get_content())

@@ -13,6 +13,7 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
+from booking import choices
 from booking.audit import Actor
 from booking.bookings import SlotTaken
 from booking.changes import cancel_appointment, reassign_and_commit
@@ -104,6 +105,13 @@ def test_staff_cancel_emails_the_patient_and_stops_reminders(
     to_patient = [m for m in smtp.messages if m["To"] == appointment.patient_email]
     cancellation = next(m for m in to_patient if "cancelled" in m["Subject"])
     text = cancellation.get_body(("plain",)).get_content()
+    desk = next(
+        m
+        for m in smtp.messages
+        if m["To"] == "reception@clinic.example"
+        and ("cancelled" in m.get_body(("plain",)).get_content())
+    )
+    assert "cancelled by Reception Desk" in desk.get_body(("plain",)).get_content()
     assert "We are sorry" in text
     assert "because the consultant is unavailable at that time" in text
     assert "Consultant unwell" not in cancellation.as_string()
@@ -319,10 +327,21 @@ def test_csv_export_is_the_filtered_list_without_free_text(
     response = staff_client.get("/staff/appointments/export.csv?cancer_type=melanoma")
     text = response.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 1 and rows[0]["cancer_type"] == "melanoma"
-    assert rows[0]["patient_name"] == "'=HYPERLINK(1)"
+    # In the words staff see, the phone kept as text for spreadsheets.
+    assert len(rows) == 1 and rows[0]["Cancer type"] == "Melanoma (skin cancer)"
+    assert rows[0]["How"] == "Phone call" and rows[0]["Health questionnaire"] == "not yet"
+    assert rows[0]["Patient"] == "'=HYPERLINK(1)"
+    assert rows[0]["Phone"] == '="+919876543210"'
     for value in FREE_TEXT:
         assert value not in text
+    codes = staff_client.get("/staff/appointments/export-codes.csv?cancer_type=melanoma")
+    [coded] = list(csv.DictReader(io.StringIO(codes.get_data(as_text=True))))
+    assert coded["cancer_type"] == "melanoma" and coded["consult_mode"] == "phone"
+    treatments = VALID_ANSWERS["treatments"]
+    assert coded["treatments"] == ",".join(treatments)
+    assert rows[0]["Current treatment"] == "; ".join(
+        choices.label(choices.TREATMENTS, code) for code in treatments
+    )
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "exported"))
     assert event.staff_user_id == staff_client.user.id and event.detail.startswith("1 rows")
 

@@ -67,7 +67,7 @@ def test_the_desk_books_a_caller_inside_the_notice_and_the_patient_is_emailed(
     assert ("confirmation", VALID_ANSWERS["patient_email"]) in [tuple(k) for k in kinds]
     shown = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"Booked {appointment.reference}" in shown
-    assert "booked by staff" in shown
+    assert "booked by phone, for the patient" in shown  # the audit trail, in words
 
 
 def test_the_desk_form_keeps_every_answer_when_one_is_wrong(app, staff_client, consultant):

@@ -128,15 +128,27 @@ def appointment_list():
 
 @bp.get("/appointments/export.csv")
 def appointment_export():
+    """The filtered list in the words staff see."""
+    return _export(codes=False)
+
+
+@bp.get("/appointments/export-codes.csv")
+def appointment_export_codes():
+    """The same rows with the stored codes, for spreadsheets that expect them."""
+    return _export(codes=True)
+
+
+def _export(codes: bool):
     _, filters = read_filters()
-    text, count = export_csv(db.session, filters, clinic_zone())
-    detail = f"{count} rows; filters: {sorted(filters.query_args().items())}"
-    record("exported", detail=detail[:200])
+    text, count = export_csv(db.session, filters, clinic_zone(), codes=codes)
+    detail = f"{count} rows{' (codes)' if codes else ''}; filters: "
+    record("exported", detail=(detail + str(sorted(filters.query_args().items())))[:200])
     db.session.commit()
+    name = "appointments-codes.csv" if codes else "appointments.csv"
     return Response(
         text,
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="appointments.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
