@@ -5,6 +5,7 @@ import email
 import email.policy
 import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,39 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     assert "Our team will also call you on +91 98765 43210" in alert
     shot(page, "08-confirmation-without-script")
     context.close()
+
+
+def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
+    """Staff pages at phone width: the list's rows are cards with their column names, the
+    patients' header and emergency footer are gone, and cancelling asks first."""
+    create_staff("reception@clinic.example")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    reference = book_at(now + timedelta(days=3), now).appointment.reference
+    db.session.remove()
+    desk = new_context(browser, viewport=PHONE).new_page()
+    desk.goto(f"{live.url}/staff/login")
+    desk.fill("#email", "reception@clinic.example")
+    desk.fill("#password", STAFF_PASSWORD)
+    desk.click("button.primary")
+    desk.wait_for_url(f"{live.url}/staff/")
+    desk.click("text=Appointments")
+    card = desk.locator(f"tr:has(a:text('{reference}'))")
+    assert card.evaluate("row => getComputedStyle(row).display") == "block"
+    header = desk.locator("table.cards thead")  # kept for screen readers, not shown
+    assert header.evaluate("head => head.getBoundingClientRect().height") <= 1
+    cell = card.locator("td[data-label=Patient]")
+    label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+    assert label == '"Patient: "'
+    page_text = desk.inner_text("body")
+    assert "not for emergencies" not in page_text and "Questions? Call" not in page_text
+    shot(desk, "08-staff-list-phone")
+    assert_accessible(desk, "staff list on a phone")
+
+    desk.click(f"a:text('{reference}')")
+    desk.click("text=Cancel this consult")
+    assert desk.is_visible(f"h1:text('Cancel {reference}?')")
+    assert_accessible(desk, "staff cancel step")
+    desk.click("text=No, keep the consult")
+    assert desk.is_visible("text=Cancel this consult")
+    db.session.remove()
+    assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"
