@@ -292,21 +292,40 @@ def slot_rules(config) -> SlotRules:
 
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_HOURS = re.compile(
-    r"\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*"
-)
+_HOURS = re.compile(r"\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(.+?)\s*-\s*([\d:.]+\s*(?:am|pm)?)\s*")
+_CLOCK = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?")
+
+
+def _clock(text: str) -> tuple[int, int, str | None]:
+    match = _CLOCK.fullmatch(text.strip())
+    if not match:
+        raise ValueError
+    return int(match[1]), int(match[2] or 0), match[3]
+
+
+def _as_time(hour: int, minute: int, half: str | None) -> time:
+    if half == "pm" and hour < 12:
+        hour += 12
+    elif half == "am" and hour == 12:
+        hour = 0
+    return time(hour, minute)
 
 
 def parse_hours(text: str) -> list[tuple[int, time, time]]:
-    """``"mon-fri 09:00-17:00"`` or ``"sat 10:00-13:00"`` into (weekday, start, end) rows."""
+    """``"mon-fri 09:00-17:00"``, ``"sat 10-13"``, ``"mon-fri 9-5"`` (an end before the start
+    without am/pm is in the afternoon) or ``"tue 9am-1pm"`` into (weekday, start, end) rows."""
     match = _HOURS.fullmatch(text.lower())
     if not match or match[1] not in WEEKDAYS or (match[2] and match[2] not in WEEKDAYS):
         raise ValueError(f'"{text}": write hours like "mon-fri 09:00-17:00"')
     first = WEEKDAYS.index(match[1])
     last = WEEKDAYS.index(match[2]) if match[2] else first
     try:
-        start = time(int(match[3]), int(match[4]))
-        end = time(int(match[5]), int(match[6]))
+        start_hour, start_minute, start_half = _clock(match[3])
+        end_hour, end_minute, end_half = _clock(match[4])
+        start = _as_time(start_hour, start_minute, start_half)
+        end = _as_time(end_hour, end_minute, end_half)
+        if end <= start and not end_half and end_hour < 12 and start.hour < 12:
+            end = time(end_hour + 12, end_minute)  # "9-5": nine to five
     except ValueError:
         raise ValueError(f'"{text}": that is not a time of day') from None
     if start >= end or last < first:

@@ -316,5 +316,9 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     assert_accessible(desk, "staff cancel step")
     desk.click("text=No, keep the consult")
     assert desk.is_visible("text=Cancel this consult")
+    desk.click("text=Availability")
+    assert desk.is_visible("th:text('Monday')")
+    shot(desk, "09-hours-grid-phone")
+    assert_accessible(desk, "weekly hours grid")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"

@@ -141,3 +141,16 @@ def test_the_mail_sink_moves_off_a_port_that_is_taken():
         free.bind(("127.0.0.1", 0))
         unused = free.getsockname()[1]
     assert sink_port(unused) == unused
+
+
+def test_set_hours_understands_nine_to_five(app, create_consultant):
+    consultant = create_consultant("Dr Nine")
+    result = run(app, "set-hours", consultant.email, "mon-fri 9-5", "sat 9am-12:30pm")
+    assert result.exit_code == 0, result.output
+    hours = db.session.scalars(
+        sa.select(WeeklyHours).where(WeeklyHours.consultant_id == consultant.id)
+    ).all()
+    spans = {(h.weekday, f"{h.start_time:%H:%M}-{h.end_time:%H:%M}") for h in hours}
+    assert (0, "09:00-17:00") in spans and (5, "09:00-12:30") in spans and len(spans) == 6
+    refused = run(app, "set-hours", consultant.email, "mon 17:00-09:00")
+    assert refused.exit_code != 0 and "must start before they end" in refused.output

@@ -26,7 +26,7 @@ def test_changing_hours_lists_bookings_that_no_longer_fit(
     reference = db.session.scalar(sa.select(Appointment.reference))
     response = staff_client.post(
         f"/staff/availability/{consultant.id}/hours",
-        data={"csrf_token": csrf_for(staff_client), "hours": "sat 10:00-11:00"},
+        data=grid(staff_client, {5: [("10:00", "11:00")]}),
     )
     assert response.status_code == 302
     assert [(h.weekday, str(h.start_time)) for h in db.session.scalars(sa.select(WeeklyHours))] == [
@@ -37,14 +37,55 @@ def test_changing_hours_lists_bookings_that_no_longer_fit(
     assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"  # kept, not dropped
 
 
-def test_bad_hours_are_explained(staff_client, consultant):
-    response = staff_client.post(
-        f"/staff/availability/{consultant.id}/hours",
-        data={"csrf_token": csrf_for(staff_client), "hours": "mon 17:00-09:00"},
+def grid(staff_client, days: dict) -> dict:
+    """The week grid's fields as the page posts them: ``{weekday: [(start, end), ...]}``,
+    two blocks a day, empty where not given."""
+    data = {"csrf_token": csrf_for(staff_client, "/staff/availability")}
+    for weekday in range(7):
+        blocks = days.get(weekday, []) + [("", "")] * 2
+        for index, (start, end) in enumerate(blocks[:2]):
+            data[f"d{weekday}-b{index}-start"] = start
+            data[f"d{weekday}-b{index}-end"] = end
+    return data
+
+
+def test_bad_hours_are_explained_next_to_the_day(staff_client, consultant):
+    data = grid(
+        staff_client,
+        {0: [("17:00", "09:00")], 2: [("09:00", "")], 4: [("09:00", "12:00"), ("11:00", "13:00")]},
     )
+    response = staff_client.post(f"/staff/availability/{consultant.id}/hours", data=data)
+    page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "must start before they end" in response.get_data(as_text=True)
+    assert "Monday: 17:00 to 09:00 is not a block of time" in page
+    assert "Wednesday: Give both the start and the end" in page
+    assert "Friday: Two blocks overlap" in page
+    assert 'name="d0-b0-start" value="17:00"' in page  # what was typed is kept
     assert db.session.scalar(sa.select(sa.func.count(WeeklyHours.id))) == 7  # unchanged
+
+
+def test_the_grid_saves_the_same_hours_as_the_text(app, staff_client, create_consultant):
+    by_grid, by_text = create_consultant("Dr Grid"), create_consultant("Dr Text")
+    weekdays = {day: [("09:00", "13:00"), ("14:00", "17:00")] for day in range(5)}
+    response = staff_client.post(
+        f"/staff/availability/{by_grid.id}/hours", data=grid(staff_client, weekdays)
+    )
+    assert response.status_code == 302
+    result = app.test_cli_runner().invoke(
+        args=["set-hours", by_text.email, "mon-fri 9-1", "mon-fri 2pm-5pm"]
+    )
+    assert result.exit_code == 0, result.output
+
+    def hours(user):
+        rows = db.session.scalars(
+            sa.select(WeeklyHours).where(WeeklyHours.consultant_id == user.id)
+        ).all()
+        return sorted((h.weekday, h.start_time, h.end_time) for h in rows)
+
+    db.session.expire_all()
+    assert hours(by_grid) == hours(by_text) and len(hours(by_grid)) == 10
+    page = staff_client.get("/staff/availability").get_data(as_text=True)
+    assert 'name="d4-b1-start" value="14:00"' in page  # the grid shows what was saved
 
 
 def test_clinic_closure_removes_slots_and_lists_bookings(

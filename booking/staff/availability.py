@@ -11,15 +11,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..availability import format_hours, outside_availability, set_weekly_hours, slot_rules
+from ..availability import outside_availability, set_weekly_hours, slot_rules
 from ..extensions import db
+from ..hours_grid import grid_of, read_grid
 from ..models import StaffUser, TimeOff
 from ..timeutil import clinic_zone, now_utc
 from . import bp
 from .access import record
-from .forms import ActionForm, HoursForm, TimeOffForm
+from .forms import ActionForm, TimeOffForm
 
 
 def _consultants():
@@ -31,13 +32,14 @@ def _consultants():
     ).all()
 
 
-def _page(status=200, hours_forms=None, time_off_form=None):
+def _page(status=200, grids=None, time_off_form=None):
+    """The page; ``grids`` holds a consultant's grid as typed when it must be shown again."""
     now = now_utc()
     people = _consultants()
-    forms = hours_forms or {}
+    grids = grids or {}
     for person in people:
-        if person.id not in forms:
-            forms[person.id] = HoursForm(formdata=None, hours=format_hours(person.hours))
+        if person.id not in grids:
+            grids[person.id] = grid_of(person.hours)
     time_off_form = time_off_form or TimeOffForm(formdata=None)
     time_off_form.consultant_id.choices = {0: "The whole clinic", **{p.id: p.name for p in people}}
     time_off = db.session.scalars(
@@ -49,7 +51,8 @@ def _page(status=200, hours_forms=None, time_off_form=None):
         render_template(
             "staff/availability.html",
             consultants=people,
-            hours_forms=forms,
+            grids=grids,
+            grid_form=ActionForm(),
             time_off_form=time_off_form,
             time_off=time_off,
             names=names,
@@ -70,18 +73,17 @@ def availability_hours(consultant_id):
     consultant = db.session.get(StaffUser, consultant_id)
     if consultant is None or not consultant.is_consultant:
         return _page(404)
-    form = HoursForm()
-    if form.validate_on_submit():
-        try:
-            set_weekly_hours(consultant, form.hours.data.splitlines())
-        except ValueError as error:
-            form.hours.errors.append(str(error))
-        else:
-            record("hours_changed", detail=f"consultant {consultant.id}")
-            db.session.commit()
-            flash(f"Hours saved for {consultant.name}.")
-            return redirect(url_for(".availability"))
-    return _page(422, hours_forms={consultant_id: form})
+    lines, grid = read_grid(request.form)
+    if not ActionForm().validate_on_submit():
+        flash("The page had expired: please save the hours again.")
+        return _page(422, grids={consultant_id: grid})
+    if any(day.error for day in grid):
+        return _page(422, grids={consultant_id: grid})
+    set_weekly_hours(consultant, lines)
+    record("hours_changed", detail=f"consultant {consultant.id}")
+    db.session.commit()
+    flash(f"Hours saved for {consultant.name}.")
+    return redirect(url_for(".availability"))
 
 
 def _clinic_moment(day, clock: time | None, tz: ZoneInfo, end: bool) -> datetime:

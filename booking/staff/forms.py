@@ -148,14 +148,6 @@ class NoteForm(FlaskForm):
     )
 
 
-class HoursForm(FlaskForm):
-    hours = TextAreaField(
-        "Weekly hours, one block a line, e.g. mon-fri 09:00-17:00",
-        [Length(max=1000)],
-        filters=[clean_text],
-    )
-
-
 class TimeOffForm(FlaskForm):
     consultant_id = SelectField("Who", coerce=int, validate_choice=False)
     start_date = DateField("From (date)", [DataRequired(message="Give a start date.")])
