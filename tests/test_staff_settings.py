@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from markupsafe import escape
 
 from booking.extensions import db
 from booking.models import (
@@ -274,3 +275,41 @@ def test_audit_and_email_logs_show_clinic_time(admin_client, consultant, book_at
     emails = admin_client.get("/staff/emails").get_data(as_text=True)
     assert "07 Jan 2030 05:30" in emails
     assert "07 Jan 2030 00:00" not in audit + emails
+
+
+def test_the_question_list_is_a_table_filtered_and_edited_one_row_at_a_time(staff_client):
+    page = staff_client.get("/staff/questions").get_data(as_text=True)
+    total = db.session.scalar(sa.select(sa.func.count(PreVisitQuestion.id)))
+    assert f"{total} of {total} questions" in page
+    assert page.count("<textarea") == 1  # only the add form: rows are not edit forms
+    renal = staff_client.get("/staff/questions?for_cancer_type=renal_cell").get_data(as_text=True)
+    shown = len(re.findall(r'<tr id="q\d+"', renal))
+    expected = db.session.scalar(
+        sa.select(sa.func.count(PreVisitQuestion.id)).where(
+            PreVisitQuestion.cancer_type == "renal_cell"
+        )
+    )
+    assert shown == expected > 0
+    il2 = staff_client.get("/staff/questions?for_therapy=interleukin2").get_data(as_text=True)
+    assert "Interleukin-2" in il2 and len(re.findall(r'<tr id="q\d+"', il2)) > 0
+
+    question = db.session.scalar(
+        sa.select(PreVisitQuestion).where(PreVisitQuestion.cancer_type == "renal_cell").limit(1)
+    )
+    edit = staff_client.get(f"/staff/questions/{question.id}").get_data(as_text=True)
+    assert str(escape(question.text)) in edit
+    token = csrf_for(staff_client, f"/staff/questions/{question.id}")
+    refused = staff_client.post(
+        f"/staff/questions/{question.id}",
+        data={"csrf_token": token, "text": "", "cancer_type": "renal_cell", "active": "y"},
+    )
+    assert refused.status_code == 422 and "Edit a pre-visit question" in refused.get_data(
+        as_text=True
+    )
+    saved = staff_client.post(
+        f"/staff/questions/{question.id}",
+        data={"csrf_token": token, "text": "Reworded?", "cancer_type": "renal_cell", "active": "y"},
+    )
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"#q{question.id}")
+    db.session.refresh(question)
+    assert question.text == "Reworded?"

@@ -163,15 +163,19 @@ class QuestionForm(FlaskForm):
         [DataRequired(message="Write the question."), Length(max=500)],
         filters=[clean_line],
     )
+    # Defaults: a select missing from a post means "for everyone", not a wrong choice.
     cancer_type = SelectField(
-        "Only for cancer type", choices={"": "Everyone", **dict(choices.CANCER_TYPES)}
+        "Only for cancer type", choices={"": "Everyone", **dict(choices.CANCER_TYPES)}, default=""
     )
     therapy = SelectField(
         "Only for patients asking about",
         choices={"": "Either therapy", **dict(choices.THERAPIES[:2])},
+        default="",
     )
     treatment = SelectField(
-        "Only for treatment", choices={"": "Any treatment", **dict(choices.TREATMENTS)}
+        "Only for treatment",
+        choices={"": "Any treatment", **dict(choices.TREATMENTS)},
+        default="",
     )
     position = IntegerField("Order", [Optional(), NumberRange(min=0, max=100000)])
     active = BooleanField("Active", default=True)

@@ -47,20 +47,36 @@ def _preview(cancer_type: str, therapy: str, treatment: str) -> str:
     return email.text
 
 
-def _page(status=200, add_form=None, edit_forms=None):
-    questions = db.session.scalars(
-        sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
-    ).all()
-    forms = edit_forms or {}
-    for question in questions:
-        if question.id not in forms:
-            forms[question.id] = QuestionForm(
-                formdata=None,
-                obj=question,
-                cancer_type=question.cancer_type or "",
-                therapy=question.therapy or "",
-                treatment=question.treatment or "",
-            )
+def _filters() -> dict[str, str]:
+    """Which questions to list: those for one cancer type, therapy or treatment ("everyone"
+    for the general ones); kept valid whatever the link says."""
+    wanted = {}
+    for name, answers in (
+        ("for_cancer_type", choices.CANCER_TYPES),
+        ("for_therapy", choices.THERAPIES),
+        ("for_treatment", choices.TREATMENTS),
+    ):
+        value = request.args.get(name, "")
+        if value in dict(answers) or value == "everyone":
+            wanted[name] = value
+    return wanted
+
+
+def _listed(wanted: dict[str, str]) -> list[PreVisitQuestion]:
+    query = sa.select(PreVisitQuestion).order_by(PreVisitQuestion.position, PreVisitQuestion.id)
+    for name, column in (
+        ("for_cancer_type", PreVisitQuestion.cancer_type),
+        ("for_therapy", PreVisitQuestion.therapy),
+        ("for_treatment", PreVisitQuestion.treatment),
+    ):
+        if name in wanted:
+            value = wanted[name]
+            query = query.where(column.is_(None) if value == "everyone" else column == value)
+    return list(db.session.scalars(query))
+
+
+def _page(status=200, add_form=None):
+    wanted = _filters()
     cancer_type = request.args.get("preview_cancer_type", "melanoma")
     if cancer_type not in dict(choices.CANCER_TYPES):
         cancer_type = "melanoma"
@@ -73,8 +89,9 @@ def _page(status=200, add_form=None, edit_forms=None):
     return (
         render_template(
             "staff/questions.html",
-            questions=questions,
-            forms=forms,
+            questions=_listed(wanted),
+            wanted=wanted,
+            total=db.session.scalar(sa.select(sa.func.count(PreVisitQuestion.id))),
             add_form=add_form or QuestionForm(formdata=None),
             move_form=MoveQuestionForm(),
             preview=_preview(cancer_type, therapy, treatment),
@@ -85,6 +102,17 @@ def _page(status=200, add_form=None, edit_forms=None):
         ),
         status,
     )
+
+
+def _edit_page(question: PreVisitQuestion, form: QuestionForm | None = None, status=200):
+    form = form or QuestionForm(
+        formdata=None,
+        obj=question,
+        cancer_type=question.cancer_type or "",
+        therapy=question.therapy or "",
+        treatment=question.treatment or "",
+    )
+    return render_template("staff/question_edit.html", question=question, form=form), status
 
 
 @bp.get("/questions")
@@ -118,6 +146,12 @@ def question_add():
     return _page(422, add_form=form)
 
 
+@bp.get("/questions/<int:question_id>")
+def question_edit_page(question_id):
+    """One question at a time: its text, whom it is for, and whether it is in use."""
+    return _edit_page(db.get_or_404(PreVisitQuestion, question_id))
+
+
 @bp.post("/questions/<int:question_id>")
 def question_edit(question_id):
     question = db.get_or_404(PreVisitQuestion, question_id)
@@ -127,8 +161,8 @@ def question_edit(question_id):
         _record("question_changed", question.id)
         db.session.commit()
         flash("Question saved.")
-        return redirect(url_for(".questions"))
-    return _page(422, edit_forms={question_id: form})
+        return redirect(url_for(".questions", _anchor=f"q{question.id}"))
+    return _edit_page(question, form, 422)
 
 
 @bp.post("/questions/<int:question_id>/move")
