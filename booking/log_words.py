@@ -22,6 +22,7 @@ ACTIONS = {
     "contact_corrected": "corrected the contact details",
     "confirmation_resent": "sent the confirmation again",
     "video_link_changed": "changed the video link",
+    "mode_changed": "changed how the consult happens",
     "called_back": "recorded a call-back",
     "questionnaire_saved": "saved the health questionnaire (not sent yet)",
     "questionnaire_sent": "sent the health questionnaire",

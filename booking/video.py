@@ -60,6 +60,22 @@ def give_link(session: Session, appointment: Appointment, now: datetime) -> None
     tell_consultant(session, appointment, consultant.email, now)
 
 
+def change_mode(
+    session: Session, appointment: Appointment, mode: str, now: datetime, actor: Actor
+) -> None:
+    """Staff change how the consult happens (a caller asks for video instead of a phone
+    call): a video consult gets its link, and the consultant is told. The caller commits."""
+    if mode == appointment.consult_mode:
+        return
+    previous = appointment.consult_mode
+    appointment.consult_mode = mode
+    if mode == "video":
+        give_link(session, appointment, now)
+    audit.record(
+        session, "mode_changed", now, actor, appointment=appointment, detail=f"{previous} -> {mode}"
+    )
+
+
 def replace_link(
     session: Session, appointment: Appointment, link: str, now: datetime, actor: Actor
 ) -> None:

@@ -119,3 +119,23 @@ def test_each_video_booking_has_its_own_unguessable_room(client, consultant, boo
 def test_a_phone_booking_has_no_link(client, consultant, booking_form):
     assert client.post("/book", data=booking_form(consult_mode="phone")).status_code == 302
     assert db.session.scalar(sa.select(Appointment.video_link)) is None
+
+
+def test_changing_a_phone_consult_to_video_gives_it_a_link(
+    app, client, staff_client, consultant, booking_form, smtp
+):
+    assert client.post("/book", data=booking_form(consult_mode="phone")).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    page = f"/staff/appointments/{appointment.reference}"
+    token = csrf_for(staff_client, page)
+    response = staff_client.post(
+        f"{page}/mode", data={"csrf_token": token, "consult_mode": "video"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    appointment = db.session.get(Appointment, appointment.id)
+    assert appointment.consult_mode == "video" and LINK.match(appointment.video_link)
+    assert "mode_changed" in db.session.scalars(sa.select(AuditEvent.action)).all()
+    dispatch_outbox(db.session)
+    assert appointment.video_link in plain(sent_to(smtp, consultant.email)[-1])
+    assert appointment.video_link in staff_client.get(page).get_data(as_text=True)

@@ -60,6 +60,7 @@ from .forms import (
     ActionForm,
     CallBackForm,
     ListFilterForm,
+    ModeForm,
     NoteForm,
     ReassignForm,
     StaffCancelForm,
@@ -203,6 +204,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             questionnaire_state=questionnaire_state(appointment),
             undelivered=undelivered(db.session, appointment),
             video_form=forms.get("video_form") or VideoLinkForm(),
+            mode_form=forms.get("mode_form") or ModeForm(consult_mode=appointment.consult_mode),
         ),
         status,
     )

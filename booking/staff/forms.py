@@ -202,6 +202,10 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class ModeForm(FlaskForm):
+    consult_mode = SelectField("How the consult happens", choices=dict(choices.CONSULT_MODES))
+
+
 class VideoLinkForm(FlaskForm):
     link = StringField("New meeting link", [Length(max=500)], filters=[clean_line])
 
