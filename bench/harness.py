@@ -195,3 +195,31 @@ def bulk_appointments(count: int, consultant_id: int, start: datetime, step: tim
         )
     )
     db.session.commit()
+
+
+def fill_search_text() -> None:
+    """The search column of bulk-inserted bookings, as the application writes it."""
+    from types import SimpleNamespace
+
+    from booking.search import search_text_for
+
+    columns = (
+        Appointment.id,
+        Appointment.reference,
+        Appointment.patient_name,
+        Appointment.patient_email,
+        Appointment.patient_phone,
+        Appointment.booker_name,
+        Appointment.booker_email,
+        Appointment.booker_phone,
+    )
+    rows = db.session.execute(sa.select(*columns)).all()
+    for chunk in range(0, len(rows), 20_000):
+        db.session.execute(
+            sa.update(Appointment),
+            [
+                {"id": row.id, "search_text": search_text_for(SimpleNamespace(**row._mapping))}
+                for row in rows[chunk : chunk + 20_000]
+            ],
+        )
+    db.session.commit()

@@ -114,7 +114,12 @@ def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
     if filters.q:
         found = search.condition(filters.q)
         if found is not None:
-            query = query.where(found)
+            # SQLite would walk the time index and read every booking's row to test the text;
+            # reading the search column's own (much smaller) index instead is several times
+            # faster. PostgreSQL chooses its trigram index by itself.
+            query = query.where(found).with_hint(
+                Appointment, "INDEXED BY ix_appointment_search_text", "sqlite"
+            )
     return query.order_by(Appointment.starts_at, Appointment.id)
 
 
@@ -162,22 +167,36 @@ class Page:
 
 def list_page(session: Session, filters: Filters, clinic_tz: ZoneInfo) -> Page:
     query = filtered(filters, clinic_tz)
-    counted = query.with_only_columns(Appointment.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
     page = filters.page
-    if total <= COUNT_CAP:  # a page past the end shows the last one
-        page = min(page, max((total + filters.per_page - 1) // filters.per_page, 1))
-    items = session.scalars(
-        query.options(
-            so.contains_eager(Appointment.intake),
-            so.contains_eager(Appointment.questionnaire),
-            so.joinedload(Appointment.consultant),
+    items = _page_items(session, query, filters, page)
+    if page == 1 and len(items) <= filters.per_page:
+        total = len(items)  # everything that matches is on this page: nothing more to count
+    else:
+        counted = (
+            query.with_only_columns(Appointment.id).order_by(None).limit(COUNT_CAP + 1).subquery()
         )
-        .limit(filters.per_page + 1)
-        .offset((page - 1) * filters.per_page)
-    ).all()
+        total = session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+        last = max((total + filters.per_page - 1) // filters.per_page, 1)
+        if total <= COUNT_CAP and page > last:  # a page past the end shows the last one
+            page = last
+            items = _page_items(session, query, filters, page)
     has_next = len(items) > filters.per_page
     return Page(list(items[: filters.per_page]), total, page, filters.per_page, has_next)
+
+
+def _page_items(session: Session, query: sa.Select, filters: Filters, page: int) -> list:
+    """One page of bookings, and one more to tell whether there is a next page."""
+    return list(
+        session.scalars(
+            query.options(
+                so.contains_eager(Appointment.intake),
+                so.contains_eager(Appointment.questionnaire),
+                so.joinedload(Appointment.consultant),
+            )
+            .limit(filters.per_page + 1)
+            .offset((page - 1) * filters.per_page)
+        ).all()
+    )
 
 
 QUESTIONNAIRE_WORDS = [("not_yet", "not yet"), ("started", "started"), ("done", "done")]

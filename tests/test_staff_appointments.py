@@ -461,7 +461,7 @@ def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consu
         target.replace("-", ""),
     ):
         url = f"/staff/appointments?date_from=&q={said}"
-        assert len(statements_for(url)) == len(small), said
+        assert len(statements_for(url)) <= len(small), said  # no more queries than a page
         found = staff_client.get(url).get_data(as_text=True)
         assert target in found and found.count(">CT-") == 1, said
     nobody = staff_client.get("/staff/appointments?date_from=&q=123").get_data(as_text=True)
