@@ -52,17 +52,10 @@ def slots_bench(folder: Path) -> float:
             )
         db.session.execute(sa.insert(Appointment), rows)
         db.session.commit()
-        rules = slot_rules(app.config)
-        timings = []
-        for _ in range(10):
-            # The computation itself, not the per-process cache in front of it.
-            app.extensions.pop("free_slot_cache", None)
-            started = time.perf_counter()
-            free_slots(db.session, rules, now)
-            timings.append(time.perf_counter() - started)
+        median = _median_compute(app, slot_rules(app.config), now)
         db.session.remove()
         db.engine.dispose()
-    return statistics.median(timings)
+    return median
 
 
 def past_bookings_bench(folder: Path, past: int = 100_000) -> dict:
@@ -86,6 +79,7 @@ def past_bookings_bench(folder: Path, past: int = 100_000) -> dict:
 
 
 def _median_compute(app, rules, now) -> float:
+    """The computation itself, not the per-process cache in front of it."""
     timings = []
     for _ in range(10):
         app.extensions.pop("free_slot_cache", None)

@@ -11,17 +11,9 @@ from booking.models import Appointment, AuditEvent, OutboundEmail
 from booking.outbox import dispatch_outbox
 from booking.statuses import OutboxStatus
 from tests.conftest import BOTH_DATABASES, csrf_for
+from tests.test_form_validation import CAREGIVER
 
 pytestmark = BOTH_DATABASES
-
-CAREGIVER = {
-    "booked_by": "caregiver",
-    "booker_name": "Ravi Verma",
-    "booker_relationship": "son",
-    "booker_email": "ravi@example.com",
-    "booker_phone": "+91 91234 56789",
-    "patient_agrees": "not_yet",
-}
 
 
 @pytest.fixture
