@@ -27,7 +27,6 @@ from .models import Appointment, Intake, SlotClaim
 from .outbox import enqueue_unwritten
 from .reminders import plan_reminders
 from .statuses import AppointmentStatus
-from .tokens import issue_manage_token
 from .urgent import open_case
 from .video import give_link
 
@@ -102,8 +101,6 @@ class BookingRequest:
 @dataclass
 class BookingResult:
     appointment: Appointment
-    # The raw manage token exists only here and in the emails; the database keeps its hash.
-    manage_token: str | None = None
     duplicate: bool = False
     # Read before the commit, so the confirmation redirect needs no query.
     appointment_id: int = 0
@@ -140,7 +137,7 @@ def _build(
     now: datetime,
     actor: Actor,
     hold: SlotClaim | None = None,
-) -> tuple[Appointment, str]:
+) -> Appointment:
     """Add the booking's rows to the session, ready to commit: with the browser's ``hold``
     turned into the booking's claim, or a new claim on the consultant's time."""
     config = current_app.config
@@ -203,7 +200,6 @@ def _build(
         open_case(appointment, now)
     appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
     session.add(appointment)
-    token = issue_manage_token(session, appointment, now)  # for the confirmation page
     # The emails are written by the worker when it sends them: this request only adds rows.
     enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
@@ -214,7 +210,7 @@ def _build(
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"
     audit.record(session, action, now, actor, appointment=appointment)
-    return appointment, token
+    return appointment
 
 
 def book_and_commit(
@@ -248,9 +244,9 @@ def book_and_commit(
             hold = held_claim(session, request.holder, request.starts_at)
             if hold is None:  # no hold, or it expired and someone else took the time meanwhile
                 break
-            appointment, token = _build(session, request, hold.consultant_id, now, actor, hold)
+            appointment = _build(session, request, hold.consultant_id, now, actor, hold)
             try:
-                return _commit(session, appointment, token)
+                return _commit(session, appointment)
             except sa.exc.IntegrityError:
                 session.rollback()
 
@@ -260,9 +256,9 @@ def book_and_commit(
     for consultant_id in candidates:
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
-            appointment, token = _build(session, request, consultant_id, now, actor)
+            appointment = _build(session, request, consultant_id, now, actor)
             try:
-                return _commit(session, appointment, token)
+                return _commit(session, appointment)
             except sa.exc.IntegrityError:
                 session.rollback()
                 existing = find_by_submission(session, request.submission_key)
@@ -307,15 +303,12 @@ def _check_earlier_bookings(
     return None
 
 
-def _commit(session: Session, appointment: Appointment, token: str) -> BookingResult:
+def _commit(session: Session, appointment: Appointment) -> BookingResult:
     """Commit the booking. Its id and reference are read at the flush, so that nothing after
     the commit has to load the row again."""
     session.flush()
     result = BookingResult(
-        appointment,
-        manage_token=token,
-        appointment_id=appointment.id,
-        reference=appointment.reference,
+        appointment, appointment_id=appointment.id, reference=appointment.reference
     )
     session.commit()
     log.info("booking %s made", result.reference)

@@ -65,15 +65,19 @@ def stored(appointment) -> Questionnaire | None:
     return db.session.get(Appointment, appointment.id).questionnaire
 
 
-def test_the_confirmation_page_and_manage_page_link_to_it(client, booked):
+def test_the_confirmation_page_and_manage_page_link_to_it(app, client, booked):
     appointment, link = booked
     confirmed = client.get("/book/confirmed").get_data(as_text=True)
-    # The page's link and the email's are two manage links (the email's is made when the
-    # worker writes it); both open the same questionnaire.
-    from_page = re.search(
-        r'href="(?:https?://[^/"]+)?(/manage/[^"]+/questionnaire)">Fill in the health', confirmed
-    )
-    assert from_page and client.get(from_page[1]).status_code == 200
+    # The page links through /book/confirmed/..., which makes a manage link when followed:
+    # the session cookie (signed, not secret) never holds one.
+    assert 'href="/book/confirmed/questionnaire">Fill in the health questionnaire' in confirmed
+    followed = client.get("/book/confirmed/questionnaire")
+    assert followed.status_code == 302 and "/manage/" in followed.headers["Location"]
+    assert client.get(followed.headers["Location"]).status_code == 200
+    serializer = app.session_interface.get_signing_serializer(app)
+    stored = serializer.loads(client.get_cookie("session").value)
+    token = followed.headers["Location"].split("/manage/")[1].split("/")[0]
+    assert token not in str(stored) and "manage_token" not in stored
     manage = client.get(link.removesuffix("/questionnaire")).get_data(as_text=True)
     assert "Not filled in yet" in manage and link in manage
 

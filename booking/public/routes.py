@@ -14,9 +14,10 @@ from ..changes import patient_can_change
 from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone
 from ..models import Appointment
-from ..notifications import build_ics, manage_url, safety_context, times
+from ..notifications import build_ics, safety_context, times
 from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
+from ..tokens import issue_manage_token
 from ..waitlist import OFFER_KEY, take_offer
 from . import bp
 from . import flow as steps
@@ -87,9 +88,9 @@ def _show_confirmation(result):
     if offer_id is not None and not result.duplicate:
         take_offer(db.session, offer_id, result.appointment)  # off the waitlist
         db.session.commit()
+    # Only the booking's id: the session cookie is signed, not secret, so it never holds a
+    # manage link (which can cancel the booking). The page's links make one when followed.
     session[CONFIRMED_KEY] = result.appointment_id
-    if result.manage_token:
-        session["manage_token"] = result.manage_token
     return redirect(url_for(".confirmed"))
 
 
@@ -111,16 +112,26 @@ def _confirmed_appointment() -> Appointment:
 @bp.get("/book/confirmed")
 def confirmed():
     appointment = _confirmed_appointment()
-    token = session.get("manage_token")
     return render_template(
         "public/confirmed.html",
         appointment=appointment,
-        manage_link=manage_url(token) if token else None,
         can_change=patient_can_change(appointment, now_utc()),
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
         **safety_context(appointment),
         **times(appointment),
     )
+
+
+@bp.get("/book/confirmed/<any(manage, questionnaire):page>")
+def confirmed_link(page):
+    """From the confirmation page to the booking's manage page or questionnaire: a manage link
+    is made when the patient follows it, for this browser's own booking."""
+    appointment = _confirmed_appointment()
+    token = issue_manage_token(db.session, appointment, now_utc())
+    db.session.commit()
+    if page == "questionnaire":
+        return redirect(url_for(".questionnaire", token=token))
+    return redirect(url_for(".manage", token=token))
 
 
 @bp.get("/book/confirmed/consult.ics")
