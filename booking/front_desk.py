@@ -44,8 +44,8 @@ def _hours_by_weekday(session: Session) -> dict[int, list[tuple[time, time]]]:
 
 
 def _working_span(day: date, hours, closures, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
-    """The day's first start and last end of work (UTC), or None when nobody works that day
-    or a clinic-wide closure covers all of it."""
+    """The day's first start and last end of work (in the clinic's zone), or None when nobody
+    works that day or a clinic-wide closure covers all of it."""
     blocks = hours.get(day.weekday())
     if not blocks:
         return None
