@@ -134,24 +134,28 @@ def parse_settings(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-class HideManageTokens(logging.Filter):
+class HidePrivateUrlParts(logging.Filter):
     """Request logs (the development server's, gunicorn's access log) would otherwise keep
-    every manage link, and with it the power to cancel that booking."""
+    every manage link, and with it the power to cancel that booking, and every staff search
+    and filter: a caller's name or phone, a cancer type."""
 
-    pattern = re.compile(r"/manage/[A-Za-z0-9_-]+")
+    manage = re.compile(r"/manage/[A-Za-z0-9_-]+")
+    staff_query = re.compile(r"(/staff/[^\s?\"]*)\?[^\s\"]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/manage/" in message:
-            record.msg, record.args = self.pattern.sub("/manage/[token]", message), ()
+        if "/manage/" in message or "/staff/" in message:
+            message = self.manage.sub("/manage/[token]", message)
+            message = self.staff_query.sub(r"\1?[query hidden]", message)
+            record.msg, record.args = message, ()
         return True
 
 
 def configure_logging(app: Flask) -> None:
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, HideManageTokens) for f in logger.filters):
-            logger.addFilter(HideManageTokens())
+        if not any(isinstance(f, HidePrivateUrlParts) for f in logger.filters):
+            logger.addFilter(HidePrivateUrlParts())
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -115,6 +115,22 @@ def test_request_logs_do_not_keep_manage_tokens(app, caplog):
     assert "/manage/[token]" in caplog.text
 
 
+def test_request_logs_do_not_keep_staff_searches(app, caplog):
+    """A caller's name or number typed into the staff search, or a cancer type chosen as a
+    filter, stays out of the access log."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    for line in (
+        "GET /staff/appointments?q=Asha+Verma&cancer_type=melanoma HTTP/1.1",
+        "GET /staff/appointments/export.csv?q=98765 HTTP/1.1",
+    ):
+        logging.getLogger("gunicorn.access").info('%s - - "%s" %s', "127.0.0.1", line, 200)
+    assert "Asha" not in caplog.text and "melanoma" not in caplog.text
+    assert "98765" not in caplog.text
+    assert "GET /staff/appointments?[query hidden] HTTP/1.1" in caplog.text
+
+
 BODIES = {
     "json-object": lambda: {"json": {"patient_name": 1}},
     "json-list": lambda: {"json": [1]},
