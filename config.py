@@ -98,6 +98,14 @@ class Config:
 
     # However active, a staff session ends this long after sign-in (besides the idle limit).
     STAFF_SESSION_MAX = env("STAFF_SESSION_MAX", "12h")
+    # A booking's personal data is erased this long after its consult (or its cancellation);
+    # the audit trail, which holds no health data, is kept for AUDIT_RETENTION_DAYS.
+    RETENTION_DAYS = int(env("RETENTION_DAYS", "365"))
+    AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", str(7 * 365)))
+    RETENTION_INTERVAL = env("RETENTION_INTERVAL", "1d")
+    # Named on the privacy notice for complaints about personal data (the clinic's contacts
+    # when unset).
+    GRIEVANCE_CONTACT = env("GRIEVANCE_CONTACT")
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024

@@ -99,6 +99,7 @@ def parse_settings(app: Flask) -> None:
         "OUTBOX_INTERVAL",
         "REMINDER_INTERVAL",
         "URGENT_CHECK_INTERVAL",
+        "RETENTION_INTERVAL",
         "STAFF_SESSION_MAX",
         "MAIL_TIMEOUT",
     ):

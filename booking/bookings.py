@@ -25,6 +25,7 @@ from .extensions import Session
 from .holds import claim_for, clear_expired, held_claim, release_holds
 from .models import Appointment, Intake, SlotClaim
 from .outbox import enqueue_unwritten
+from .privacy import NOTICE_VERSION
 from .reminders import plan_reminders
 from .statuses import AppointmentStatus
 from .urgent import open_case
@@ -162,8 +163,10 @@ def _build(
         booker_phone=request.booker_phone,
         patient_agrees=request.patient_agrees,
         consent_health_at=now,
+        consent_health_version=NOTICE_VERSION,
         consent_reminders=request.consent_reminders,
         consent_reminders_at=now if request.consent_reminders else None,
+        consent_reminders_version=NOTICE_VERSION if request.consent_reminders else None,
         version=0,
         submission_key=request.submission_key,
         created_at=now,

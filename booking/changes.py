@@ -57,7 +57,9 @@ def _by_whom(session: Session, actor: Actor) -> str:
     return "the system"
 
 
-def _notify_staff(session, appointment, change, now, actor, previous_start=None) -> None:
+def notify_staff(session, appointment, change, now, actor, previous_start=None) -> None:
+    """Tell the staff addresses what happened to a booking ("cancelled", "moved", "erased")
+    and who did it."""
     by = _by_whom(session, actor)
     for recipient in current_app.config["STAFF_NOTIFY_EMAILS"]:
         email = staff_change_email(appointment, recipient, change, previous_start, by)
@@ -90,7 +92,7 @@ def cancel_appointment(
     by_patient = actor.kind == ActorKind.PATIENT
     email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
     enqueue(session, email, now, appointment)
-    _notify_staff(session, appointment, "cancelled", now, actor)
+    notify_staff(session, appointment, "cancelled", now, actor)
     detail = f"reason: {category}" if category else None
     audit.record(session, "cancelled", now, actor, appointment=appointment, detail=detail)
     log.info("booking %s cancelled by %s", appointment.reference, actor.kind)
@@ -139,7 +141,7 @@ def move_and_commit(
             give_link(session, appointment, now)  # a video consult keeps its link
             email = moved_email(appointment, questions, intake_questions, token)
             enqueue(session, email, now, appointment)
-            _notify_staff(session, appointment, "moved", now, actor, previous_start)
+            notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
                 tell_consultant(session, appointment, appointment.consultant.email, now)
             audit.record(session, "moved", now, actor, appointment=appointment)

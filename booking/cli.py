@@ -16,17 +16,21 @@ from werkzeug.serving import run_simple
 
 from . import crypto
 from .accounts import PasswordRejected, new_staff_user, reset_password
+from .audit import Actor
 from .availability import set_weekly_hours
 from .crypto import EncryptedText
+from .erasure import erase
 from .extensions import db
-from .models import StaffUser, WeeklyHours
+from .models import Appointment, StaffUser, WeeklyHours
 from .statuses import StaffRole
+from .timeutil import now_utc
 
 
 def register(app: Flask) -> None:
     for command in (
         create_staff,
         reset_password_command,
+        erase_command,
         set_hours,
         seed_demo,
         rotate_keys,
@@ -81,6 +85,32 @@ def reset_password_command(email):
     password = reset_password(user)
     db.session.commit()
     click.echo(f"New temporary password for {user.email} (shown once): {password}")
+
+
+@click.command("erase")
+@click.option("--reference", required=True, help="The booking's reference, e.g. CT-7K3M9Q.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(reference, yes):
+    """Erase one booking's personal data, for a request that reached the operator (the same
+    erasure as the patient's "Delete my data"; staff are told)."""
+    appointment = db.session.scalar(
+        sa.select(Appointment).where(Appointment.reference == reference.strip().upper())
+    )
+    if appointment is None:
+        raise click.ClickException(f"there is no booking {reference}")
+    if appointment.erased_at is not None:
+        erased_on = f"{appointment.erased_at:%Y-%m-%d}"
+        click.echo(f"{appointment.reference} was already erased on {erased_on}.")
+        return
+    if not yes:
+        click.confirm(
+            f"Erase the personal data of {appointment.reference} ({appointment.status},"
+            f" {appointment.starts_at:%Y-%m-%d %H:%M} UTC)? This cannot be undone",
+            abort=True,
+        )
+    erase(db.session, appointment, now_utc(), Actor.system(), "operator")
+    db.session.commit()
+    click.echo(f"Erased the personal data of {appointment.reference}.")
 
 
 @click.command("set-hours")

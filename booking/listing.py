@@ -92,7 +92,8 @@ def filtered(filters: Filters, clinic_tz: ZoneInfo) -> sa.Select:
     sorted by time."""
     query = (
         sa.select(Appointment)
-        .join(Intake, Intake.appointment_id == Appointment.id)
+        # Outer: a booking whose data was erased has no intake and is still listed.
+        .outerjoin(Intake, Intake.appointment_id == Appointment.id)
         .outerjoin(Questionnaire, Questionnaire.appointment_id == Appointment.id)
     )
     if filters.status:
@@ -267,7 +268,6 @@ def _words(value: str, answers) -> str:
 
 
 def _csv_values(appointment: Appointment, clinic_tz: ZoneInfo) -> dict[str, str]:
-    intake = appointment.intake
     questionnaire = appointment.questionnaire
     return {
         "reference": appointment.reference,
@@ -284,6 +284,16 @@ def _csv_values(appointment: Appointment, clinic_tz: ZoneInfo) -> dict[str, str]
         "preferred_channel": appointment.preferred_channel,
         "patient_timezone": appointment.patient_timezone,
         "booked_by": appointment.booked_by,
+        "questionnaire": questionnaire.status if questionnaire else "not_yet",
+        **_intake_values(appointment.intake),
+    }
+
+
+def _intake_values(intake: Intake | None) -> dict[str, str]:
+    """The intake's columns; empty for a booking whose health data was erased."""
+    if intake is None:
+        return dict.fromkeys(INTAKE_CSV_COLUMNS, "")
+    return {
         "cancer_type": intake.cancer_type,
         "stage": intake.stage,
         "diagnosed": intake.diagnosed,
@@ -293,8 +303,20 @@ def _csv_values(appointment: Appointment, clinic_tz: ZoneInfo) -> dict[str, str]
         "cost_help": "yes" if intake.cost_help else "no",
         "has_insurance": intake.has_insurance,
         "preauthorisation": intake.preauthorisation or "",
-        "questionnaire": questionnaire.status if questionnaire else "not_yet",
     }
+
+
+INTAKE_CSV_COLUMNS = (
+    "cancer_type",
+    "stage",
+    "diagnosed",
+    "treatments",
+    "therapy",
+    "payment_routes",
+    "cost_help",
+    "has_insurance",
+    "preauthorisation",
+)
 
 
 def _safe_cell(value: str) -> str:

@@ -44,6 +44,15 @@ ACTIONS = {
     "password_reset": "reset a password",
     "signed_in": "signed in",
     "signed_out": "signed out",
+    "data_viewed": "looked at everything stored about the booking",
+    "data_exported": "downloaded everything stored about the booking",
+    "data_erased": "deleted the booking's personal data",
+    "health_consent_withdrawn": "withdrew agreement to storing health information",
+    "reminder_consent_withdrawn": "stopped the reminder emails",
+    "two_factor_set_up": "set up two-factor sign-in",
+    "two_factor_reset": "reset someone's two-factor sign-in",
+    "recovery_code_used": "signed in with a recovery code",
+    "list_viewed": "looked at the appointment list",
 }
 
 EMAIL_KINDS = {
@@ -54,6 +63,7 @@ EMAIL_KINDS = {
     "staff_new_booking": "New booking (to staff)",
     "staff_moved": "Moved (to staff)",
     "staff_cancelled": "Cancelled (to staff)",
+    "staff_erased": "Data deleted (to staff)",
     "urgent_escalation": "Urgent call-back not made (to staff)",
     "consultant_video": "Video link (to the consultant)",
     "waitlist_offer": "Waitlist offer",

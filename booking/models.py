@@ -125,6 +125,15 @@ class Appointment(Model):
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
     consent_reminders_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # The privacy notice version (booking/privacy.py) each consent was given against; empty
+    # for consents given before the notice had versions.
+    consent_health_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    consent_reminders_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    consent_health_withdrawn_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    consent_reminders_withdrawn_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Set when the booking's personal data was erased (booking/erasure.py): the row keeps only
+    # the reference, times, consultant, status and this marker. It has no intake then.
+    erased_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
 
     # Bumped on every reschedule; it is the SEQUENCE of the calendar entry.
     version: so.Mapped[int] = so.mapped_column(default=0)
@@ -526,6 +535,7 @@ class WaitlistEntry(Model):
     weekdays: so.Mapped[str] = so.mapped_column(sa.String(20))
     day_parts: so.Mapped[str] = so.mapped_column(sa.String(40))
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=WaitlistStatus.WAITING)
+    consent_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     ended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     offers: so.Mapped[list[WaitlistOffer]] = so.relationship(

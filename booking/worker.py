@@ -17,6 +17,7 @@ from .extensions import db
 from .holds import clear_all_expired
 from .outbox import dispatch_outbox
 from .reminders import queue_due_reminders
+from .retention import apply_retention
 from .timeutil import now_utc
 from .urgent import escalate_waiting
 from .waitlist import make_offers
@@ -88,10 +89,23 @@ def run_urgent_escalations(app: Flask) -> None:
     run_dispatch(app)
 
 
+def run_retention(app: Flask) -> None:
+    """Erase what is past the retention limit (daily by default)."""
+    with app.app_context():
+        try:
+            apply_retention(db.session, now_utc())
+        except Exception:
+            log.exception("the retention job failed; it will run again")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
 JOBS = (
     (run_dispatch, "OUTBOX_INTERVAL"),
     (run_reminders, "REMINDER_INTERVAL"),
     (run_urgent_escalations, "URGENT_CHECK_INTERVAL"),
+    (run_retention, "RETENTION_INTERVAL"),
 )
 
 

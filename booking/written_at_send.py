@@ -25,11 +25,14 @@ from .tokens import issue_manage_token
 
 
 class NothingToWrite(Exception):
-    """The row's booking is gone (erased): there is nothing left to tell anyone."""
+    """The row's booking is gone or erased, or (a confirmation) its health answers were
+    withdrawn with the booking: there is nothing left to tell anyone."""
 
 
 def _confirmation(session: Session, row: OutboundEmail, appointment: Appointment, now) -> Email:
     intake = appointment.intake
+    if intake is None:
+        raise NothingToWrite(row.kind)
     token = issue_manage_token(session, appointment, now)
     email = confirmation_email(
         appointment, questions_for(session, intake), intake.own_questions, token
@@ -56,7 +59,7 @@ WRITERS: dict[str, Callable[[Session, OutboundEmail, Appointment, datetime], Ema
 def write(session: Session, row: OutboundEmail, now: datetime) -> Email:
     """Render an unwritten row and store what was rendered in it (the caller commits)."""
     appointment = row.appointment
-    if appointment is None or row.kind not in WRITERS:
+    if appointment is None or appointment.erased_at is not None or row.kind not in WRITERS:
         raise NothingToWrite(row.kind)
     email = WRITERS[row.kind](session, row, appointment, now)
     row.subject, row.body_text, row.body_html, row.ics = (

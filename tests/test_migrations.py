@@ -473,3 +473,35 @@ def test_0013_gives_video_consults_still_to_come_a_link(empty_database):
         assert links["CT-VVVVV2"] is None  # a phone consult
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0014_keeps_existing_consents_unversioned_and_lets_them_be_erased(empty_database):
+    """Consents given before the notice had versions stay empty (the staff page says so), and
+    an existing booking can be erased once the columns exist."""
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0013"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-PPPPP0", "2027-03-01")
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        from booking.audit import Actor
+        from booking.erasure import erase
+        from booking.timeutil import now_utc
+
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.consent_health_version is None and appointment.erased_at is None
+        assert erase(db.session, appointment, now_utc(), Actor.system(), "operator", False)
+        db.session.commit()
+        row = db.session.execute(sa.text("SELECT patient_name, erased_at FROM appointment")).one()
+        assert row.patient_name == "" and row.erased_at is not None
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0013"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

@@ -85,6 +85,8 @@ ADMIN_PAGES = [
     ("/staff/accounts/1", "POST"),
     ("/staff/accounts/1/reset-password", "POST"),
     ("/staff/audit", "GET"),
+    ("/staff/appointments/CT-AAAAAA/erase", "GET"),
+    ("/staff/appointments/CT-AAAAAA/erase", "POST"),
 ]
 
 

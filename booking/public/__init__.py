@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import manage, questionnaire, routes, waitlist  # noqa: E402,F401
+from . import manage, questionnaire, routes, waitlist, your_data  # noqa: E402,F401

@@ -394,6 +394,10 @@ class MoveForm(TimeChoiceForm):
     """The manage page's choice of a new time."""
 
 
+class ConfirmForm(FlaskForm):
+    """A second step's button: only the CSRF token, so a link cannot act for the patient."""
+
+
 class CancelForm(FlaskForm):
     reason = text("Reason (optional)", 500)
 

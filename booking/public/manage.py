@@ -37,29 +37,51 @@ def manage_rate_limit() -> str:
     return current_app.config["MANAGE_RATE_LIMIT"]
 
 
-def _gone(title: str, message: str):
+def _gone(title: str, message: str, token: str | None = None):
+    """Why the link cannot change a booking; with ``token``, the data it still holds can be
+    seen, downloaded or deleted from here."""
+    return (
+        render_template("public/manage_gone.html", title=title, message=message, token=token),
+        404,
+    )
+
+
+def gone_page(appointment: Appointment | None):
+    """The page for a link that finds no booking, or a booking whose data is erased."""
+    if appointment is None or appointment.erased_at is None:
+        title = "This link does not work"
+        message = (
+            "It may be mistyped or incomplete. Please use the link in your most recent email, "
+            "or call the clinic."
+        )
+    else:
+        zone_ = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+        title = "Your data is deleted"
+        message = (
+            f"The personal data of booking {appointment.reference} was deleted on "
+            f"{format_local(appointment.erased_at, zone_)}. We keep only the reference and the "
+            "time of the consult."
+        )
     return render_template("public/manage_gone.html", title=title, message=message), 404
 
 
 def _load(token: str, now: datetime):
     """The booking behind a token, or the friendly page that explains why there is none."""
     appointment = find_by_token(db.session, token)
-    if appointment is None:
-        return None, _gone(
-            "This link does not work",
-            "It may be mistyped or incomplete. Please use the link in your most recent email, "
-            "or call the clinic.",
-        )
+    if appointment is None or appointment.erased_at is not None:
+        return None, gone_page(appointment)
     if appointment.status == AppointmentStatus.CANCELLED:
         return None, _gone(
             "This booking is cancelled",
             f"The consult {appointment.reference} was cancelled. You are welcome to book "
             "another time.",
+            token,
         )
     if appointment.status != AppointmentStatus.CONFIRMED or appointment.ends_at <= now:
         return None, _gone(
             "This consult has taken place",
             f"The consult {appointment.reference} is over. To book another, use the form.",
+            token,
         )
     return appointment, None
 
@@ -139,11 +161,8 @@ def manage_rebook(token):
     """From a cancellation email: choose a new time, with the answers of that booking filled
     in on the details step (the patient checks them and books; nothing is booked before)."""
     appointment = find_by_token(db.session, token)
-    if appointment is None:
-        return _gone(
-            "This link does not work",
-            "It may be mistyped or incomplete. You can book a new time with the form.",
-        )
+    if appointment is None or appointment.erased_at is not None:
+        return gone_page(appointment)
     session[REBOOK_KEY] = appointment.id
     flash(
         "Choose a new time. The answers you gave for "

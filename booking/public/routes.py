@@ -15,6 +15,7 @@ from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone
 from ..models import Appointment
 from ..notifications import build_ics, safety_context, times
+from ..privacy import NOTICE_VERSION, grievance_contact
 from ..statuses import AppointmentStatus
 from ..timeutil import now_utc
 from ..tokens import issue_manage_token
@@ -104,7 +105,7 @@ def book_submit():
 def _confirmed_appointment() -> Appointment:
     appointment_id = session.get(CONFIRMED_KEY)
     appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
-    if appointment is None:
+    if appointment is None or appointment.erased_at is not None:
         abort(404)
     return appointment
 
@@ -143,4 +144,14 @@ def confirmed_ics():
         ics,
         mimetype="text/calendar",
         headers={"Content-Disposition": f'attachment; filename="{appointment.reference}.ics"'},
+    )
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template(
+        "public/privacy.html",
+        version=NOTICE_VERSION,
+        grievance=grievance_contact(),
+        audit_years=round(current_app.config["AUDIT_RETENTION_DAYS"] / 365),
     )

@@ -9,6 +9,7 @@ from .. import choices
 from ..extensions import csrf, db, limiter
 from ..fields import chosen_timezone
 from ..models import WaitlistEntry
+from ..privacy import NOTICE_VERSION
 from ..timeutil import now_utc
 from ..waitlist import OFFER_KEY, find_offer
 from . import bp
@@ -42,6 +43,7 @@ def waitlist():
         timezone=form.timezone.data,
         weekdays=",".join(sorted(set(form.weekdays.data), key=order.__getitem__)),
         day_parts=",".join(p for p, _ in choices.DAY_PARTS if p in form.day_parts.data),
+        consent_version=NOTICE_VERSION,
     )
     db.session.add(entry)
     db.session.commit()

@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401,I001
     contact,
     availability,
     emails,
+    erase,
     home,
     new_booking,
     questions,

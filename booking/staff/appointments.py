@@ -90,7 +90,13 @@ def load(reference: str) -> Appointment:
     )
     if appointment is None:
         abort(404)
+    if appointment.intake is None and request.method == "POST" and not _erasing():
+        abort(409)  # its data is gone: only the rest of it can still be erased
     return appointment
+
+
+def _erasing() -> bool:
+    return request.endpoint == "staff.appointment_erase"
 
 
 LIST_FILTERS_KEY = "list_filters"
@@ -153,22 +159,39 @@ def _export(codes: bool):
     )
 
 
+def _email_log(appointment: Appointment) -> list[OutboundEmail]:
+    return list(
+        db.session.scalars(
+            sa.select(OutboundEmail)
+            .where(OutboundEmail.appointment_id == appointment.id)
+            # The log shows kinds and statuses; bodies stay encrypted (and one that can no
+            # longer be decrypted must not take the page down with it).
+            .options(*(so.defer(column) for column in ENCRYPTED_BODY))
+            .order_by(OutboundEmail.created_at, OutboundEmail.id)
+        )
+    )
+
+
+def _trail(appointment: Appointment) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.appointment_id == appointment.id)
+            .options(so.joinedload(AuditEvent.staff_user))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(100)
+        )
+    )
+
+
 def _detail(appointment: Appointment, status=200, **forms):
-    emails = db.session.scalars(
-        sa.select(OutboundEmail)
-        .where(OutboundEmail.appointment_id == appointment.id)
-        # The log shows kinds and statuses; bodies stay encrypted (and one that can no longer
-        # be decrypted must not take the page down with it).
-        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
-        .order_by(OutboundEmail.created_at, OutboundEmail.id)
-    ).all()
-    trail = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.appointment_id == appointment.id)
-        .options(so.joinedload(AuditEvent.staff_user))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(100)
-    ).all()
+    emails = _email_log(appointment)
+    trail = _trail(appointment)
+    if appointment.erased_at is not None or appointment.intake is None:
+        page = render_template(
+            "staff/appointment_erased.html", appointment=appointment, emails=emails, trail=trail
+        )
+        return page, status
     notes = db.session.scalars(
         sa.select(AppointmentNote)
         .where(AppointmentNote.appointment_id == appointment.id)

@@ -1,0 +1,169 @@
+"""Everything stored about one booking, for the patient who asks for it ("Download my data").
+
+The same sections feed the JSON file and the readable page, so the two never disagree. Answers
+are decrypted and given in the words the form showed next to the stored value; the emails are
+listed by kind, address, status and time, not their bodies (those repeat what is here); the
+audit events say what was done, when, and by whom (a member of staff is "clinic staff": the
+patient has a right to know what was done with their data, not the staff rota).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import choices
+from .extensions import Session
+from .log_words import EMAIL_STATUSES, action_words, email_kind_words
+from .models import Appointment, AuditEvent, Intake, OutboundEmail
+from .public.forms import BookingForm
+from .public.questionnaire_form import answer_rows
+from .questionnaire import answers_of
+
+Section = list[tuple[str, Any]]
+
+# The intake's columns in the form's order; the form gives each its question and its answers.
+INTAKE_COLUMNS = [
+    column.key
+    for column in Intake.__table__.columns
+    if column.key not in {"id", "appointment_id", "policy_number", "preauthorisation"}
+]
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _in_words(field, value) -> Any:
+    options = dict(getattr(field, "choices", None) or [])
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and options and "," in value:
+        return ", ".join(str(options.get(code, code)) for code in value.split(",") if code)
+    return options.get(value, value) if options else value
+
+
+def _intake(intake: Intake | None) -> Section:
+    if intake is None:
+        return []
+    form = BookingForm(formdata=None, meta={"csrf": False})
+    rows: Section = []
+    for name in INTAKE_COLUMNS:
+        value = getattr(intake, name)
+        if value in (None, ""):
+            continue
+        field = form._fields.get(name)
+        label = field.label.text if field is not None else name.replace("_", " ").capitalize()
+        rows.append((label, _in_words(field, value) if field is not None else value))
+    return rows
+
+
+def _booking(appointment: Appointment) -> Section:
+    return [
+        ("Reference", appointment.reference),
+        ("Status", appointment.status.replace("_", " ")),
+        ("Consult time (UTC)", _when(appointment.starts_at)),
+        ("How", choices.label(choices.CONSULT_MODES, appointment.consult_mode)),
+        ("Video link", appointment.video_link),
+        ("Booked at (UTC)", _when(appointment.created_at)),
+        ("Cancelled at (UTC)", _when(appointment.cancelled_at)),
+    ]
+
+
+def _contact(appointment: Appointment) -> Section:
+    return [
+        ("Patient's name", appointment.patient_name),
+        ("Patient's email", appointment.patient_email),
+        ("Patient's phone", appointment.patient_phone),
+        ("Preferred channel", choices.label(choices.CHANNELS, appointment.preferred_channel)),
+        ("Time zone", appointment.patient_timezone),
+        ("Booked by", choices.label(choices.BOOKED_BY, appointment.booked_by)),
+        ("Booker's name", appointment.booker_name),
+        ("Relationship to the patient", appointment.booker_relationship),
+        ("Booker's email", appointment.booker_email),
+        ("Booker's phone", appointment.booker_phone),
+        ("Does the patient know and agree?", appointment.patient_agrees),
+    ]
+
+
+def _consents(appointment: Appointment) -> Section:
+    return [
+        ("Agreed to storing health information at (UTC)", _when(appointment.consent_health_at)),
+        ("Privacy notice version of that agreement", appointment.consent_health_version),
+        (
+            "Health information agreement withdrawn at (UTC)",
+            _when(appointment.consent_health_withdrawn_at),
+        ),
+        ("Agreed to reminder emails", "Yes" if appointment.consent_reminders_at else "No"),
+        ("Agreed to reminder emails at (UTC)", _when(appointment.consent_reminders_at)),
+        ("Privacy notice version of that agreement", appointment.consent_reminders_version),
+        (
+            "Reminder agreement withdrawn at (UTC)",
+            _when(appointment.consent_reminders_withdrawn_at),
+        ),
+    ]
+
+
+def _emails(session: Session, appointment: Appointment) -> list[dict]:
+    rows = session.execute(
+        sa.select(
+            OutboundEmail.kind,
+            OutboundEmail.recipient,
+            OutboundEmail.status,
+            OutboundEmail.created_at,
+            OutboundEmail.sent_at,
+        )
+        .where(OutboundEmail.appointment_id == appointment.id)
+        .order_by(OutboundEmail.created_at, OutboundEmail.id)
+    )
+    return [
+        {
+            "kind": email_kind_words(row.kind),
+            "to": row.recipient,
+            "status": EMAIL_STATUSES.get(row.status, row.status),
+            "queued_at_utc": _when(row.created_at),
+            "sent_at_utc": _when(row.sent_at),
+        }
+        for row in rows
+    ]
+
+
+def _events(session: Session, appointment: Appointment) -> list[dict]:
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.appointment_id == appointment.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    who = {
+        "staff": "clinic staff",
+        "patient": "you (or the person who booked)",
+        "system": "the system",
+    }
+    return [
+        {
+            "at_utc": _when(event.at),
+            "what": action_words(event.action),
+            "by": who.get(event.actor, event.actor),
+        }
+        for event in events
+    ]
+
+
+def booking_data(session: Session, appointment: Appointment) -> dict[str, Any]:
+    """Every section, ready for ``json.dumps`` (sections are lists of [label, value])."""
+
+    def kept(section: Section) -> list[list[Any]]:
+        return [[label, value] for label, value in section if value not in (None, "")]
+
+    questionnaire = answer_rows(answers_of(appointment.questionnaire))
+    return {
+        "booking": kept(_booking(appointment)),
+        "contact": kept(_contact(appointment)),
+        "agreements": kept(_consents(appointment)),
+        "booking_form_answers": kept(_intake(appointment.intake)),
+        "questionnaire_answers": [[label, words] for label, words, _ in questionnaire],
+        "emails_sent": _emails(session, appointment),
+        "what_was_done": _events(session, appointment),
+    }
