@@ -48,20 +48,29 @@ def create_app(
 
 
 def load_instance_defaults(app: Flask) -> None:
-    """Development keeps its database and generated keys in ``instance/``."""
+    """Development keeps its database and generated keys in ``instance/``. They hold patient
+    data and the keys to it, so the folder and every file in it are the owner's only (SQLite
+    gives its -wal and -shm files the database file's permissions)."""
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        os.makedirs(app.instance_path, exist_ok=True)
+        _private_instance(app)
         path = Path(app.instance_path) / "booking.sqlite3"
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if not app.config.get("GENERATE_DEV_SECRETS"):
         return
-    os.makedirs(app.instance_path, exist_ok=True)
+    _private_instance(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_hex(32))
     if not app.config.get("ENCRYPTION_KEYS"):
         app.config["ENCRYPTION_KEYS"] = _instance_secret(
             app, "encryption_keys", crypto.generate_key()
         )
+
+
+def _private_instance(app: Flask) -> None:
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    os.chmod(app.instance_path, 0o700)
 
 
 def _instance_secret(app: Flask, name: str, fresh: str) -> str:

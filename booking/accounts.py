@@ -7,6 +7,7 @@ on every web worker at once, without a server-side session store.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,12 +42,21 @@ class PasswordRejected(ValueError):
     """The new password breaks a rule; the message says which, for the form."""
 
 
+def _too_common(lowered: str) -> bool:
+    """On the list, or a listed word padded with digits and symbols ("dragon123456!"), or
+    made of three characters or fewer."""
+    core = re.sub(r"^[\d\W_]+|[\d\W_]+$", "", lowered)
+    return lowered in _COMMON or core in _COMMON or len(set(lowered)) < 4
+
+
 def check_password_rules(password: str, user_email: str = "", user_name: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     lowered = password.lower()
-    if lowered in _COMMON or len(set(lowered)) < 4:
+    if _too_common(lowered):
         raise PasswordRejected("That password is too common; choose another.")
+    if re.fullmatch(r"(.{1,6}?)\1+", lowered):
+        raise PasswordRejected("That password repeats a short pattern; choose another.")
     for personal in (user_email.split("@")[0], user_name):
         if personal and len(personal) >= 4 and personal.lower() in lowered:
             raise PasswordRejected("Do not use your name or email in the password.")
@@ -61,10 +71,13 @@ def set_password(user: StaffUser, password: str, *, checked: bool = True) -> Non
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+    # A password someone chose ends the temporary one; a generated one must be replaced.
+    user.must_change_password = not checked
 
 
 def reset_password(user: StaffUser) -> str:
-    """A new temporary password for ``user``, returned once for the admin to pass on."""
+    """A new temporary password for ``user``, returned once for the admin to pass on; it
+    must be changed at the next sign-in."""
     password = temporary_password()
     set_password(user, password, checked=False)
     return password
@@ -79,24 +92,36 @@ def change_account(
 ) -> None:
     """Change a colleague's role, consultant flag or active state. The caller commits.
 
-    At least one active admin must remain; deactivating someone ends their sessions."""
+    At least one active admin must remain; deactivating someone ends their sessions. Two
+    admins demoting each other at once must not both succeed: on PostgreSQL the admins' rows
+    are locked first, so the second waits and then counts what the first did; on SQLite the
+    second write waits for the first to commit, and the count after the change sees it."""
     removes_admin = user.role == StaffRole.ADMIN and (role != StaffRole.ADMIN or not active)
-    if removes_admin and _admins_left(session, excluding=user) == 0:
-        raise LastAdmin("There must be at least one active admin.")
+    if removes_admin:
+        session.execute(sa.select(StaffUser.id).where(_is_active_admin()).with_for_update()).all()
+        if _admins_left(session, excluding=user) == 0:
+            raise LastAdmin("There must be at least one active admin.")
     if user.active and not active:
         user.session_version += 1  # signs them out everywhere
     user.role = role
     user.is_consultant = is_consultant
     user.active = active
+    if removes_admin:
+        session.flush()
+        left = session.scalar(sa.select(sa.func.count(StaffUser.id)).where(_is_active_admin()))
+        if not left:
+            raise LastAdmin("There must be at least one active admin.")
+
+
+def _is_active_admin():
+    return sa.and_(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
 
 
 def _admins_left(session: Session, excluding: StaffUser) -> int:
     return (
         session.scalar(
             sa.select(sa.func.count(StaffUser.id)).where(
-                StaffUser.role == StaffRole.ADMIN,
-                StaffUser.active.is_(True),
-                StaffUser.id != excluding.id,
+                _is_active_admin(), StaffUser.id != excluding.id
             )
         )
         or 0
@@ -119,32 +144,42 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
         return SignIn(None)
-    if user.locked_until and user.locked_until > now:
+    if is_locked(user, now):
         check_password_hash(_DUMMY_HASH, password)
         return SignIn(None, locked=True)
     if not check_password_hash(user.password_hash, password):
-        # Counted in the database, not in this process's copy of the row: wrong passwords sent
-        # in parallel must each count, or an attacker could try many for the price of one.
-        failures = session.scalar(
-            sa.update(StaffUser)
-            .where(StaffUser.id == user.id)
-            .values(failed_logins=StaffUser.failed_logins + 1)
-            .returning(StaffUser.failed_logins)
-            .execution_options(synchronize_session=False)
-        )
-        locked = (failures or 0) >= MAX_FAILURES
-        if locked:
-            session.execute(
-                sa.update(StaffUser)
-                .where(StaffUser.id == user.id)
-                .values(locked_until=now + LOCK_TIME, failed_logins=0)
-                .execution_options(synchronize_session=False)
-            )
-        session.expire(user)
-        return SignIn(None, locked=locked)
+        return SignIn(None, locked=count_failure(session, user, now))
     user.failed_logins = 0
     user.locked_until = None
     return SignIn(user)
+
+
+def is_locked(user: StaffUser, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def count_failure(session: Session, user: StaffUser, now: datetime) -> bool:
+    """Count one wrong password or second-factor code; True when it locks the account.
+
+    Counted in the database, not in this process's copy of the row: wrong attempts sent in
+    parallel must each count, or an attacker could try many for the price of one."""
+    failures = session.scalar(
+        sa.update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+        .returning(StaffUser.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    locked = (failures or 0) >= MAX_FAILURES
+    if locked:
+        session.execute(
+            sa.update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(locked_until=now + LOCK_TIME, failed_logins=0)
+            .execution_options(synchronize_session=False)
+        )
+    session.expire(user)
+    return locked
 
 
 def new_staff_user(

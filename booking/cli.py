@@ -13,6 +13,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from werkzeug.serving import run_simple
+from wtforms.validators import ValidationError
 
 from . import crypto
 from .accounts import PasswordRejected, new_staff_user, reset_password
@@ -22,6 +23,7 @@ from .crypto import EncryptedText
 from .erasure import erase
 from .extensions import db
 from .models import Appointment, StaffUser, WeeklyHours
+from .public.forms import checked_email
 from .statuses import StaffRole
 from .timeutil import now_utc
 
@@ -42,6 +44,10 @@ def register(app: Flask) -> None:
 
 
 def add_staff(email: str, name: str, role: str, consultant: bool, password: str) -> StaffUser:
+    try:
+        email = checked_email(email.strip()).lower()
+    except ValidationError as error:
+        raise click.ClickException(f"email refused: {error}") from None
     try:
         user = new_staff_user(email, name, role, consultant, password)
     except PasswordRejected as error:
@@ -147,10 +153,15 @@ def seed_demo():
             WeeklyHours(weekday=day, start_time=time(9), end_time=time(17)) for day in range(5)
         ]
     password = secrets.token_urlsafe(12)
-    add_staff("admin@clinic.example", "Clinic admin", StaffRole.ADMIN, False, password)
+    admin = add_staff("admin@clinic.example", "Clinic admin", StaffRole.ADMIN, False, password)
+    admin.must_change_password = True  # printed on a terminal: a temporary password
     db.session.commit()
     click.echo("Demo data added: two consultants with Mon-Fri 09:00-17:00 hours.")
     click.echo(f"Admin sign-in (shown once): admin@clinic.example / {password}")
+    click.echo(
+        "At the first sign-in you set up two-factor sign-in with an authenticator app on your"
+        " phone, then choose your own password."
+    )
 
 
 @click.command("rotate-keys")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import socket
 import threading
 from datetime import UTC, datetime
@@ -26,7 +27,8 @@ class MailSink:
         self._lock = threading.Lock()
         self._count = 0
         if self.directory:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # The emails hold patients' names and question lists: owner-only, like instance/.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -43,7 +45,10 @@ class MailSink:
             number = self._count
         if self.directory:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            (self.directory / f"{stamp}-{number:05d}.eml").write_bytes(raw)
+            path = self.directory / f"{stamp}-{number:05d}.eml"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(raw)
         return "250 Message accepted for delivery"
 
 

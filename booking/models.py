@@ -43,6 +43,16 @@ class StaffUser(UserMixin, Model):
     # Bumped on sign-out and password change: a cookie carrying an older version is refused.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    # Two-factor sign-in (booking/two_factor.py): the TOTP secret, encrypted; when it was
+    # confirmed with a first code (until then the account is still setting it up); and the
+    # last time step accepted, so a code is never accepted twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    totp_confirmed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger())
+    # A temporary password (new account, reset) must be replaced at the next sign-in.
+    must_change_password: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     hours: so.Mapped[list[WeeklyHours]] = so.relationship(
         back_populates="consultant", cascade="all, delete-orphan"
@@ -61,6 +71,19 @@ class StaffUser(UserMixin, Model):
     @property
     def is_admin(self) -> bool:
         return self.role == StaffRole.ADMIN
+
+
+class RecoveryCode(Model):
+    """One of a staff member's single-use recovery codes, for a lost phone: only its hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    staff_user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
 
 class WeeklyHours(Model):

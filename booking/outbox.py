@@ -192,7 +192,7 @@ def build_message(row: OutboundEmail) -> bytes:
     """The message as sent (see :mod:`booking.mime`); ``ValueError`` when it cannot be."""
     config = current_app.config
     return message_bytes(
-        sender=_display(config["MAIL_DEFAULT_SENDER"]),
+        sender=_display(config["MAIL_DEFAULT_SENDER"], config["CLINIC_NAME"]),
         recipient=row.recipient,
         reply_to=config["CLINIC_EMAIL"],
         subject=row.subject or "",
@@ -203,9 +203,12 @@ def build_message(row: OutboundEmail) -> bytes:
     )
 
 
-def _display(address: str) -> str:
-    """``Name <addr>`` with a non-ASCII name encoded; the address must be ASCII."""
+def _display(address: str, default_name: str = "") -> str:
+    """``Name <addr>`` with a non-ASCII name encoded; the address must be ASCII. A sender
+    without a name gets the clinic's: a patient looks for the clinic in their inbox, not for
+    an address."""
     name, addr = parseaddr(address)
+    name = name or default_name
     return formataddr((name, addr), charset="utf-8") if name else addr
 
 

@@ -29,7 +29,7 @@ from tests.browser import (
     tab_to,
     type_into,
 )
-from tests.conftest import STAFF_PASSWORD, free_port
+from tests.conftest import STAFF_PASSWORD, free_port, next_code
 
 PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
@@ -184,6 +184,10 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.fill("#email", "reception@clinic.example")
     desk.fill("#password", STAFF_PASSWORD)
     desk.click("button.primary")
+    desk.wait_for_url(f"{live.url}/staff/two-factor")
+    assert_accessible(desk, "second-factor code")
+    desk.fill("#code", next_code("reception@clinic.example"))
+    desk.click("button.primary")
     desk.wait_for_url(f"{live.url}/staff/")
     waiting = desk.inner_text("section[aria-labelledby=h-waiting]")
     assert "Urgent, not yet reached (1)" in waiting and reference in waiting
@@ -295,6 +299,8 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     desk.goto(f"{live.url}/staff/login")
     desk.fill("#email", "reception@clinic.example")
     desk.fill("#password", STAFF_PASSWORD)
+    desk.click("button.primary")
+    desk.fill("#code", next_code("reception@clinic.example"))
     desk.click("button.primary")
     desk.wait_for_url(f"{live.url}/staff/")
     desk.click("text=Appointments")

@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from booking.accounts import LastAdmin, change_account
 from booking.availability import free_slots, slot_rules
 from booking.bookings import SlotTaken, book_and_commit
 from booking.extensions import db
-from booking.models import Appointment, Intake, OutboundEmail, Reminder
+from booking.models import Appointment, Intake, OutboundEmail, Reminder, StaffUser
 from booking.timeutil import now_utc
 from tests.conftest import BOTH_DATABASES, booking_request
 
@@ -115,3 +116,41 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
     assert "That time was just taken by someone else" in page
     assert f'value="{chosen}"' not in page  # the taken time is no longer offered
     assert 'value="Asha Verma"' in page
+
+
+@BOTH_DATABASES
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, create_staff):
+    first = create_staff("first@clinic.example", role="admin", name="First Admin")
+    second = create_staff("second@clinic.example", role="admin", name="Second Admin")
+    pairs = [(first.id, second.id), (second.id, first.id)]
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor_id, target_id):
+        with app.app_context():
+            target = db.session.get(StaffUser, target_id)
+            assert db.session.get(StaffUser, actor_id).is_admin
+            barrier.wait()
+            try:
+                change_account(db.session, target, role="staff", is_consultant=False, active=True)
+                db.session.commit()
+                outcomes.append("demoted")
+            except LastAdmin:
+                db.session.rollback()
+                outcomes.append("refused")
+            except Exception as error:  # reported, so the test shows what went wrong
+                outcomes.append(f"error: {error!r}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=demote, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["demoted", "refused"], outcomes
+    admins = db.session.scalar(
+        sa.select(sa.func.count(StaffUser.id)).where(StaffUser.role == "admin")
+    )
+    assert admins == 1

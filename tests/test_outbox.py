@@ -323,3 +323,11 @@ def test_a_connection_that_breaks_mid_batch_loses_and_repeats_nothing(app):
         assert subjects == [f"Subject {i}" for i in range(5)]  # each once
     finally:
         controller.stop()
+
+
+def test_patients_see_the_clinic_s_name_as_the_sender(app, smtp):
+    add_emails(1, now_utc())
+    dispatch_outbox(db.session)
+    sender = smtp.messages[0]["From"].addresses[0]
+    assert sender.display_name == app.config["CLINIC_NAME"]
+    assert sender.addr_spec == app.config["MAIL_DEFAULT_SENDER"]

@@ -1,12 +1,16 @@
 """Start-up: production refuses to run without its secrets; durations are checked."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from booking import create_app
 from config import DevelopmentConfig, ProductionConfig
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, free_port
 
 
 @pytest.mark.parametrize(
@@ -56,6 +60,42 @@ def test_development_generates_its_keys_and_database_into_instance(tmp_path):
     second = build()
     assert second.config["ENCRYPTION_KEYS"] == first.config["ENCRYPTION_KEYS"]
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+
+def test_development_files_with_patient_data_are_the_owner_s_only(tmp_path):
+    import smtplib
+
+    import sqlalchemy as sa
+
+    from booking.extensions import db
+    from booking.mailsink import start_sink
+
+    instance = tmp_path / "instance"
+    app = create_app(
+        DevelopmentConfig,
+        instance_path=str(instance),
+        SQLALCHEMY_DATABASE_URI=None,
+        SECRET_KEY=None,
+        ENCRYPTION_KEYS=None,
+    )
+    with app.app_context():
+        db.session.execute(sa.text("CREATE TABLE patient_note (text TEXT)"))
+        db.session.execute(sa.text("INSERT INTO patient_note VALUES ('Asha')"))
+        db.session.commit()
+        files = {path.name: path.stat().st_mode & 0o777 for path in instance.iterdir()}
+        db.session.remove()
+        db.engine.dispose()
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert files["booking.sqlite3"] == 0o600 and files["booking.sqlite3-wal"] == 0o600
+    controller, _ = start_sink("127.0.0.1", free_port(), instance / "mail")
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as smtp:
+            smtp.sendmail("a@clinic.example", ["b@example.com"], b"Subject: x\r\n\r\nAsha\r\n")
+    finally:
+        controller.stop()
+    (eml,) = (instance / "mail").glob("*.eml")
+    assert (instance / "mail").stat().st_mode & 0o777 == 0o700
+    assert eml.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(
@@ -117,3 +157,33 @@ def test_staff_passwords_are_hashed_with_scrypt_outside_the_tests():
     with app.app_context():
         user = new_staff_user("a@clinic.example", "A", "staff", False, "a long enough passphrase")
     assert user.password_hash.startswith("scrypt:")
+
+
+@pytest.mark.parametrize(
+    ("storage", "workers", "warned"),
+    [("", 2, True), ("memory://", 1, False), ("redis://127.0.0.1:6379/0", 2, False)],
+)
+def test_gunicorn_warns_when_several_workers_count_rate_limits_alone(storage, workers, warned):
+    """The repository's gunicorn.conf.py, read by gunicorn itself at start-up. The app name
+    does not matter: the warning comes from the master, before the workers load anything."""
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, RATELIMIT_STORAGE_URI=storage)
+    started = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--timeout",
+            "5",
+            "no_such_module:app",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Booting worker" in started.stderr or "Listening at" in started.stderr
+    assert ("each worker counts the rate limits on its own" in started.stderr) is warned

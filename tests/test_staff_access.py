@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from config import TestingConfig
-from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, TEST_KEY, csrf_for
-from tests.helpers import csrf_token
+from tests.conftest import BOTH_DATABASES, TEST_KEY, csrf_for, sign_in
 
 SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}
 DOMAIN_TABLES = [
@@ -84,6 +83,7 @@ ADMIN_PAGES = [
     ("/staff/accounts", "POST"),
     ("/staff/accounts/1", "POST"),
     ("/staff/accounts/1/reset-password", "POST"),
+    ("/staff/accounts/1/reset-two-factor", "POST"),
     ("/staff/audit", "GET"),
     ("/staff/appointments/CT-AAAAAA/erase", "GET"),
     ("/staff/appointments/CT-AAAAAA/erase", "POST"),
@@ -159,10 +159,6 @@ def test_a_nul_in_a_query_is_refused_not_a_500(admin_client, path):
 )
 def test_sign_in_never_redirects_off_the_staff_pages(client, create_staff, target):
     user = create_staff()
-    page = client.get(f"/staff/login?next={target}").get_data(as_text=True)
-    response = client.post(
-        f"/staff/login?next={target}",
-        data={"csrf_token": csrf_token(page), "email": user.email, "password": STAFF_PASSWORD},
-    )
+    response = sign_in(client, user.email, next_page=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/"

@@ -12,7 +12,6 @@ from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 from booking.timeutil import now_utc
 from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, sign_in
-from tests.helpers import csrf_token
 
 
 def without_tokens(html: str) -> str:
@@ -70,12 +69,7 @@ def test_sign_in_is_rate_limited(app, client, create_staff):
 
 def test_next_only_leads_inside_the_staff_pages(client, create_staff):
     user = create_staff()
-    page = client.get("/staff/login?next=//evil.example/").get_data(as_text=True)
-    token = csrf_token(page)
-    response = client.post(
-        "/staff/login?next=//evil.example/",
-        data={"csrf_token": token, "email": user.email, "password": STAFF_PASSWORD},
-    )
+    response = sign_in(client, user.email, next_page="//evil.example/")
     assert response.headers["Location"] == "/staff/"
 
 
@@ -115,6 +109,8 @@ def test_password_change_ends_the_other_sessions(app, staff_client):
     [
         ("short", "at least 12"),
         ("password1234", "too common"),
+        ("sunshine2024!!", "too common"),  # a listed word padded with digits and symbols
+        ("ab12ab12ab12", "repeats a short pattern"),
         ("receptionreception1", "your name or email"),
     ],
 )
@@ -129,6 +125,13 @@ def test_password_rules(staff_client, new, message):
         },
     )
     assert message in response.get_data(as_text=True)
+
+
+def test_the_common_password_list_holds_ten_thousand_entries():
+    from booking.accounts import _COMMON
+
+    assert len(_COMMON) >= 10_000
+    assert {"iloveyou", "sunshine", "trustno1"} <= _COMMON
 
 
 def test_idle_session_ends_after_thirty_minutes(staff_client):

@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
@@ -214,7 +215,9 @@ def test_admin_creates_an_account_with_a_one_time_password(app, admin_client):
     )
     page = response.get_data(as_text=True)
     password = re.search(r"<code>([^<]+)</code>", page)[1]
-    assert sign_in(app.test_client(), "new@clinic.example", password).status_code == 302
+    # It signs in (the second factor is set up next: tests/test_two_factor.py).
+    first = sign_in(app.test_client(), "new@clinic.example", password)
+    assert first.status_code == 302 and first.headers["Location"] == "/staff/two-factor"
     assert admin_client.get("/staff/accounts").get_data(as_text=True).count(password) == 0
 
 
@@ -313,3 +316,17 @@ def test_the_question_list_is_a_table_filtered_and_edited_one_row_at_a_time(staf
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"#q{question.id}")
     db.session.refresh(question)
     assert question.text == "Reworded?"
+
+
+@pytest.mark.parametrize(
+    "email", ["reception", "desk@clinic", "a b@clinic.example", "ë@clinic.example"]
+)
+def test_a_new_account_needs_a_real_email_address(admin_client, email):
+    response = admin_client.post(
+        "/staff/accounts",
+        data={"csrf_token": csrf_for(admin_client), "email": email, "name": "X", "role": "staff"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "email address" in page and "Temporary password" not in page
+    assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 1  # the admin only

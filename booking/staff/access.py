@@ -21,7 +21,12 @@ from ..timeutil import now_utc
 from . import bp
 
 IDLE_LIMIT = timedelta(minutes=30)
-OPEN_ENDPOINTS = {"staff.login"}
+# Open to anyone; the second-factor pages let in only a session whose password was right.
+OPEN_ENDPOINTS = {"staff.login", "staff.two_factor", "staff.two_factor_setup"}
+# Set in the session when the password was right and the second factor is still to come.
+PENDING = "pending_sign_in"
+# What a signed-in user with a temporary password can reach before replacing it.
+PASSWORD_CHANGE_ENDPOINTS = {"staff.password", "staff.logout"}
 
 
 @login_manager.user_loader
@@ -41,6 +46,8 @@ def require_sign_in():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
+        if session.get(PENDING):  # the password was right: the code is next
+            return redirect(url_for("staff.two_factor"))
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
     now = now_utc().timestamp()
     last_seen = session.get("seen", 0)
@@ -56,6 +63,9 @@ def require_sign_in():
         flash(message)
         return redirect(url_for("staff.login"))
     session["seen"] = now
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        flash("Choose your own password first: the one you were given was temporary.")
+        return redirect(url_for("staff.password"))
     return None
 
 

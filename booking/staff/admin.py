@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
 
+from .. import two_factor
 from ..accounts import LastAdmin, change_account, new_staff_user, reset_password, temporary_password
 from ..extensions import db
 from ..models import Appointment, AuditEvent, StaffUser
@@ -57,6 +58,7 @@ def account_create():
         user = new_staff_user(
             email, form.name.data, form.role.data, form.is_consultant.data, password
         )
+        user.must_change_password = True
         db.session.add(user)
         db.session.flush()
         _record("account_created", user)
@@ -81,6 +83,7 @@ def account_edit(user_id):
                 active=form.active.data,
             )
         except LastAdmin as refusal:
+            db.session.rollback()
             flash(str(refusal))
             return redirect(url_for(".accounts"))
         _record("account_changed", user)
@@ -99,6 +102,19 @@ def account_reset_password(user_id):
     _record("password_reset", user)
     db.session.commit()
     return _accounts_page(new_password=password, new_for=user.email)
+
+
+@bp.post("/accounts/<int:user_id>/reset-two-factor")
+@admin_required
+def account_reset_two_factor(user_id):
+    """For a colleague's lost phone: they set two-factor up again at their next sign-in."""
+    user = db.get_or_404(StaffUser, user_id)
+    if ActionForm().validate_on_submit():
+        two_factor.reset(db.session, user)
+        _record("two_factor_reset", user)
+        db.session.commit()
+        flash(f"Two-factor sign-in reset for {user.email}: they set it up at their next sign-in.")
+    return redirect(url_for(".accounts"))
 
 
 @bp.get("/audit")

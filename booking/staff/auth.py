@@ -1,22 +1,38 @@
-"""Sign-in, sign-out and password change."""
+"""Sign-in (password, then a second factor), sign-out and password change.
+
+A right password does not sign anyone in: it opens a ten-minute "half signed-in" state in the
+session that reaches only the second-factor pages. An account without a confirmed second
+factor (a new one, an existing one after the upgrade, one an admin reset) sets it up there,
+and sees its recovery codes once. Only then is the user signed in; a temporary password is
+replaced next, before any other page opens.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
-from ..accounts import PasswordRejected, authenticate, set_password
+from .. import two_factor as second_factor
+from ..accounts import PasswordRejected, authenticate, count_failure, is_locked, set_password
 from ..extensions import db, limiter
+from ..models import StaffUser
 from ..timeutil import now_utc
 from . import bp
-from .access import record, safe_next
-from .forms import ActionForm, PasswordForm, SignInForm
+from .access import PENDING, load_user, record, safe_next
+from .forms import ActionForm, CodeForm, PasswordForm, SignInForm
 
 FAILED = (
     "That email and password do not match an active account, or the account is locked "
     "for 15 minutes after too many attempts."
 )
+WRONG_CODE = (
+    "That code is not right, or was used already. Wait for the next code in your app and "
+    "try again, or use one of your recovery codes."
+)
+PENDING_FOR = timedelta(minutes=10)
 
 
 def sign_in_limit() -> str:
@@ -32,21 +48,124 @@ def login():
     if form.validate_on_submit():
         now = now_utc()
         result = authenticate(db.session, form.email.data, form.password.data, now)
+        db.session.commit()  # keep the failure count, or its reset
         if result.user is None:
-            db.session.commit()  # keep the failure count
             current_app.logger.info("staff sign-in refused")
             return render_template("staff/login.html", form=form, error=FAILED), 401
-        # A fresh session at sign-in: nothing from before it carries over.
+        # A fresh session: nothing from before it carries over.
         target = safe_next(request.args.get("next"))
         session.clear()
-        login_user(result.user)
-        session["seen"] = session["signed_in"] = now.timestamp()
-        record("signed_in", user_id=result.user.id)
-        db.session.commit()
-        return redirect(target)
+        session[PENDING] = {"user": result.user.get_id(), "at": now.timestamp(), "next": target}
+        return redirect(url_for(".two_factor"))
     return render_template("staff/login.html", form=form, error=None), (
         401 if request.method == "POST" else 200
     )
+
+
+def pending_user() -> StaffUser | None:
+    """The account whose password was right in this session in the last ten minutes."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    if now_utc().timestamp() - float(pending.get("at", 0)) > PENDING_FOR.total_seconds():
+        session.pop(PENDING, None)
+        return None
+    return load_user(str(pending.get("user", "")))
+
+
+def _start_again():
+    session.pop(PENDING, None)
+    flash("Please sign in again.")
+    return redirect(url_for(".login"))
+
+
+def _refused(user: StaffUser, template: str, form: CodeForm, **context):
+    """A wrong code: counted like a wrong password; the fifth locks the account."""
+    now = now_utc()
+    locked = count_failure(db.session, user, now)
+    db.session.commit()
+    if locked:
+        session.pop(PENDING, None)
+        return render_template("staff/login.html", form=SignInForm(), error=FAILED), 401
+    form.code.errors.append(WRONG_CODE)
+    return render_template(template, form=form, **context), 401
+
+
+def _finish(user: StaffUser, action: str = "signed_in") -> str:
+    """Sign in for real; the page to go to next."""
+    target = session.get(PENDING, {}).get("next") or url_for(".home")
+    now = now_utc()
+    session.clear()
+    user.failed_logins = 0
+    login_user(user)
+    session["seen"] = session["signed_in"] = now.timestamp()
+    record(action, user_id=user.id)
+    if action != "signed_in":
+        record("signed_in", user_id=user.id)
+    db.session.commit()
+    if user.must_change_password:
+        return url_for(".password")
+    return safe_next(target)
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
+def two_factor():
+    user = pending_user()
+    if user is None:
+        return _start_again()
+    if user.totp_confirmed_at is None:
+        return redirect(url_for(".two_factor_setup"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("staff/two_factor.html", form=form), (
+            422 if request.method == "POST" else 200
+        )
+    now = now_utc()
+    if is_locked(user, now):
+        session.pop(PENDING, None)
+        return render_template("staff/login.html", form=SignInForm(), error=FAILED), 401
+    if second_factor.check_code(db.session, user, form.code.data, now):
+        return redirect(_finish(user))
+    if second_factor.use_recovery_code(db.session, user, form.code.data, now):
+        left = second_factor.recovery_codes_left(db.session, user)
+        target = _finish(user, "recovery_code_used")
+        flash(
+            f"You signed in with a recovery code; {left} left. If your phone is lost, ask an "
+            "admin to reset your two-factor sign-in."
+        )
+        return redirect(target)
+    return _refused(user, "staff/two_factor.html", form)
+
+
+@bp.route("/two-factor/setup", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
+def two_factor_setup():
+    """Scan the QR code (or type the secret), confirm with a first code, see the recovery
+    codes once."""
+    user = pending_user()
+    if user is None:
+        return _start_again()
+    if user.totp_confirmed_at is not None:
+        return redirect(url_for(".two_factor"))
+    secret = second_factor.start_setup(user)
+    db.session.commit()
+    uri = second_factor.provisioning_uri(user, current_app.config["CLINIC_NAME"])
+    context = {
+        "qr": second_factor.qr_svg(uri),
+        "secret": second_factor.grouped(secret),
+        "account": user,
+    }
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("staff/two_factor_setup.html", form=form, **context), status
+    codes = second_factor.confirm_setup(db.session, user, form.code.data, now_utc())
+    if codes is None:
+        return _refused(user, "staff/two_factor_setup.html", form, **context)
+    target = _finish(user, "two_factor_set_up")
+    # Shown in this response only: they are stored hashed.
+    return render_template("staff/recovery_codes.html", codes=codes, target=target)
 
 
 @bp.post("/logout")

@@ -29,6 +29,7 @@ from wtforms.validators import (
 from .. import choices
 from ..fields import TimeChoiceForm, clean_line, clean_text
 from ..listing import PAGE_SIZES
+from ..public.forms import checked_email
 from ..statuses import AppointmentStatus, StaffRole
 
 ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
@@ -37,6 +38,14 @@ ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
 class SignInForm(FlaskForm):
     email = EmailField("Email", [DataRequired(), Length(max=254)], filters=[clean_line])
     password = PasswordField("Password", [DataRequired(), Length(max=200)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        [DataRequired(message="Enter the code."), Length(max=40)],
+        filters=[clean_line],
+    )
 
 
 class PasswordForm(FlaskForm):
@@ -190,6 +199,10 @@ class AccountForm(FlaskForm):
     name = StringField("Name", [DataRequired(), Length(max=120)], filters=[clean_line])
     role = SelectField("Role", choices=ROLES)
     is_consultant = BooleanField("Takes consults")
+
+    def validate_email(self, field):
+        # Sign-in, resets and staff emails go to it: a typo would lock the colleague out.
+        field.data = checked_email(field.data).lower()
 
 
 class AccountEditForm(FlaskForm):
