@@ -61,6 +61,20 @@ class Filters:
             per_page=per_page if per_page in PAGE_SIZES else PAGE_SIZES[0],
         )
 
+    @property
+    def shows_health(self) -> bool:
+        """Whether the list puts patients' names beside a health category or a search: who
+        looked at "everyone with melanoma" is worth an audit event."""
+        return bool(
+            self.cancer_type or self.has_insurance or self.urgent or self.questionnaire or self.q
+        )
+
+    def audit_detail(self) -> str:
+        """The filters for an audit event: the codes chosen, and "search" without what was
+        typed (a caller's name or number does not belong in a log kept for years)."""
+        args = self.query_args(q="(search)" if self.q else None, per_page=None)
+        return "; ".join(f"{key}={value}" for key, value in sorted(args.items()))
+
     def query_args(self, **changes) -> dict[str, str]:
         """The filters as query-string values, for links to other pages of the same list."""
         values = {

@@ -131,9 +131,43 @@ def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
 
 def claim_outbox_batch(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
     """Mark up to ``limit`` due rows as ``sending`` for this worker, commit, return their ids."""
+    give_up_on_interrupted(session, now)
     ids = claim_due_rows(session, now, limit, lease)
     session.commit()
     return ids
+
+
+# Written into last_error when a worker stopped while sending a row (its lease ran out).
+INTERRUPTED = "interrupted: the sender stopped while sending it"
+GAVE_UP = (
+    "stopped twice while sending it: something in this email may stop the sender. Check "
+    "it before sending it again"
+)
+
+
+def give_up_on_interrupted(session: Session, now: datetime) -> None:
+    """Rows whose lease ran out: a worker died (or was killed) while sending them. The first
+    time, the row is marked and sent again; the second time it is ``dead``, so a message that
+    stops the sender every time is not retried forever and staff see it in the email log and
+    on their home page."""
+    expired = sa.and_(
+        OutboundEmail.status == OutboxStatus.SENDING, OutboundEmail.lease_expires_at <= now
+    )
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(expired, OutboundEmail.last_error == INTERRUPTED)
+        .values(status=OutboxStatus.DEAD, last_error=GAVE_UP, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            expired,
+            sa.or_(OutboundEmail.last_error.is_(None), OutboundEmail.last_error != INTERRUPTED),
+        )
+        .values(last_error=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def claim_due_rows(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:

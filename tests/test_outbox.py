@@ -114,6 +114,24 @@ def test_expired_lease_is_resent_with_the_same_message_id(app, smtp):
     assert statuses() == ["sent"]
 
 
+def test_an_email_that_stops_the_sender_twice_ends_dead_and_staff_see_it(app, smtp, staff_client):
+    now = now_utc()
+    [row] = add_emails(1, now)
+    lease = timedelta(minutes=5)
+    # A worker claims it and dies; the next claims it again (once) and dies too.
+    assert claim_outbox_batch(db.session, now, 10, lease) == [row.id]
+    assert claim_outbox_batch(db.session, now + timedelta(minutes=6), 10, lease) == [row.id]
+    db.session.refresh(row)
+    assert row.last_error.startswith("interrupted")
+    # The third time it is not sent again.
+    report = dispatch_outbox(db.session, now + timedelta(minutes=12))
+    assert report.claimed == 0 and not smtp.messages
+    db.session.refresh(row)
+    assert row.status == "dead" and "stopped twice" in row.last_error
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert "1 email could not be sent" in home and "/staff/emails?status=dead" in home
+
+
 def test_a_refused_recipient_does_not_hold_back_the_others(app, smtp):
     now = now_utc()
     add_emails(3, now)

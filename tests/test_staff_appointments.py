@@ -346,6 +346,22 @@ def test_csv_export_is_the_filtered_list_without_free_text(
     assert event.staff_user_id == staff_client.user.id and event.detail.startswith("1 rows")
 
 
+def test_list_views_that_show_names_beside_health_categories_are_audited(staff_client, appointment):
+    def listed(**args):
+        before = len(audit_actions())
+        assert staff_client.get("/staff/appointments", query_string=args).status_code == 200
+        return audit_actions()[before:]
+
+    assert listed(date_from="") == []  # the plain list: names, times, no health category
+    assert listed(cancer_type="melanoma") == ["list_viewed"]
+    assert listed(q="Asha Verma") == ["list_viewed"]
+    details = db.session.scalars(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "list_viewed")
+    ).all()
+    assert "cancer_type=melanoma" in details[0]
+    assert "q=(search)" in details[1] and "Asha" not in details[1]  # not what was typed
+
+
 def test_every_view_and_change_is_audited_once_without_health_data(
     staff_client, appointment, caplog
 ):

@@ -129,6 +129,9 @@ def read_filters() -> tuple[ListFilterForm, Filters]:
 @bp.get("/appointments")
 def appointment_list():
     form, filters = read_filters()
+    if filters.shows_health:  # committed first: a commit after would expire the page's rows
+        record("list_viewed", detail=filters.audit_detail())
+        db.session.commit()
     page = list_page(db.session, filters, clinic_zone())
     return render_template("staff/appointments.html", page=page, filters=filters, form=form)
 
@@ -148,8 +151,8 @@ def appointment_export_codes():
 def _export(codes: bool):
     _, filters = read_filters()
     text, count = export_csv(db.session, filters, clinic_zone(), codes=codes)
-    detail = f"{count} rows{' (codes)' if codes else ''}; filters: "
-    record("exported", detail=(detail + str(sorted(filters.query_args().items())))[:200])
+    detail = f"{count} rows{' (codes)' if codes else ''}; filters: {filters.audit_detail()}"
+    record("exported", detail=detail[:200])
     db.session.commit()
     name = "appointments-codes.csv" if codes else "appointments.csv"
     return Response(

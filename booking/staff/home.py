@@ -12,12 +12,16 @@ from flask import render_template
 
 from ..extensions import db
 from ..front_desk import desk_view
-from ..models import ACTIVE_STATUSES, Appointment, Questionnaire
+from ..models import ACTIVE_STATUSES, Appointment, OutboundEmail, Questionnaire
+from ..statuses import OutboxStatus
 from ..timeutil import clinic_zone, now_utc
 from ..urgent import waiting_cases
 from . import bp
 
 CHART_DAYS = 14
+# Emails that could not be sent are shown on the home page for this long after they were
+# written (the email log keeps them all).
+UNDELIVERED_DAYS = timedelta(days=14)
 
 
 def day_bounds(day, tz) -> tuple[datetime, datetime]:
@@ -54,6 +58,12 @@ def home():
         .order_by(Questionnaire.updated_at)
     ).all()
     chart = bookings_per_day(today, tz)
+    undelivered = db.session.scalar(
+        sa.select(sa.func.count(OutboundEmail.id)).where(
+            OutboundEmail.status == OutboxStatus.DEAD,
+            OutboundEmail.created_at >= now_utc() - UNDELIVERED_DAYS,
+        )
+    )
     return render_template(
         "staff/home.html",
         waiting=waiting_cases(db.session),
@@ -61,4 +71,5 @@ def home():
         coming=coming,
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,
+        undelivered=undelivered,
     )
