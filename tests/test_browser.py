@@ -238,6 +238,21 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "cancelled"
 
+    # After the consult is cancelled, the same link still reaches the patient's data.
+    page.click("text=See and download everything we hold about this booking")
+    assert "Asha Verma" in page.inner_text("main")
+    shot(page, "08-your-data")
+    assert_accessible(page, "your data")
+    page.click("text=Delete my data")
+    assert_accessible(page, "delete step")
+    page.click("text=Yes, delete my data")
+    assert page.is_visible("text=Your data is deleted")
+    db.session.remove()
+    assert db.session.scalar(sa.select(Appointment.patient_name)) == ""
+    page.click("text=Privacy notice: how we use your information")
+    assert page.is_visible("text=Your rights")
+    assert_accessible(page, "privacy notice")
+
 
 def test_booking_form_with_errors_is_accessible(browser, live):
     context = new_context(browser, viewport=PHONE)

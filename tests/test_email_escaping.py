@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from booking.audit import Actor
 from booking.changes import cancel_appointment, move_and_commit
+from booking.erasure import erase
 from booking.extensions import db
 from booking.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.reminders import queue_due_reminders
@@ -89,3 +90,23 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
         if email.kind in {"confirmation", "reminder", "moved"}:
             assert hostile["own_questions"] in parsed.seen, email.kind
             assert f"Staff question {MARKUP}" in parsed.seen, email.kind
+
+
+def test_the_staff_notice_of_an_erasure_shows_typed_markup_as_text(
+    app, consultant, create_staff, book_at
+):
+    """Erasure blanks the booking's own emails, so its staff notice is checked on its own:
+    the admin's name, typed on the accounts page."""
+    admin = create_staff("admin@clinic.example", role="admin", name=f"Admin {MARKUP}")
+    now = monday_ahead()
+    result = book_at(now + timedelta(days=3), now)
+    appointment = db.session.get(Appointment, result.appointment.id)
+    erase(db.session, appointment, now, Actor.staff(admin.id), "request_by_phone")
+    db.session.commit()
+    notices = db.session.scalars(
+        sa.select(OutboundEmail).where(OutboundEmail.kind == "staff_erased")
+    ).all()
+    assert notices
+    for email in notices:
+        parsed = assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
+        assert f"by Admin {MARKUP}" in parsed.seen

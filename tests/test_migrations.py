@@ -505,3 +505,29 @@ def test_0014_keeps_existing_consents_unversioned_and_lets_them_be_erased(empty_
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0015_sends_existing_staff_to_two_factor_set_up_without_forcing_a_new_password(
+    empty_database,
+):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0014"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        row = db.session.execute(
+            sa.text("SELECT totp_secret, totp_confirmed_at, must_change_password FROM staff_user")
+        ).one()
+        assert row.totp_secret is None and row.totp_confirmed_at is None
+        assert not row.must_change_password
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0014"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

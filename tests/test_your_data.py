@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.audit import Actor
+from booking.erasure import erase
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
@@ -18,7 +20,7 @@ from booking.retention import apply_retention
 from booking.timeutil import now_utc
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, offered_times
 
 pytestmark = BOTH_DATABASES
 
@@ -358,10 +360,34 @@ def test_an_unwritten_confirmation_of_an_erased_booking_is_never_sent(
 ):
     assert client.post("/book", data=booking_form(slot_index=250)).status_code == 302
     appointment = db.session.scalar(sa.select(Appointment))
-    from booking.audit import Actor
-    from booking.erasure import erase
-
     erase(db.session, appointment, now_utc(), Actor.system(), "operator", tell_staff=False)
     db.session.commit()
     dispatch_outbox(db.session)
     assert not [m for m in smtp.messages if m["To"] == VALID_ANSWERS["patient_email"]]
+
+
+def test_choosing_a_new_time_after_the_data_went_fills_in_only_what_is_left(client, booked):
+    """The cancellation email's "choose a new time" link, followed before and after the
+    health answers were withdrawn, and after everything was erased."""
+    appointment, token = booked
+    page = client.get(f"/manage/{token}/withdraw").get_data(as_text=True)
+    client.post(
+        f"/manage/{token}/withdraw", data={"csrf_token": csrf_token(page), "which": "health"}
+    )
+    assert client.get(f"/manage/{token}/rebook").status_code == 302
+    page = client.get("/book").get_data(as_text=True)
+    held = client.post(
+        "/book/time",
+        data={"csrf_token": csrf_token(page), "slot": offered_times(page)[0], "timezone": "UTC"},
+    )
+    details = client.get(held.headers["Location"])
+    text = details.get_data(as_text=True)
+    assert details.status_code == 200 and f'value="{CANARIES[0]}"' in text
+    assert "Lesion on the left shoulder" not in text
+    db.session.expire_all()
+    gone = db.session.get(Appointment, appointment.id)
+    erase(db.session, gone, now_utc(), Actor.system(), "operator")
+    db.session.commit()
+    again = client.get(held.headers["Location"])  # the session still names the old booking
+    assert again.status_code == 200 and CANARIES[0] not in again.get_data(as_text=True)
+    assert client.get(f"/manage/{token}/rebook").status_code == 404

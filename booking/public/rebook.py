@@ -13,9 +13,11 @@ from ..models import Appointment
 
 
 def answers_of_booking(appointment: Appointment) -> dict:
-    intake = appointment.intake
-    born = date.fromisoformat(intake.birth_date) if intake.birth_date else None
-    return {
+    """The earlier booking's answers; only its contact details when its health answers were
+    withdrawn, and nothing once its data is erased."""
+    if appointment.erased_at is not None:
+        return {}
+    contact = {
         "booked_by": appointment.booked_by,
         "booker_name": appointment.booker_name,
         "booker_relationship": appointment.booker_relationship,
@@ -23,10 +25,18 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "booker_phone": appointment.booker_phone,
         "patient_agrees": appointment.patient_agrees,
         "patient_name": appointment.patient_name,
-        "birth_date": born.strftime("%d/%m/%Y") if born else None,
         "patient_email": appointment.patient_email,
         "patient_phone": appointment.patient_phone,
         "preferred_channel": appointment.preferred_channel,
+        "consult_mode": appointment.consult_mode,
+    }
+    intake = appointment.intake
+    if intake is None:
+        return contact
+    born = date.fromisoformat(intake.birth_date) if intake.birth_date else None
+    return {
+        **contact,
+        "birth_date": born.strftime("%d/%m/%Y") if born else None,
         "therapy": intake.therapy,
         "cancer_type": intake.cancer_type,
         "cancer_type_other": intake.cancer_type_other,
@@ -44,5 +54,4 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "policy_after_diagnosis": intake.policy_after_diagnosis,
         "cost_help": intake.cost_help,
         "own_questions": intake.own_questions,
-        "consult_mode": appointment.consult_mode,
     }
