@@ -77,7 +77,7 @@ def _erase_health(session: Session, appointment: Appointment, now: datetime) -> 
         set_committed_value(appointment, name, None)
 
 
-def _blank_emails(session: Session, appointment: Appointment, now: datetime) -> None:
+def _blank_emails(session: Session, appointment: Appointment) -> None:
     session.execute(
         sa.update(OutboundEmail)
         .where(
@@ -165,7 +165,7 @@ def erase_claimed(
     cancelled = _stop(appointment, now)
     _erase_health(session, appointment, now)
     _blank_contact(session, appointment)
-    _blank_emails(session, appointment, now)
+    _blank_emails(session, appointment)
     detail = f"reason: {reason}" + ("; consult cancelled" if cancelled else "")
     audit.record(session, "data_erased", now, actor, appointment=appointment, detail=detail)
     if tell_staff:

@@ -16,6 +16,8 @@ from booking.changes import cancel_appointment
 from booking.extensions import db
 from booking.models import AuditEvent, OutboundEmail, WaitlistEntry, WaitlistOffer
 from booking.outbox import dispatch_outbox
+from booking.privacy import NOTICE_VERSION
+from booking.retention import apply_retention
 from booking.timeutil import now_utc
 from booking.waitlist import make_offers
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
@@ -180,3 +182,22 @@ def test_no_offer_is_sent_in_the_night_it_waits_for_the_morning(app, client, cre
     assert db.session.scalar(sa.select(WaitlistEntry.status)) == "waiting"
     morning = daytime(8, 5)
     assert make_offers(db.session, morning if morning > night else morning + timedelta(days=1)) == 1
+
+
+def test_waitlist_entries_are_deleted_when_the_retention_period_ends(app, client, consultant):
+    assert join(client).status_code == 303
+    assert join(client, name="Ended Long Ago", email="ended@example.com").status_code == 303
+    entry = db.session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.name == "Meera Nair"))
+    assert entry.consent_version == NOTICE_VERSION
+    ended = db.session.scalar(
+        sa.select(WaitlistEntry).where(WaitlistEntry.name == "Ended Long Ago")
+    )
+    days = app.config["RETENTION_DAYS"]
+    now = now_utc()
+    ended.status, ended.ended_at = "removed", now - timedelta(days=days + 1)
+    db.session.commit()
+    assert apply_retention(db.session, now).waitlist_removed == 1
+    names = db.session.scalars(sa.select(WaitlistEntry.name)).all()
+    assert names == ["Meera Nair"]  # still waiting, joined today
+    later = apply_retention(db.session, now + timedelta(days=days + 1))
+    assert later.waitlist_removed == 1 and not db.session.scalars(sa.select(WaitlistEntry)).all()

@@ -57,7 +57,6 @@ def your_data(token):
         appointment=appointment,
         token=token,
         data=data,
-        upcoming=_upcoming(appointment, now),
     )
 
 
