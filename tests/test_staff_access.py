@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from config import TestingConfig
-from tests.conftest import BOTH_DATABASES, TEST_KEY, csrf_for, sign_in
+from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, TEST_KEY, csrf_for, sign_in
+from tests.helpers import csrf_token
 
 SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}
 DOMAIN_TABLES = [
@@ -162,3 +163,28 @@ def test_sign_in_never_redirects_off_the_staff_pages(client, create_staff, targe
     response = sign_in(client, user.email, next_page=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/"
+
+
+@pytest.mark.parametrize(("path", "method", "admin_only"), ROUTES)
+def test_half_signed_in_reaches_only_the_second_factor_pages(
+    client, create_staff, path, method, admin_only
+):
+    """Right password, no second factor set up yet (a new account, one from before two-factor
+    sign-in, one an admin reset): every staff page sends them to set it up."""
+    user = create_staff()
+    user.totp_secret = user.totp_confirmed_at = None
+    db.session.commit()
+    page = client.get("/staff/login").get_data(as_text=True)
+    client.post(
+        "/staff/login",
+        data={"csrf_token": csrf_token(page), "email": user.email, "password": STAFF_PASSWORD},
+    )
+    data = {"csrf_token": csrf_for(client, "/staff/two-factor/setup")} if method == "POST" else {}
+    response = client.open(path, method=method, data=data)
+    if path in ("/staff/login", "/staff/two-factor", "/staff/two-factor/setup"):
+        assert response.status_code in (200, 302, 401, 422)
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith("/staff/two-factor")
+        return
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/two-factor"

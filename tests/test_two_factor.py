@@ -12,7 +12,6 @@ from booking.extensions import db
 from booking.models import AuditEvent, RecoveryCode, StaffUser
 from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, next_code, sign_in
 from tests.helpers import csrf_token
-from tests.test_staff_access import ROUTES
 
 pytestmark = BOTH_DATABASES
 
@@ -160,20 +159,3 @@ def test_a_temporary_password_must_be_changed_first(app, admin_client):
     )
     assert changed.status_code == 302
     assert client.get("/staff/").status_code == 200
-
-
-@pytest.mark.parametrize(("path", "method", "admin_only"), ROUTES)
-def test_half_signed_in_reaches_only_the_second_factor_pages(
-    client, newcomer, path, method, admin_only
-):
-    """Right password, no second factor set up yet: every staff page sends them to set-up."""
-    password_step(client, newcomer.email)
-    data = {"csrf_token": csrf_for(client, "/staff/two-factor/setup")} if method == "POST" else {}
-    response = client.open(path, method=method, data=data)
-    if path in ("/staff/login", "/staff/two-factor", "/staff/two-factor/setup"):
-        assert response.status_code in (200, 302, 401, 422)
-        if response.status_code == 302:
-            assert response.headers["Location"].startswith("/staff/two-factor")
-        return
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/staff/two-factor"
