@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
@@ -58,47 +59,47 @@ def run_dispatch(app: Flask) -> None:
         SENDING.release()
 
 
-def run_reminders(app: Flask) -> None:
-    """Queue every reminder that is due, batch by batch, then send what was queued. Expired
-    holds are swept, and free times offered to the waitlist, on the same schedule."""
+def _in_app(app: Flask, job: str, work: Callable[[], object]) -> None:
+    """One job's database work in an app context. A failure is logged and rolled back; the
+    job simply runs again at its next turn."""
     with app.app_context():
         try:
-            while queue_due_reminders(db.session, now_utc()).claimed:
-                pass
-            clear_all_expired(db.session, now_utc())
-            make_offers(db.session, now_utc())
+            work()
         except Exception:
-            log.exception("queueing reminders failed; it will run again")
+            log.exception("%s failed; it will run again", job)
             db.session.rollback()
         finally:
             db.session.remove()
+
+
+def _reminders_holds_and_offers() -> None:
+    while queue_due_reminders(db.session, now_utc()).claimed:
+        pass
+    clear_all_expired(db.session, now_utc())
+    make_offers(db.session, now_utc())
+
+
+def _escalations() -> None:
+    while escalate_waiting(db.session, now_utc()):
+        pass
+
+
+def run_reminders(app: Flask) -> None:
+    """Queue every reminder that is due, batch by batch, then send what was queued. Expired
+    holds are swept, and free times offered to the waitlist, on the same schedule."""
+    _in_app(app, "queueing reminders", _reminders_holds_and_offers)
     run_dispatch(app)
 
 
 def run_urgent_escalations(app: Flask) -> None:
     """Escalate every urgent call-back nobody has acknowledged in time, then send the emails."""
-    with app.app_context():
-        try:
-            while escalate_waiting(db.session, now_utc()):
-                pass
-        except Exception:
-            log.exception("urgent escalation failed; it will run again")
-            db.session.rollback()
-        finally:
-            db.session.remove()
+    _in_app(app, "urgent escalation", _escalations)
     run_dispatch(app)
 
 
 def run_retention(app: Flask) -> None:
     """Erase what is past the retention limit (daily by default)."""
-    with app.app_context():
-        try:
-            apply_retention(db.session, now_utc())
-        except Exception:
-            log.exception("the retention job failed; it will run again")
-            db.session.rollback()
-        finally:
-            db.session.remove()
+    _in_app(app, "the retention job", lambda: apply_retention(db.session, now_utc()))
 
 
 JOBS = (

@@ -7,9 +7,16 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from booking.extensions import db
-from booking.models import OutboundEmail, Reminder
+from booking.models import Appointment, OutboundEmail, Reminder
 from booking.timeutil import now_utc
-from booking.worker import JOB_DEFAULTS, SENDING, add_jobs, run_dispatch, run_reminders
+from booking.worker import (
+    JOB_DEFAULTS,
+    SENDING,
+    add_jobs,
+    run_dispatch,
+    run_reminders,
+    run_retention,
+)
 
 
 def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
@@ -17,7 +24,7 @@ def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
     add_jobs(scheduler, app)
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     try:
-        for name in ("run_dispatch", "run_reminders", "run_urgent_escalations"):
+        for name in ("run_dispatch", "run_reminders", "run_urgent_escalations", "run_retention"):
             job = scheduler.get_job(name)
             assert job.misfire_grace_time is None
             assert job.coalesce is True
@@ -61,6 +68,19 @@ def test_run_reminders_queues_what_is_due_and_sends_it(app, consultant, book_at,
     )
     statuses = dict(db.session.execute(sa.select(Reminder.offset_minutes, Reminder.status)).all())
     assert statuses == {1440: "queued", 120: "pending"}
+
+
+def test_run_retention_erases_what_is_past_the_period_on_the_real_clock(app, consultant, book_at):
+    """The worker's daily job: a consult that ended longer ago than RETENTION_DAYS loses its
+    personal data; one that ended yesterday keeps it."""
+    now = now_utc().replace(minute=0, second=0, microsecond=0)
+    long_ago = now - timedelta(days=app.config["RETENTION_DAYS"] + 7)
+    old = book_at(long_ago, long_ago - timedelta(days=1), 0, patient_name="Old Patient")
+    recent = book_at(now - timedelta(days=1), now - timedelta(days=2), 1)
+    db.session.remove()
+    run_retention(app)
+    names = dict(db.session.execute(sa.select(Appointment.id, Appointment.patient_name)).all())
+    assert names[old.appointment_id] == "" and names[recent.appointment_id] == "Asha Verma"
 
 
 def test_one_sender_per_process(app, client, consultant, booking_form, smtp):

@@ -35,6 +35,15 @@ def _find(token: str):
     return appointment, None
 
 
+def _everything(appointment: Appointment, action: str) -> dict:
+    """Everything stored about the booking; each look at it is audited."""
+    actor = Actor.patient(request.remote_addr)
+    audit.record(db.session, action, now_utc(), actor, appointment=appointment)
+    data = booking_data(db.session, appointment)
+    db.session.commit()
+    return data
+
+
 def _upcoming(appointment: Appointment, now: datetime) -> bool:
     return appointment.status == AppointmentStatus.CONFIRMED and appointment.ends_at > now
 
@@ -46,18 +55,8 @@ def your_data(token):
     appointment, gone = _find(token)
     if gone:
         return gone
-    now = now_utc()
-    audit.record(
-        db.session, "data_viewed", now, Actor.patient(request.remote_addr), appointment=appointment
-    )
-    data = booking_data(db.session, appointment)
-    db.session.commit()
-    return render_template(
-        "public/your_data.html",
-        appointment=appointment,
-        token=token,
-        data=data,
-    )
+    data = _everything(appointment, "data_viewed")
+    return render_template("public/your_data.html", appointment=appointment, token=token, data=data)
 
 
 @bp.get("/manage/<token>/data.json")
@@ -66,15 +65,7 @@ def your_data_json(token):
     appointment, gone = _find(token)
     if gone:
         return gone
-    audit.record(
-        db.session,
-        "data_exported",
-        now_utc(),
-        Actor.patient(request.remote_addr),
-        appointment=appointment,
-    )
-    data = booking_data(db.session, appointment)
-    db.session.commit()
+    data = _everything(appointment, "data_exported")
     return Response(
         json.dumps(data, ensure_ascii=False, indent=2),
         mimetype="application/json",
