@@ -78,6 +78,8 @@ EMAIL_STATUSES = {
 }
 
 VIEW_GROUPING = timedelta(minutes=10)
+# Looks that are repeated in a working session: shown once with a count.
+GROUPED = {"viewed", "list_viewed"}
 
 
 def action_words(action: str) -> str:
@@ -112,15 +114,16 @@ class LogLine:
 
 
 def readable(events) -> list[LogLine]:
-    """Events (newest first) as lines; a person opening the same booking again within ten
-    minutes of the last time is counted on one line instead of repeated."""
+    """Events (newest first) as lines; a person opening the same booking (or the list with
+    health filters) again within ten minutes of the last time is counted on one line instead
+    of repeated."""
     lines: list[LogLine] = []
     for event in events:
         previous = lines[-1] if lines else None
         if (
             previous is not None
-            and event.action == "viewed"
-            and previous.event.action == "viewed"
+            and event.action in GROUPED
+            and previous.event.action == event.action
             and previous.event.staff_user_id == event.staff_user_id
             and previous.event.appointment_id == event.appointment_id
             and (previous.earliest or previous.at) - event.at <= VIEW_GROUPING

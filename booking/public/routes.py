@@ -124,6 +124,7 @@ def confirmed():
 
 
 @bp.get("/book/confirmed/<any(manage, questionnaire):page>")
+@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])  # each click makes a link
 def confirmed_link(page):
     """From the confirmation page to the booking's manage page or questionnaire: a manage link
     is made when the patient follows it, for this browser's own booking."""
