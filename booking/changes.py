@@ -73,12 +73,14 @@ def cancel_appointment(
     actor: Actor,
     reason: str | None = None,
     category: str | None = None,
+    rebook: bool = True,
 ) -> None:
     """Cancel, stop its reminders, and tell both sides. The caller commits.
 
     ``category`` (staff only, from choices.CANCEL_CATEGORIES) is what the patient's email says
     as the reason; the free-text ``reason`` stays with the clinic. The email carries a link to
-    choose a new time with the answers already given."""
+    choose a new time with the answers already given (unless ``rebook`` is False: the patient
+    withdrew those answers)."""
     if appointment.status != AppointmentStatus.CONFIRMED:
         raise ChangeRefused("only a confirmed booking can be cancelled")
     appointment.status = AppointmentStatus.CANCELLED
@@ -88,7 +90,8 @@ def cancel_appointment(
     appointment.version += 1
     cancel_reminders(appointment)
     withdraw_reminder_emails(session, appointment)
-    token = issue_manage_token(session, appointment, now)  # for the link to book again
+    # For the link to book again with the answers filled in.
+    token = issue_manage_token(session, appointment, now) if rebook else None
     by_patient = actor.kind == ActorKind.PATIENT
     email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
     enqueue(session, email, now, appointment)

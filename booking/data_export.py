@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from . import choices
 from .extensions import Session
@@ -21,8 +22,14 @@ from .models import Appointment, AuditEvent, Intake, OutboundEmail
 from .public.forms import BookingForm
 from .public.questionnaire_form import answer_rows
 from .questionnaire import answers_of
+from .timeutil import format_local, zone
 
 Section = list[tuple[str, Any]]
+
+# Stored answers the form does not ask in these words: worked out from other answers.
+DERIVED = {
+    "has_insurance": "Private or employer insurance (worked out from the payment answers)",
+}
 
 # The intake's columns in the form's order; the form gives each its question and its answers.
 INTAKE_COLUMNS = [
@@ -32,8 +39,15 @@ INTAKE_COLUMNS = [
 ]
 
 
-def _when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+class _Clock:
+    """Times as the patient reads them elsewhere ("Mon 30 Nov 2026, 10:00 IST"), in their
+    own zone."""
+
+    def __init__(self, appointment: Appointment):
+        self.zone = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+
+    def __call__(self, moment: datetime | None) -> str | None:
+        return format_local(moment, self.zone) if moment else None
 
 
 def _in_words(field, value) -> Any:
@@ -55,20 +69,20 @@ def _intake(intake: Intake | None) -> Section:
         if value in (None, ""):
             continue
         field = form._fields.get(name)
-        label = field.label.text if field is not None else name.replace("_", " ").capitalize()
+        label = field.label.text if field is not None else DERIVED.get(name, name)
         rows.append((label, _in_words(field, value) if field is not None else value))
     return rows
 
 
-def _booking(appointment: Appointment) -> Section:
+def _booking(appointment: Appointment, when: _Clock) -> Section:
     return [
         ("Reference", appointment.reference),
         ("Status", appointment.status.replace("_", " ")),
-        ("Consult time (UTC)", _when(appointment.starts_at)),
+        ("Consult time", when(appointment.starts_at)),
         ("How", choices.label(choices.CONSULT_MODES, appointment.consult_mode)),
         ("Video link", appointment.video_link),
-        ("Booked at (UTC)", _when(appointment.created_at)),
-        ("Cancelled at (UTC)", _when(appointment.cancelled_at)),
+        ("Booked", when(appointment.created_at)),
+        ("Cancelled", when(appointment.cancelled_at)),
     ]
 
 
@@ -88,25 +102,26 @@ def _contact(appointment: Appointment) -> Section:
     ]
 
 
-def _consents(appointment: Appointment) -> Section:
+def _consents(appointment: Appointment, when: _Clock) -> Section:
+    if appointment.consent_reminders_withdrawn_at:
+        reminders = f"No: stopped {when(appointment.consent_reminders_withdrawn_at)}"
+    elif appointment.consent_reminders:
+        reminders = f"Yes, {when(appointment.consent_reminders_at)}"
+    else:
+        reminders = "No"
+    given, withdrawn = appointment.consent_health_at, appointment.consent_health_withdrawn_at
+    health = (
+        f"Withdrawn {when(withdrawn)} (given {when(given)})" if withdrawn else f"Yes, {when(given)}"
+    )
     return [
-        ("Agreed to storing health information at (UTC)", _when(appointment.consent_health_at)),
+        ("Agreed to storing health information", health),
         ("Privacy notice version of that agreement", appointment.consent_health_version),
-        (
-            "Health information agreement withdrawn at (UTC)",
-            _when(appointment.consent_health_withdrawn_at),
-        ),
-        ("Agreed to reminder emails", "Yes" if appointment.consent_reminders_at else "No"),
-        ("Agreed to reminder emails at (UTC)", _when(appointment.consent_reminders_at)),
+        ("Agreed to reminder emails", reminders),
         ("Privacy notice version of that agreement", appointment.consent_reminders_version),
-        (
-            "Reminder agreement withdrawn at (UTC)",
-            _when(appointment.consent_reminders_withdrawn_at),
-        ),
     ]
 
 
-def _emails(session: Session, appointment: Appointment) -> list[dict]:
+def _emails(session: Session, appointment: Appointment, when: _Clock) -> list[dict]:
     rows = session.execute(
         sa.select(
             OutboundEmail.kind,
@@ -123,14 +138,14 @@ def _emails(session: Session, appointment: Appointment) -> list[dict]:
             "kind": email_kind_words(row.kind),
             "to": row.recipient,
             "status": EMAIL_STATUSES.get(row.status, row.status),
-            "queued_at_utc": _when(row.created_at),
-            "sent_at_utc": _when(row.sent_at),
+            "queued": when(row.created_at),
+            "sent": when(row.sent_at),
         }
         for row in rows
     ]
 
 
-def _events(session: Session, appointment: Appointment) -> list[dict]:
+def _events(session: Session, appointment: Appointment, when: _Clock) -> list[dict]:
     events = session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.appointment_id == appointment.id)
@@ -143,7 +158,7 @@ def _events(session: Session, appointment: Appointment) -> list[dict]:
     }
     return [
         {
-            "at_utc": _when(event.at),
+            "when": when(event.at),
             "what": action_words(event.action),
             "by": who.get(event.actor, event.actor),
         }
@@ -158,12 +173,13 @@ def booking_data(session: Session, appointment: Appointment) -> dict[str, Any]:
         return [[label, value] for label, value in section if value not in (None, "")]
 
     questionnaire = answer_rows(answers_of(appointment.questionnaire))
+    when = _Clock(appointment)
     return {
-        "booking": kept(_booking(appointment)),
+        "booking": kept(_booking(appointment, when)),
         "contact": kept(_contact(appointment)),
-        "agreements": kept(_consents(appointment)),
+        "agreements": kept(_consents(appointment, when)),
         "booking_form_answers": kept(_intake(appointment.intake)),
         "questionnaire_answers": [[label, words] for label, words, _ in questionnaire],
-        "emails_sent": _emails(session, appointment),
-        "what_was_done": _events(session, appointment),
+        "emails_sent": _emails(session, appointment, when),
+        "what_was_done": _events(session, appointment, when),
     }

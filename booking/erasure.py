@@ -166,7 +166,7 @@ def erase_claimed(
     _erase_health(session, appointment, now)
     _blank_contact(session, appointment)
     _blank_emails(session, appointment)
-    detail = f"reason: {reason}" + ("; consult cancelled" if cancelled else "")
+    detail = REASONS[reason] + ("; the consult was cancelled" if cancelled else "")
     audit.record(session, "data_erased", now, actor, appointment=appointment, detail=detail)
     if tell_staff:
         notify_staff(session, appointment, "erased", now, actor)
@@ -181,7 +181,7 @@ def withdraw_health_consent(
     contact details stay until the retention period ends (the cancellation email needs them)
     or they ask for those to be deleted too. The caller commits."""
     if appointment.status == AppointmentStatus.CONFIRMED and appointment.ends_at > now:
-        cancel_appointment(session, appointment, now, actor)
+        cancel_appointment(session, appointment, now, actor, rebook=False)
     appointment.consent_health_withdrawn_at = now
     _erase_health(session, appointment, now)
     session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-NOTICE_VERSION = "2026-12"
+NOTICE_VERSION = "2026-11-29"
 
 
 def grievance_contact() -> str:

@@ -60,6 +60,7 @@ def test_setting_up_at_first_sign_in(client, newcomer):
     codes = re.findall(r"<code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code>", page)
     assert len(set(codes)) == 10 and "shown only once" in page
     assert client.get("/staff/").status_code == 200  # signed in now
+    assert client.get("/staff/two-factor/setup").headers["Location"] == "/staff/"
     db.session.expire_all()
     user = db.session.get(StaffUser, newcomer.id)
     assert user.totp_confirmed_at is not None and user.totp_secret == secret
@@ -148,6 +149,7 @@ def test_a_temporary_password_must_be_changed_first(app, admin_client):
     assert 'href="/staff/password"' in page_after_setup.get_data(as_text=True)
     for path in ("/staff/", "/staff/appointments", "/staff/availability"):
         assert client.get(path).headers["Location"] == "/staff/password"
+    assert "is temporary" in client.get("/staff/password").get_data(as_text=True)
     changed = client.post(
         "/staff/password",
         data={

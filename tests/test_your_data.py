@@ -118,6 +118,8 @@ def test_the_patient_sees_and_downloads_everything_stored(client, booked):
     text = readable.get_data(as_text=True)
     for canary in CANARIES[:10]:
         assert canary in text, canary
+    # Times as the patient reads them everywhere else, in their own zone.
+    assert re.search(r"\w{3} \d{1,2} \w{3} 20\d\d, \d\d:\d\d IST", text) and "UTC" not in text
 
     download = client.get(f"/manage/{token}/data.json")
     assert download.mimetype == "application/json"
@@ -197,7 +199,7 @@ def test_delete_my_data_erases_every_trace_and_keeps_the_skeleton(client, booked
     events = db.session.scalars(
         sa.select(AuditEvent.detail).where(AuditEvent.action == "data_erased")
     ).all()
-    assert events == ["reason: patient_request; consult cancelled"]
+    assert events == ["the patient asked, with the link in their email; the consult was cancelled"]
 
 
 def test_withdrawing_reminder_consent_stops_later_reminders(client, booked, smtp):
@@ -212,6 +214,9 @@ def test_withdrawing_reminder_consent_stops_later_reminders(client, booked, smtp
     appointment = db.session.get(Appointment, appointment.id)
     assert appointment.consent_reminders is False and appointment.consent_reminders_withdrawn_at
     assert appointment.status == "confirmed" and appointment.intake is not None
+    data = json.loads(client.get(f"/manage/{token}/data.json").get_data(as_text=True))
+    assert dict(data["agreements"])["Agreed to reminder emails"].startswith("No: stopped")
+    assert "Already stopped" in client.get(f"/manage/{token}/withdraw").get_data(as_text=True)
     smtp.messages.clear()
     # At the consult's start every reminder would be due: none is sent.
     queue_due_reminders(db.session, appointment.starts_at - timedelta(minutes=1))
@@ -238,6 +243,8 @@ def test_withdrawing_health_consent_cancels_with_the_usual_emails_and_erases_the
     dispatch_outbox(db.session)
     to_patient = [m for m in smtp.messages if m["To"] == CANARIES[1]]
     assert len(to_patient) == 1 and "cancelled" in to_patient[0]["Subject"].lower()
+    text = to_patient[0].get_body(("plain",)).get_content()
+    assert "filled in" not in text and "/rebook" not in text  # those answers are gone
     dump = every_stored_value()
     for canary in ("Lesion on the left shoulder", "Pembrolizumab", CANARIES[9]):
         assert canary not in dump
@@ -260,7 +267,7 @@ def test_an_admin_erases_for_a_request_by_phone_and_staff_cannot(
     assert detail.status_code == 200 and "personal data was deleted" in text
     assert CANARIES[0] not in text
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "data_erased"))
-    assert event.detail.startswith("reason: request_by_phone")
+    assert event.detail.startswith("the patient asked by phone")
     assert event.staff_user_id == admin_client.user.id
     # Nothing else can be done to it.
     note = admin_client.post(
@@ -308,7 +315,7 @@ def test_retention_erases_exactly_what_is_past_the_limit_once(app, consultant, b
     events = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "data_erased")
     ).all()
-    assert {(e.actor, e.detail) for e in events} == {("system", "reason: retention")}
+    assert {(e.actor, e.detail) for e in events} == {("system", "the retention period ended")}
     assert len(events) == 2
     # Run again: nothing more.
     assert apply_retention(db.session, now).erased == 0

@@ -59,8 +59,8 @@ def gone_page(appointment: Appointment | None):
         title = "Your data is deleted"
         message = (
             f"The personal data of booking {appointment.reference} was deleted on "
-            f"{format_local(appointment.erased_at, zone_)}. We keep only the reference and the "
-            "time of the consult."
+            f"{format_local(appointment.erased_at, zone_)}. We keep only its reference, time and "
+            "status."
         )
     return render_template("public/manage_gone.html", title=title, message=message), 404
 

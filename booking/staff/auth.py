@@ -32,6 +32,10 @@ WRONG_CODE = (
     "That code is not right, or was used already. Wait for the next code in your app and "
     "try again, or use one of your recovery codes."
 )
+WRONG_FIRST_CODE = (
+    "That code is not right. Type the 6-digit code your app shows now for the entry you just "
+    "added (the one from the QR code on this page)."
+)
 PENDING_FOR = timedelta(minutes=10)
 
 
@@ -79,7 +83,7 @@ def _start_again():
     return redirect(url_for(".login"))
 
 
-def _refused(user: StaffUser, template: str, form: CodeForm, **context):
+def _refused(user: StaffUser, template: str, form: CodeForm, message: str, **context):
     """A wrong code: counted like a wrong password; the fifth locks the account."""
     now = now_utc()
     locked = count_failure(db.session, user, now)
@@ -87,7 +91,7 @@ def _refused(user: StaffUser, template: str, form: CodeForm, **context):
     if locked:
         session.pop(PENDING, None)
         return render_template("staff/login.html", form=SignInForm(), error=FAILED), 401
-    form.code.errors.append(WRONG_CODE)
+    form.code.errors.append(message)
     return render_template(template, form=form, **context), 401
 
 
@@ -111,6 +115,8 @@ def _finish(user: StaffUser, action: str = "signed_in") -> str:
 @bp.route("/two-factor", methods=["GET", "POST"])
 @limiter.limit(sign_in_limit, methods=["POST"])
 def two_factor():
+    if current_user.is_authenticated:
+        return redirect(url_for(".home"))
     user = pending_user()
     if user is None:
         return _start_again()
@@ -135,7 +141,7 @@ def two_factor():
             "admin to reset your two-factor sign-in."
         )
         return redirect(target)
-    return _refused(user, "staff/two_factor.html", form)
+    return _refused(user, "staff/two_factor.html", form, WRONG_CODE)
 
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
@@ -143,6 +149,8 @@ def two_factor():
 def two_factor_setup():
     """Scan the QR code (or type the secret), confirm with a first code, see the recovery
     codes once."""
+    if current_user.is_authenticated:
+        return redirect(url_for(".home"))
     user = pending_user()
     if user is None:
         return _start_again()
@@ -162,7 +170,7 @@ def two_factor_setup():
         return render_template("staff/two_factor_setup.html", form=form, **context), status
     codes = second_factor.confirm_setup(db.session, user, form.code.data, now_utc())
     if codes is None:
-        return _refused(user, "staff/two_factor_setup.html", form, **context)
+        return _refused(user, "staff/two_factor_setup.html", form, WRONG_FIRST_CODE, **context)
     target = _finish(user, "two_factor_set_up")
     # Shown in this response only: they are stored hashed.
     return render_template("staff/recovery_codes.html", codes=codes, target=target)
