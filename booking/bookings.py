@@ -205,6 +205,11 @@ def _build(
     session.add(appointment)
     # The emails are written by the worker when it sends them: this request only adds rows.
     enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
+    # A relative who gave an address of their own gets a copy: it carries the manage link they
+    # need to change or cancel for the patient.
+    relative = (request.booker_email or "").lower() if request.booked_by == "caregiver" else ""
+    if relative and relative != request.patient_email.lower():
+        enqueue_unwritten(session, "confirmation", request.booker_email, appointment, now)
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
         enqueue_unwritten(session, "staff_new_booking", recipient, appointment, now)
     if request.consult_mode == "video":

@@ -90,11 +90,12 @@ def resend_confirmation(
 
 def undelivered(session: Session, appointment: Appointment) -> OutboundEmail | None:
     """The latest patient email that could not be delivered (dead), if nothing has been
-    delivered to the patient since."""
+    delivered to the patient since (a relative's copy is not the patient's)."""
     latest = session.scalar(
         sa.select(OutboundEmail)
         .where(
             OutboundEmail.appointment_id == appointment.id,
+            OutboundEmail.recipient == appointment.patient_email,
             OutboundEmail.kind.in_(PATIENT_KINDS),
             OutboundEmail.status.in_((OutboxStatus.DEAD, OutboxStatus.SENT)),
         )

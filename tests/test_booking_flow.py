@@ -1,5 +1,6 @@
 """A patient books through the form; one worker dispatch delivers both emails over real SMTP."""
 
+import re
 from datetime import datetime
 
 import icalendar
@@ -177,6 +178,29 @@ def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, sm
     text = body(by_recipient(smtp.messages, "asha.verma@example.com")[0])
     assert text.startswith("Hello Ravi Verma")
     assert "consult for Asha Verma" in text
+    # The relative gets a copy, with a manage link of their own.
+    [copy] = by_recipient(smtp.messages, "ravi@example.com")
+    assert "is booked" in copy["Subject"] and re.search(r"/manage/[\w-]+", body(copy))
+    assert body(copy).startswith("Hello Ravi Verma")
+
+
+def test_a_relative_who_gives_the_patient_s_address_gets_one_confirmation(
+    client, consultant, booking_form, smtp
+):
+    client.post(
+        "/book",
+        data=booking_form(
+            booked_by="caregiver",
+            booker_name="Ravi Verma",
+            booker_relationship="son",
+            booker_email="Asha.Verma@example.com",
+            booker_phone="+91 91234 56789",
+            patient_agrees="yes",
+        ),
+    )
+    dispatch_outbox(db.session)
+    confirmations = [m for m in smtp.messages if "is booked" in m["Subject"]]
+    assert len(confirmations) == 1
 
 
 def test_slots_are_shown_in_the_patients_zone(client, consultant):
