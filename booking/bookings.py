@@ -207,9 +207,9 @@ def _build(
     enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
     # A relative who gave an address of their own gets a copy: it carries the manage link they
     # need to change or cancel for the patient.
-    relative = (request.booker_email or "").lower() if request.booked_by == "caregiver" else ""
-    if relative and relative != request.patient_email.lower():
-        enqueue_unwritten(session, "confirmation", request.booker_email, appointment, now)
+    relative = request.booker_email if request.booked_by == "caregiver" else None
+    if relative and relative.lower() != request.patient_email.lower():
+        enqueue_unwritten(session, "confirmation", relative, appointment, now)
     for recipient in config["STAFF_NOTIFY_EMAILS"]:
         enqueue_unwritten(session, "staff_new_booking", recipient, appointment, now)
     if request.consult_mode == "video":
