@@ -96,6 +96,8 @@ def cancel_appointment(
     email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
     enqueue(session, email, now, appointment)
     notify_staff(session, appointment, "cancelled", now, actor)
+    if appointment.video_link:  # the consultant has the link: they must not wait in the room
+        tell_consultant(session, appointment, appointment.consultant.email, now)
     detail = f"reason: {category}" if category else None
     audit.record(session, "cancelled", now, actor, appointment=appointment, detail=detail)
     log.info("booking %s cancelled by %s", appointment.reference, actor.kind)

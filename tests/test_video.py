@@ -102,6 +102,10 @@ def test_a_video_booking_has_its_link_everywhere_until_staff_replace_it(
     cancelled = sent_to(smtp, appointment.patient_email)[-1]
     assert room not in cancelled.as_string()
     assert "url" not in ics_of(cancelled).walk("VEVENT")[0]
+    # The consultant, who has the link, is told not to wait in the room.
+    told = sent_to(smtp, consultant.email)[-1]
+    assert told["Subject"].startswith("Cancelled: video consult")
+    assert "is cancelled" in plain(told) and room not in plain(told)
 
 
 def test_each_video_booking_has_its_own_unguessable_room(client, consultant, booking_form):
