@@ -57,11 +57,16 @@ def _by_whom(session: Session, actor: Actor) -> str:
     return "the system"
 
 
-def notify_staff(session, appointment, change, now, actor, previous_start=None) -> None:
-    """Tell the staff addresses what happened to a booking ("cancelled", "moved", "erased")
-    and who did it."""
+def notify_staff(
+    session, appointment, change, now, actor, previous_start=None, also: str | None = None
+) -> None:
+    """Tell the staff addresses (and ``also``, once) what happened to a booking ("cancelled",
+    "moved", "erased") and who did it."""
     by = _by_whom(session, actor)
-    for recipient in current_app.config["STAFF_NOTIFY_EMAILS"]:
+    recipients = list(current_app.config["STAFF_NOTIFY_EMAILS"])
+    if also and also not in recipients:
+        recipients.append(also)
+    for recipient in recipients:
         email = staff_change_email(appointment, recipient, change, previous_start, by)
         enqueue(session, email, now, appointment)
 

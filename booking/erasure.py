@@ -169,7 +169,9 @@ def erase_claimed(
     detail = REASONS[reason] + ("; the consult was cancelled" if cancelled else "")
     audit.record(session, "data_erased", now, actor, appointment=appointment, detail=detail)
     if tell_staff:
-        notify_staff(session, appointment, "erased", now, actor)
+        # A consult that was still to come is off the consultant's day: they hear it too.
+        consultant = appointment.consultant.email if cancelled else None
+        notify_staff(session, appointment, "erased", now, actor, also=consultant)
     log.info("booking %s erased (%s)", appointment.reference, reason)
 
 
