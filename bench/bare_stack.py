@@ -6,7 +6,6 @@ both measured in this process with Flask's test client, in the same run."""
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from bench.harness import SECRET, add_consultants, app_for, fresh_database, migrate
+from bench.post_load import booking_data as load_booking_data
 from booking.extensions import db
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -47,33 +47,8 @@ CHOICE_FIELDS = (
 
 
 def booking_data(csrf: str, slot: str, number: int) -> dict:
-    """One valid booking, as bench/post_load.py sends it."""
-    return {
-        "csrf_token": csrf,
-        "submission_key": secrets.token_urlsafe(24),
-        "booked_by": "self",
-        "patient_name": f"Bench {number}",
-        "patient_email": f"bench{number}@example.com",
-        "patient_phone": "+91 98765 43210",
-        "birth_date": "15/08/1962",
-        "preferred_channel": "email",
-        "therapy": "interleukin2",
-        "cancer_type": "melanoma",
-        "stage": "2",
-        "diagnosed": "lt3m",
-        "diagnosis_details": "Benchmark details",
-        "treatments": "interferon",
-        "payment_routes": "private_insurance",
-        "insurer": "Bench Insurance",
-        "policy_after_diagnosis": "no",
-        "red_flags": "none",
-        "consult_mode": "phone",
-        "timezone": "Asia/Kolkata",
-        "shown_timezone": "Asia/Kolkata",
-        "slot": slot,
-        "consent_health": "y",
-        "consent_reminders": "y",
-    }
+    """One valid booking, exactly as bench/post_load.py sends it."""
+    return load_booking_data(csrf, slot, str(number))
 
 
 def bare_app(url: str) -> Flask:

@@ -19,6 +19,36 @@ SLOT = re.compile(r'name="slot" id="slot-\d+" value="(\d{4}-[^"]+Z)"')
 DAY = re.compile(r'data-day href="/book\?day=(\d{4}-\d\d-\d\d)')
 
 
+def booking_data(csrf: str, slot: str, name: str) -> dict:
+    """One valid booking as the form posts it (also what bench/bare_stack.py times)."""
+    return {
+        "csrf_token": csrf,
+        "submission_key": secrets.token_urlsafe(24),
+        "booked_by": "self",
+        "patient_name": f"Bench {name}",
+        "patient_email": f"bench{name}@example.com",
+        "patient_phone": "+91 98765 43210",
+        "birth_date": "15/08/1962",
+        "preferred_channel": "email",
+        "therapy": "interleukin2",
+        "cancer_type": "melanoma",
+        "stage": "2",
+        "diagnosed": "lt3m",
+        "diagnosis_details": "Benchmark details",
+        "treatments": "interferon",
+        "payment_routes": "private_insurance",
+        "insurer": "Bench Insurance",
+        "policy_after_diagnosis": "no",
+        "red_flags": "none",
+        "consult_mode": "phone",
+        "timezone": "Asia/Kolkata",
+        "shown_timezone": "Asia/Kolkata",
+        "slot": slot,
+        "consent_health": "y",
+        "consent_reminders": "y",
+    }
+
+
 def client(port, number, clients, per_slot, deadline, totals, lock):
     """One client: fetch the form once (cookie, CSRF token, slots), then post bookings."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -41,34 +71,7 @@ def client(port, number, clients, per_slot, deadline, totals, lock):
         round_ += 1
         if index >= len(slots):
             break
-        body = urllib.parse.urlencode(
-            {
-                "csrf_token": csrf,
-                "submission_key": secrets.token_urlsafe(24),
-                "booked_by": "self",
-                "patient_name": f"Bench {number}-{round_}",
-                "patient_email": f"bench{number}x{round_}@example.com",
-                "patient_phone": "+91 98765 43210",
-                "birth_date": "15/08/1962",
-                "preferred_channel": "email",
-                "therapy": "interleukin2",
-                "cancer_type": "melanoma",
-                "stage": "2",
-                "diagnosed": "lt3m",
-                "diagnosis_details": "Benchmark details",
-                "treatments": "interferon",
-                "payment_routes": "private_insurance",
-                "insurer": "Bench Insurance",
-                "policy_after_diagnosis": "no",
-                "red_flags": "none",
-                "consult_mode": "phone",
-                "timezone": "Asia/Kolkata",
-                "shown_timezone": "Asia/Kolkata",
-                "slot": slots[index],
-                "consent_health": "y",
-                "consent_reminders": "y",
-            }
-        )
+        body = urllib.parse.urlencode(booking_data(csrf, slots[index], f"{number}x{round_}"))
         try:
             connection.request(
                 "POST",

@@ -160,18 +160,19 @@ def test_second_submit_of_the_same_form_makes_one_booking(client, consultant, bo
     assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2
 
 
+# A son booking for his mother, with his own contact details.
+BY_HER_SON = {
+    "booked_by": "caregiver",
+    "booker_name": "Ravi Verma",
+    "booker_relationship": "son",
+    "booker_email": "ravi@example.com",
+    "booker_phone": "+91 91234 56789",
+    "patient_agrees": "yes",
+}
+
+
 def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, smtp):
-    client.post(
-        "/book",
-        data=booking_form(
-            booked_by="caregiver",
-            booker_name="Ravi Verma",
-            booker_relationship="son",
-            booker_email="ravi@example.com",
-            booker_phone="+91 91234 56789",
-            patient_agrees="yes",
-        ),
-    )
+    client.post("/book", data=booking_form(**BY_HER_SON))
     appointment = db.session.scalar(sa.select(Appointment))
     assert (appointment.booker_name, appointment.booker_relationship) == ("Ravi Verma", "son")
     dispatch_outbox(db.session)
@@ -187,17 +188,8 @@ def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, sm
 def test_a_relative_who_gives_the_patient_s_address_gets_one_confirmation(
     client, consultant, booking_form, smtp
 ):
-    client.post(
-        "/book",
-        data=booking_form(
-            booked_by="caregiver",
-            booker_name="Ravi Verma",
-            booker_relationship="son",
-            booker_email="Asha.Verma@example.com",
-            booker_phone="+91 91234 56789",
-            patient_agrees="yes",
-        ),
-    )
+    same_address = {**BY_HER_SON, "booker_email": "Asha.Verma@example.com"}
+    client.post("/book", data=booking_form(**same_address))
     dispatch_outbox(db.session)
     confirmations = [m for m in smtp.messages if "is booked" in m["Subject"]]
     assert len(confirmations) == 1
