@@ -29,13 +29,15 @@ Section = list[tuple[str, Any]]
 # Stored answers the form does not ask in these words: worked out from other answers.
 DERIVED = {
     "has_insurance": "Private or employer insurance (worked out from the payment answers)",
+    # Asked by the form before it changed; still stored for bookings made then.
+    "policy_number": "Policy number",
+    "preauthorisation": "Pre-authorisation needed",
 }
 
-# The intake's columns in the form's order; the form gives each its question and its answers.
+# Every answer column of the intake (the form gives each its question and its answers):
+# the patient has a right to all of it, answers the form no longer asks included.
 INTAKE_COLUMNS = [
-    column.key
-    for column in Intake.__table__.columns
-    if column.key not in {"id", "appointment_id", "policy_number", "preauthorisation"}
+    column.key for column in Intake.__table__.columns if column.key not in {"id", "appointment_id"}
 ]
 
 
