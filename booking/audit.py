@@ -46,14 +46,18 @@ def record(
     detail: str | None = None,
 ) -> AuditEvent:
     """Add one event to the caller's transaction, so it is kept exactly when the change is."""
-    event = AuditEvent(
-        at=now,
-        actor=actor.kind,
-        action=action,
-        appointment=appointment,
-        staff_user_id=actor.staff_user_id,
-        ip_address=(actor.ip_address or "")[:45] or None,
-        detail=detail[:200] if detail else None,
-    )
+    event = AuditEvent(appointment=appointment, **event_values(action, now, actor, detail))
     session.add(event)
     return event
+
+
+def event_values(action: str, now: datetime, actor: Actor, detail: str | None = None) -> dict:
+    """An event's columns but its appointment (shared with the booking's Core insert)."""
+    return {
+        "at": now,
+        "actor": actor.kind,
+        "action": action,
+        "staff_user_id": actor.staff_user_id,
+        "ip_address": (actor.ip_address or "")[:45] or None,
+        "detail": detail[:200] if detail else None,
+    }

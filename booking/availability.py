@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -116,7 +116,7 @@ def _overlaps(intervals: list[tuple[datetime, datetime]], start: datetime, end: 
     return index > 0 and intervals[index - 1][1] > start
 
 
-def _local_to_utc(day: date, clock, tz: tzinfo) -> datetime | None:
+def local_to_utc(day: date, clock, tz: tzinfo) -> datetime | None:
     """The UTC moment of a local wall-clock time, or None if that time does not exist (DST gap)."""
     local = datetime.combine(day, clock, tzinfo=tz)
     moment = local.astimezone(UTC)
@@ -162,8 +162,8 @@ def _compute(session: Session, rules: SlotRules, now: datetime, start, end) -> C
     last_day = end.astimezone(rules.clinic_tz).date()
     while day <= last_day:
         for consultant_id, start_time, end_time in by_weekday.get(day.weekday(), ()):
-            block_start = _local_to_utc(day, start_time, rules.clinic_tz)
-            block_end = _local_to_utc(day, end_time, rules.clinic_tz)
+            block_start = local_to_utc(day, start_time, rules.clinic_tz)
+            block_end = local_to_utc(day, end_time, rules.clinic_tz)
             if block_start is None or block_end is None:
                 continue
             slot = block_start
@@ -249,35 +249,6 @@ def _cached(session: Session, rules: SlotRules, now: datetime, start, end) -> Co
     computed = _compute(session, rules, now, start, end)
     cache[rules] = (version, minute, computed)
     return computed
-
-
-def consultants_free_at(
-    session: Session,
-    rules: SlotRules,
-    now: datetime,
-    moment: datetime,
-    holder: str | None = None,
-) -> list[int]:
-    """Consultants free for a consult starting at ``moment``, least busy that day first.
-
-    Spreading consults evenly keeps one consultant from getting every early slot.
-    """
-    window_end = moment + timedelta(seconds=1)
-    free = free_slots(session, rules, now, moment, window_end, holder).get(moment, [])
-    if len(free) < 2:
-        return free
-    local_day = moment.astimezone(rules.clinic_tz).date()
-    day_start = _local_to_utc(local_day, datetime.min.time(), rules.clinic_tz) or moment
-    counts = Counter(
-        session.scalars(
-            sa.select(Appointment.consultant_id).where(
-                Appointment.status.in_(ACTIVE_STATUSES),
-                Appointment.starts_at >= day_start,
-                Appointment.starts_at < day_start + timedelta(days=1),
-            )
-        )
-    )
-    return sorted(free, key=lambda consultant_id: (counts[consultant_id], consultant_id))
 
 
 def slot_rules(config) -> SlotRules:

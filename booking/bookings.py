@@ -13,23 +13,25 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit
-from .audit import Actor
-from .availability import SlotRules, consultants_free_at, slot_rules
+from .audit import Actor, event_values
+from .availability import SlotRules, slot_rules
+from .booking_rows import BookingRows, HoldGone, write
 from .choices import INSURED_ROUTES
-from .extensions import Session
-from .holds import claim_for, clear_expired, held_claim, release_holds
-from .models import Appointment, Intake, SlotClaim
-from .outbox import enqueue_unwritten
+from .extensions import Session, end_read_before_write
+from .free_at import consultants_free_at
+from .holds import clear_expired, held_claim, release_holds
+from .models import Appointment, SlotClaim
 from .privacy import NOTICE_VERSION
-from .reminders import plan_reminders
+from .reminders import reminder_plan
 from .statuses import AppointmentStatus
-from .urgent import open_case
-from .video import give_link
+from .timeutil import UTCDateTime
+from .urgent import new_case_values
+from .video import new_video_link
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +103,21 @@ class BookingRequest:
 
 @dataclass
 class BookingResult:
-    appointment: Appointment
-    duplicate: bool = False
-    # Read before the commit, so the confirmation redirect needs no query.
-    appointment_id: int = 0
-    reference: str = ""
+    """The booking made (or found again): its id and reference, which is all the pages that
+    answer a booking need; the appointment itself is loaded only when asked for."""
 
-    def __post_init__(self):
-        if not self.appointment_id:  # a booking found again: already loaded
-            self.appointment_id = self.appointment.id
-            self.reference = self.appointment.reference
+    session: Session = field(repr=False)
+    appointment_id: int
+    reference: str
+    duplicate: bool = False
+
+    @classmethod
+    def found(cls, session: Session, appointment: Appointment) -> BookingResult:
+        return cls(session, appointment.id, appointment.reference, duplicate=True)
+
+    @property
+    def appointment(self) -> Appointment:
+        return self.session.get_one(Appointment, self.appointment_id)
 
 
 def insurance_answer(payment_routes: list[str]) -> str:
@@ -131,94 +138,93 @@ def find_by_submission(session: Session, submission_key: str) -> Appointment | N
     )
 
 
-def _build(
-    session: Session,
+def rows_for(
     request: BookingRequest,
     consultant_id: int,
     now: datetime,
     actor: Actor,
-    hold: SlotClaim | None = None,
-) -> Appointment:
-    """Add the booking's rows to the session, ready to commit: with the browser's ``hold``
-    turned into the booking's claim, or a new claim on the consultant's time."""
+    hold_id: int | None = None,
+) -> BookingRows:
+    """The booking's rows, ready to write: with the browser's hold (``hold_id``) turned into
+    the booking's claim, or a new claim on the consultant's time."""
     config = current_app.config
     rules = slot_rules(config)
-    appointment = Appointment(
-        reference=new_reference(),
-        consultant_id=consultant_id,
-        starts_at=request.starts_at,
-        ends_at=request.starts_at + rules.consult,
-        status=AppointmentStatus.CONFIRMED,
-        urgent=request.urgent,
-        consult_mode=request.consult_mode,
-        patient_name=request.patient_name,
-        patient_email=request.patient_email,
-        patient_phone=request.patient_phone,
-        preferred_channel=request.preferred_channel,
-        patient_timezone=request.patient_timezone,
-        booked_by=request.booked_by,
-        booker_name=request.booker_name,
-        booker_relationship=request.booker_relationship,
-        booker_email=request.booker_email,
-        booker_phone=request.booker_phone,
-        patient_agrees=request.patient_agrees,
-        consent_health_at=now,
-        consent_health_version=NOTICE_VERSION,
-        consent_reminders=request.consent_reminders,
-        consent_reminders_at=now if request.consent_reminders else None,
-        consent_reminders_version=NOTICE_VERSION if request.consent_reminders else None,
-        version=0,
-        submission_key=request.submission_key,
-        created_at=now,
-    )
-    appointment.intake = Intake(
-        cancer_type=request.cancer_type,
-        cancer_type_other=request.cancer_type_other,
-        stage=request.stage,
-        diagnosed=request.diagnosed,
-        diagnosis_details=request.diagnosis_details,
-        treatments=",".join(request.treatments),
-        treatment_details=request.treatment_details,
-        treating_hospital=request.treating_hospital,
-        has_insurance=insurance_answer(request.payment_routes),
-        payment_routes=",".join(request.payment_routes) or None,
-        state_scheme=request.state_scheme,
-        insurer=request.insurer,
-        tpa=request.tpa,
-        policy_holder=request.policy_holder,
-        policy_after_diagnosis=request.policy_after_diagnosis,
-        cost_help=request.cost_help,
-        birth_date=request.birth_date,
-        therapy=request.therapy,
-        own_questions=request.own_questions,
-        red_flags=",".join(request.red_flags) or None,
-    )
-    if hold is None:
-        claim_for(appointment)
-    else:
-        hold.appointment = appointment
-        hold.holder_hash = None
-        hold.expires_at = None
-    if request.urgent:
-        open_case(appointment, now)
-    appointment.reminders = plan_reminders(appointment, now, config["REMINDER_OFFSETS"])
-    session.add(appointment)
+    video = request.consult_mode == "video"
+    appointment = {
+        "reference": new_reference(),
+        "consultant_id": consultant_id,
+        "starts_at": request.starts_at,
+        "ends_at": request.starts_at + rules.consult,
+        "status": AppointmentStatus.CONFIRMED,
+        "urgent": request.urgent,
+        "consult_mode": request.consult_mode,
+        "patient_name": request.patient_name,
+        "patient_email": request.patient_email,
+        "patient_phone": request.patient_phone,
+        "preferred_channel": request.preferred_channel,
+        "patient_timezone": request.patient_timezone,
+        "booked_by": request.booked_by,
+        "booker_name": request.booker_name,
+        "booker_relationship": request.booker_relationship,
+        "booker_email": request.booker_email,
+        "booker_phone": request.booker_phone,
+        "patient_agrees": request.patient_agrees,
+        "consent_health_at": now,
+        "consent_health_version": NOTICE_VERSION,
+        "consent_reminders": request.consent_reminders,
+        "consent_reminders_at": now if request.consent_reminders else None,
+        "consent_reminders_version": NOTICE_VERSION if request.consent_reminders else None,
+        "version": 0,
+        "submission_key": request.submission_key,
+        "created_at": now,
+        # A video consult's meeting room, made with the booking (the consultant is told).
+        "video_link": new_video_link() if video else None,
+    }
+    intake = {
+        "cancer_type": request.cancer_type,
+        "cancer_type_other": request.cancer_type_other,
+        "stage": request.stage,
+        "diagnosed": request.diagnosed,
+        "diagnosis_details": request.diagnosis_details,
+        "treatments": ",".join(request.treatments),
+        "treatment_details": request.treatment_details,
+        "treating_hospital": request.treating_hospital,
+        "has_insurance": insurance_answer(request.payment_routes),
+        "payment_routes": ",".join(request.payment_routes) or None,
+        "state_scheme": request.state_scheme,
+        "insurer": request.insurer,
+        "tpa": request.tpa,
+        "policy_holder": request.policy_holder,
+        "policy_after_diagnosis": request.policy_after_diagnosis,
+        "cost_help": request.cost_help,
+        "birth_date": request.birth_date,
+        "therapy": request.therapy,
+        "own_questions": request.own_questions,
+        "red_flags": ",".join(request.red_flags) or None,
+    }
     # The emails are written by the worker when it sends them: this request only adds rows.
-    enqueue_unwritten(session, "confirmation", request.patient_email, appointment, now)
+    emails = [("confirmation", request.patient_email)]
     # A relative who gave an address of their own gets a copy: it carries the manage link they
     # need to change or cancel for the patient.
     relative = request.booker_email if request.booked_by == "caregiver" else None
     if relative and relative.lower() != request.patient_email.lower():
-        enqueue_unwritten(session, "confirmation", relative, appointment, now)
-    for recipient in config["STAFF_NOTIFY_EMAILS"]:
-        enqueue_unwritten(session, "staff_new_booking", recipient, appointment, now)
-    if request.consult_mode == "video":
-        with session.no_autoflush:  # the rows are flushed at the commit, where races are caught
-            give_link(session, appointment, now)
+        emails.append(("confirmation", relative))
+    emails += [("staff_new_booking", recipient) for recipient in config["STAFF_NOTIFY_EMAILS"]]
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"
-    audit.record(session, action, now, actor, appointment=appointment)
-    return appointment
+    return BookingRows(
+        consultant_id=consultant_id,
+        appointment=appointment,
+        intake=intake,
+        reminders=reminder_plan(
+            request.starts_at, request.consent_reminders, now, config["REMINDER_OFFSETS"]
+        ),
+        audit=event_values(action, now, actor),
+        emails=emails,
+        urgent_case=new_case_values(now) if request.urgent else None,
+        hold_id=hold_id,
+        holder=request.holder if hold_id is not None else None,
+    )
 
 
 def book_and_commit(
@@ -244,34 +250,32 @@ def book_and_commit(
     actor = actor or Actor.patient(request.ip_address)
     existing = _check_earlier_bookings(session, request, now)
     if existing is not None:
-        return BookingResult(existing, duplicate=True)
+        return existing
 
     if request.holder:
-        session.rollback()  # end the read before writing, so SQLite takes the write lock cleanly
+        end_read_before_write(session)
         for _ in range(3):  # a new reference on the rare chance of a collision
             hold = held_claim(session, request.holder, request.starts_at)
             if hold is None:  # no hold, or it expired and someone else took the time meanwhile
                 break
-            appointment = _build(session, request, hold.consultant_id, now, actor, hold)
             try:
-                return _commit(session, appointment)
-            except sa.exc.IntegrityError:
+                return _commit(session, rows_for(request, hold.consultant_id, now, actor, hold.id))
+            except (sa.exc.IntegrityError, HoldGone):
                 session.rollback()
 
     if candidates is None:
         candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
-    session.rollback()
+    end_read_before_write(session)
     for consultant_id in candidates:
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
-            appointment = _build(session, request, consultant_id, now, actor)
             try:
-                return _commit(session, appointment)
+                return _commit(session, rows_for(request, consultant_id, now, actor))
             except sa.exc.IntegrityError:
                 session.rollback()
-                existing = find_by_submission(session, request.submission_key)
-                if existing is not None:
-                    return BookingResult(existing, duplicate=True)
+                sent_before = find_by_submission(session, request.submission_key)
+                if sent_before is not None:
+                    return BookingResult.found(session, sent_before)
                 # An expired hold in the way blocks nobody: it goes, and the claim is tried
                 # again (on the rare conflict only, so a booking costs no DELETE).
                 if clear_expired(session, consultant_id, request.starts_at, now):
@@ -282,45 +286,56 @@ def book_and_commit(
     raise SlotTaken()
 
 
+@cache
+def _earlier_statement() -> sa.Select:
+    """Built once, so that SQLAlchemy reuses its compiled form on every booking."""
+    return sa.select(
+        Appointment.id, Appointment.reference, Appointment.submission_key, Appointment.starts_at
+    ).where(
+        sa.or_(
+            Appointment.submission_key == sa.bindparam("submission_key"),
+            sa.and_(
+                Appointment.patient_email == sa.bindparam("email"),
+                Appointment.status == AppointmentStatus.CONFIRMED,
+                Appointment.ends_at > sa.bindparam("now", type_=UTCDateTime()),
+            ),
+        )
+    )
+
+
 def _check_earlier_bookings(
     session: Session, request: BookingRequest, now: datetime
-) -> Appointment | None:
+) -> BookingResult | None:
     """One query for the three things an earlier booking can mean: this form was already sent
     (returned: show that booking), this email already has this time (:class:`AlreadyBooked`:
     the Back button, then Book), or this email holds as many upcoming consults as one may."""
-    earlier = session.scalars(
-        sa.select(Appointment).where(
-            sa.or_(
-                Appointment.submission_key == request.submission_key,
-                sa.and_(
-                    Appointment.patient_email == request.patient_email,
-                    Appointment.status == AppointmentStatus.CONFIRMED,
-                    Appointment.ends_at > now,
-                ),
-            )
+    earlier = (
+        session.connection()
+        .execute(
+            _earlier_statement(),
+            {"submission_key": request.submission_key, "email": request.patient_email, "now": now},
         )
-    ).all()
-    for appointment in earlier:
-        if appointment.submission_key == request.submission_key:
-            return appointment
-    for appointment in earlier:
-        if appointment.starts_at == request.starts_at:
-            raise AlreadyBooked(appointment)
+        .all()
+    )
+    for row in earlier:
+        if row.submission_key == request.submission_key:
+            return BookingResult(session, row.id, row.reference, duplicate=True)
+    for row in earlier:
+        if row.starts_at == request.starts_at:
+            raise AlreadyBooked(session.get_one(Appointment, row.id))
     if len(earlier) >= current_app.config["MAX_BOOKINGS_PER_EMAIL"]:
         raise TooManyBookings()
     return None
 
 
-def _commit(session: Session, appointment: Appointment) -> BookingResult:
-    """Commit the booking. Its id and reference are read at the flush, so that nothing after
-    the commit has to load the row again."""
-    session.flush()
-    result = BookingResult(
-        appointment, appointment_id=appointment.id, reference=appointment.reference
-    )
+def _commit(session: Session, rows: BookingRows) -> BookingResult:
+    """Write the booking's rows and commit. Nothing is loaded again after the commit."""
+    now = rows.appointment["created_at"]
+    appointment_id = write(session.connection(), rows, now)
     session.commit()
-    log.info("booking %s made", result.reference)
-    return result
+    reference = rows.appointment["reference"]
+    log.info("booking %s made", reference)
+    return BookingResult(session, appointment_id, reference)
 
 
 def _consultant_taken(session: Session, consultant_id: int, starts_at: datetime) -> bool:

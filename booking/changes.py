@@ -18,9 +18,10 @@ from flask import current_app
 
 from . import audit
 from .audit import Actor
-from .availability import consultants_free_at, slot_rules
+from .availability import slot_rules
 from .bookings import SlotTaken
 from .extensions import Session
+from .free_at import consultants_free_at
 from .holds import claim_for, clear_expired
 from .models import Appointment, AppointmentNote, StaffUser
 from .notifications import cancelled_email, moved_email, staff_change_email

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .availability import SlotRules, consultants_free_at
-from .extensions import Session
+from .availability import SlotRules
+from .extensions import Session, end_read_before_write
+from .free_at import consultants_free_at
 from .models import Appointment, SlotClaim
 from .schedule import bump
 
@@ -109,7 +110,7 @@ def hold_and_commit(
     """Hold ``starts_at`` for this browser (releasing its other hold) and commit, or raise
     :class:`HoldRefused` with the browser's earlier hold kept."""
     candidates = consultants_free_at(session, rules, now, starts_at, holder_hash(key))
-    session.rollback()  # end the read before writing, as booking does
+    end_read_before_write(session)
     for consultant_id in candidates:
         release_holds(session, holder_hash(key))
         clear_expired(session, consultant_id, starts_at, now)

@@ -83,17 +83,21 @@ def enqueue_unwritten(
 def _new_row(
     kind: str, recipient: str, now: datetime, appointment: Appointment | None
 ) -> OutboundEmail:
+    return OutboundEmail(appointment=appointment, **new_email_values(kind, recipient, now))
+
+
+def new_email_values(kind: str, recipient: str, now: datetime) -> dict:
+    """A new email's columns but its appointment (shared with the booking's Core insert)."""
     sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
-    return OutboundEmail(
-        kind=kind,
-        appointment=appointment,
-        recipient=recipient,
-        message_id=make_msgid(domain=sender_domain or None),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    return {
+        "kind": kind,
+        "recipient": recipient,
+        "message_id": make_msgid(domain=sender_domain or None),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def withdraw_reminder_emails(session: Session, appointment: Appointment) -> list[int]:

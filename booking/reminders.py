@@ -37,18 +37,31 @@ from .tokens import issue_manage_token
 def plan_reminders(
     appointment: Appointment, now: datetime, offsets: list[timedelta]
 ) -> list[Reminder]:
-    reminders = []
-    for offset in offsets:
-        due_at = appointment.starts_at - offset
-        wanted = appointment.consent_reminders and due_at > now
-        reminders.append(
-            Reminder(
-                offset_minutes=int(offset.total_seconds() // 60),
-                due_at=due_at,
-                status=ReminderStatus.PENDING if wanted else ReminderStatus.SKIPPED,
-            )
+    return [
+        Reminder(**values)
+        for values in reminder_plan(
+            appointment.starts_at, appointment.consent_reminders, now, offsets
         )
-    return reminders
+    ]
+
+
+def reminder_plan(
+    starts_at: datetime, consent_reminders: bool, now: datetime, offsets: list[timedelta]
+) -> list[dict]:
+    """One reminder row's columns per offset (shared with the booking's Core insert)."""
+    plan = []
+    for offset in offsets:
+        due_at = starts_at - offset
+        wanted = consent_reminders and due_at > now
+        plan.append(
+            {
+                "offset_minutes": int(offset.total_seconds() // 60),
+                "due_at": due_at,
+                "status": ReminderStatus.PENDING if wanted else ReminderStatus.SKIPPED,
+                "queued_at": None,
+            }
+        )
+    return plan
 
 
 def retime_reminders(

@@ -36,7 +36,11 @@ def schedule_version(session) -> tuple[int, int]:
 def bump(session, scopes: set[int]) -> None:
     """Raise the version of these scopes, in the caller's transaction (in a fixed order, so
     two transactions never wait for each other's rows in opposite orders)."""
-    connection = session.connection()
+    bump_on(session.connection(), scopes)
+
+
+def bump_on(connection: sa.Connection, scopes: set[int]) -> None:
+    """The same on a connection (a booking written with Core statements)."""
     for scope in sorted(scopes):
         connection.execute(BUMP, {"scope": scope})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -37,17 +38,33 @@ def digits(text: str | None) -> str:
     return re.sub(r"\D", "", text or "")
 
 
+SEARCHED = (
+    "reference",
+    "patient_name",
+    "patient_email",
+    "booker_name",
+    "booker_email",
+    "patient_phone",
+    "booker_phone",
+)
+
+
 def search_text_for(appointment) -> str:
     """What the search looks in, for one booking."""
+    return search_text_of({name: getattr(appointment, name) for name in SEARCHED})
+
+
+def search_text_of(values: Mapping[str, str | None]) -> str:
+    """The same from a booking's column values (a booking written with a Core insert)."""
     parts = [
-        appointment.reference.replace("-", ""),
-        appointment.patient_name,
-        appointment.patient_email,
-        appointment.booker_name,
-        appointment.booker_email,
+        (values["reference"] or "").replace("-", ""),
+        values["patient_name"],
+        values["patient_email"],
+        values["booker_name"],
+        values["booker_email"],
     ]
     # The phones last, after a marker, so a number typed matches phones and not references.
-    phones = [digits(phone) for phone in (appointment.patient_phone, appointment.booker_phone)]
+    phones = [digits(values[name]) for name in ("patient_phone", "booker_phone")]
     return " | ".join(
         [normalise(part) for part in parts if part] + [PHONES + " ".join(filter(None, phones))]
     )

@@ -38,9 +38,14 @@ def acknowledge_period() -> timedelta:
 
 def open_case(appointment: Appointment, now: datetime) -> UrgentCase:
     """Put an urgent booking on the call-back list, in the booking's transaction."""
-    case = UrgentCase(raised_at=now, next_escalation_at=now + acknowledge_period(), escalations=0)
+    case = UrgentCase(**new_case_values(now))
     appointment.urgent_case = case
     return case
+
+
+def new_case_values(now: datetime) -> dict:
+    """A new call-back case's columns but its appointment (shared with the booking's insert)."""
+    return {"raised_at": now, "next_escalation_at": now + acknowledge_period(), "escalations": 0}
 
 
 class CallBackRefused(Exception):

@@ -20,9 +20,10 @@ from flask import current_app
 
 from . import audit
 from .audit import Actor
-from .availability import consultants_free_at, free_slots, slot_rules
+from .availability import free_slots, slot_rules
 from .choices import DAY_PART_HOURS
 from .extensions import Session
+from .free_at import consultants_free_at
 from .holds import clear_expired, hold_period, holder_hash
 from .models import Appointment, SlotClaim, WaitlistEntry, WaitlistOffer
 from .notifications import waitlist_offer_email

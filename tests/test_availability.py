@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.availability import SlotRules, consultants_free_at, free_slots
+from booking.availability import SlotRules, free_slots
 from booking.extensions import db
 from booking.fields import slot_choices
+from booking.free_at import consultants_free_at
 from booking.models import Appointment, StaffUser, TimeOff
 
 KOLKATA = ZoneInfo("Asia/Kolkata")

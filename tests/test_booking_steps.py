@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from booking.audit import Actor
 from booking.availability import free_slots, slot_rules
+from booking.booking_rows import HoldGone, write
 from booking.bookings import book_and_commit
+from booking.bookings import rows_for as booking_rows_for
 from booking.changes import cancel_appointment
 from booking.extensions import db
 from booking.fields import slot_value
@@ -234,6 +236,24 @@ def test_a_hold_and_a_booking_never_share_a_consultants_time(app, consultant):
     db.session.rollback()
     request = booking_request(starts_at, holder=holder_hash("browser-one"))
     assert book_and_commit(db.session, request, now).appointment.consultant_id == consultant.id
+
+
+@BOTH_DATABASES
+def test_a_hold_lost_before_the_write_lends_the_booking_nothing(app, consultant):
+    """The write takes a hold only while it is still that browser's: otherwise the booking's
+    rows all go, and the hold stays whose it was."""
+    rules = slot_rules(app.config)
+    now = now_utc()
+    starts_at = next(iter(free_slots(db.session, rules, now)))
+    hold = hold_and_commit(db.session, "browser-one", starts_at, rules, now)
+    request = booking_request(starts_at, holder=holder_hash("browser-two"))
+    rows = booking_rows_for(request, consultant.id, now, Actor.patient(), hold.id)
+    with pytest.raises(HoldGone):
+        write(db.session.connection(), rows, now)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+    claim = db.session.scalars(sa.select(SlotClaim)).one()
+    assert (claim.holder_hash, claim.appointment_id) == (holder_hash("browser-one"), None)
 
 
 def test_the_confirmation_is_honest_about_changing_online(app, client, consultant, booking_form):

@@ -20,7 +20,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from .. import choices
 from ..audit import Actor
-from ..availability import SlotRules, consultants_free_at, free_slots, slot_rules
+from ..availability import SlotRules, free_slots, slot_rules
 from ..bookings import (
     AlreadyBooked,
     BookingResult,
@@ -32,6 +32,7 @@ from ..bookings import (
 from ..changes import staff_rules
 from ..extensions import db
 from ..fields import MORE_ZONES, chosen_timezone, slot_value, timezone_choices
+from ..free_at import consultants_free_at
 from ..holds import HoldRefused, current_hold, held_claim, hold_and_commit, holder_hash
 from ..models import Appointment, SlotClaim, WaitlistOffer
 from ..statuses import AppointmentStatus
@@ -301,7 +302,7 @@ def submit(flow: Flow, on_booked):
             # The same form sent twice (a reload): its time is no longer free because it was
             # booked by this very form, so show that booking. (A form that still passes the
             # checks is recognised by book_and_commit.)
-            return on_booked(BookingResult(existing, duplicate=True))
+            return on_booked(BookingResult.found(db.session, existing))
         same = _same_booking(form)
         if same is not None:  # the time is not free because this patient booked it
             return _already_booked(flow, form, tz_name, now, same)

@@ -22,7 +22,6 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import choices
-from ..availability import consultants_free_at
 from ..bookings import SlotTaken
 from ..changes import (
     ChangeRefused,
@@ -35,6 +34,7 @@ from ..changes import (
 from ..contact_details import undelivered
 from ..extensions import db
 from ..fields import slot_choices
+from ..free_at import consultants_free_at
 from ..listing import Filters, export_csv, list_page
 from ..models import (
     Appointment,
