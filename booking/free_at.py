@@ -48,6 +48,9 @@ def _statement() -> sa.Select:
         SlotClaim.appointment_id.is_(None),
         SlotClaim.expires_at > now,
         SlotClaim.starts_at < end,
+        # Bounded below, like the bookings: the index then reads the claims near this time,
+        # not every earlier one of the consultant (each booking has a claim).
+        SlotClaim.starts_at > moment("earliest_booking"),
         SlotClaim.ends_at > start,
     )
     # A held time is free only for the one browser holding it (a hold always has a holder).

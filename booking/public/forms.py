@@ -18,8 +18,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
-    RadioField,
-    SelectField,
     StringField,
     TelField,
 )
@@ -30,6 +28,8 @@ from ..birth_dates import ADULT_AGE, age_on, parse_birth_date
 from ..bookings import BookingRequest
 from ..fields import (
     MultiCheckboxField,
+    QuickRadioField,
+    QuickSelectField,
     TimeChoiceForm,
     chosen_timezone,
     clean_line,
@@ -60,8 +60,8 @@ def phone_field() -> TelField:
     )
 
 
-def channel_field() -> RadioField:
-    return RadioField(
+def channel_field() -> QuickRadioField:
+    return QuickRadioField(
         "How should we contact you?",
         choices=dict(choices.CHANNELS),
         validators=[required("Choose how we should contact you.")],
@@ -109,7 +109,7 @@ class BookingForm(TimeChoiceForm):
     # form-filling bots do, and fill it.
     leave_blank = StringField("Leave this field empty", filters=[clean_line])
 
-    booked_by = RadioField(
+    booked_by = QuickRadioField(
         "Who is booking?",
         choices=dict(choices.BOOKED_BY),
         validators=[required("Tell us who is booking.")],
@@ -121,7 +121,7 @@ class BookingForm(TimeChoiceForm):
     booker_is_guardian = BooleanField(
         "I am the patient's parent or legal guardian (needed when the patient is under 18)"
     )
-    patient_agrees = RadioField(
+    patient_agrees = QuickRadioField(
         "Does the patient know about this booking and agree to it?",
         choices=dict(choices.PATIENT_AGREES),
         validate_choice=False,  # checked in validate_patient_agrees, only when a caregiver books
@@ -135,23 +135,23 @@ class BookingForm(TimeChoiceForm):
     patient_phone = phone_field()
     preferred_channel = channel_field()
 
-    therapy = RadioField(
+    therapy = QuickRadioField(
         "Which treatment are you asking about?",
         choices=dict(choices.THERAPIES),
         validators=[required("Choose the treatment you are asking about, or 'Not sure'.")],
     )
-    cancer_type = SelectField(
+    cancer_type = QuickSelectField(
         "Type of cancer",
         choices=with_placeholder(choices.CANCER_TYPES),
         validators=[required("Choose the type of cancer, or 'Not sure / other'.")],
     )
     cancer_type_other = line("Which cancer? (if you know)", 200)
-    stage = SelectField(
+    stage = QuickSelectField(
         "Stage",
         choices=with_placeholder(choices.STAGES),
         validators=[required("Choose the stage, or 'Not staged / not sure'.")],
     )
-    diagnosed = SelectField(
+    diagnosed = QuickSelectField(
         "When was it diagnosed?",
         choices=with_placeholder(choices.DIAGNOSED),
         validators=[required("Choose when it was diagnosed, or 'Not sure'.")],
@@ -172,7 +172,7 @@ class BookingForm(TimeChoiceForm):
     insurer = line("Insurance company", 120)
     tpa = line("TPA named on the health card (optional)", 120)
     policy_holder = line("Policy holder, if not the patient (optional)", 120)
-    policy_after_diagnosis = RadioField(
+    policy_after_diagnosis = QuickRadioField(
         "Was the policy bought after the cancer was diagnosed?",
         choices=dict(choices.YES_NO_UNSURE),
         validate_choice=False,  # checked in validate_policy_after_diagnosis, only when insured
@@ -183,7 +183,7 @@ class BookingForm(TimeChoiceForm):
     red_flags = MultiCheckboxField("Safety check", choices=dict(choices.RED_FLAGS))
     own_questions = text("Your questions for the consult (optional)", 3000)
 
-    consult_mode = RadioField(
+    consult_mode = QuickRadioField(
         "How would you like the consult?",
         choices=dict(choices.CONSULT_MODES),
         validators=[required("Choose how you would like the consult.")],
@@ -409,7 +409,7 @@ class WaitlistForm(FlaskForm):
     email = email_field()
     phone = phone_field()
     preferred_channel = channel_field()
-    language = RadioField(
+    language = QuickRadioField(
         "Which language would you like the consult in?",
         choices=dict(choices.LANGUAGES),
         validators=[required("Choose a language.")],
