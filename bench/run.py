@@ -2,11 +2,12 @@
 in the same run (these machines are noisy; ratios travel, absolute numbers do not).
 
 HTTP figures come from gunicorn (2 sync workers) on SQLite in WAL mode, and on PostgreSQL when
-it is reachable, loaded from separate processes on loopback (wrk for GETs, bench/post_load.py
-for bookings). The in-process booking time is compared with a bare-stack reference
-(bench/bare_stack.py) on the same database. The outbox sends to an SMTP sink in its own
-process that does not parse messages (bench/bare_sink.py). The other figures run the domain
-functions in this process. The table is printed and written to bench/results/latest.json.
+it is reachable, loaded from separate processes on loopback by wrk (bookings with
+bench/post_book.lua, see bench/post_wrk.py). The in-process booking time is compared with a
+bare-stack reference (bench/bare_stack.py) on the same database. The outbox sends to an SMTP
+sink in its own process that does not parse messages (bench/bare_sink.py). The other figures
+run the domain functions in this process. The table is printed and written to
+bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -90,10 +91,13 @@ def _http_rows(backend: str, h: dict) -> list[tuple[str, str, str]]:
             + (f", sockets: {h['get_socket_errors_busy']}" if h["get_socket_errors_busy"] else ""),
         ),
         (
-            f"[{backend}] POST /book",
+            f"[{backend}] POST /book, bookings made per second",
             f"{h['post_book_rps']:.0f} req/s",
             f"{ratio('post_book_ratio', 0.10)}, {h['post_book_errors']} errors "
-            f"({h['post_book_server_errors']} 5xx)",
+            f"({h['post_book_server_errors']} 5xx)"
+            + (
+                f", sockets: {h['post_book_socket_errors']}" if h["post_book_socket_errors"] else ""
+            ),
         ),
         (
             f"[{backend}] bookings / double bookings",
