@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from booking.audit import Actor
 from booking.availability import free_slots, slot_rules
 from booking.booking_rows import HoldGone, write
-from booking.bookings import book_and_commit
+from booking.bookings import AlreadyBooked, TooManyBookings, book_and_commit
 from booking.bookings import rows_for as booking_rows_for
 from booking.changes import cancel_appointment
 from booking.extensions import db
@@ -254,6 +254,31 @@ def test_a_hold_lost_before_the_write_lends_the_booking_nothing(app, consultant)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
     claim = db.session.scalars(sa.select(SlotClaim)).one()
     assert (claim.holder_hash, claim.appointment_id) == (holder_hash("browser-one"), None)
+
+
+@BOTH_DATABASES
+def test_what_an_earlier_booking_of_the_same_email_means(app, consultant):
+    """The same form again finds its booking; a new form for the same email and time is
+    refused; the per-email limit counts only consults still to come and not cancelled."""
+    app.config["MAX_BOOKINGS_PER_EMAIL"] = 2
+    rules = slot_rules(app.config)
+    now = now_utc()
+    times = list(free_slots(db.session, rules, now))[:4]
+    first = book_and_commit(db.session, booking_request(times[0], index=1), now)
+    again = book_and_commit(db.session, booking_request(times[0], index=1), now)
+    assert again.duplicate and again.appointment_id == first.appointment_id
+    same_time = booking_request(times[0], index=2, patient_email="patient1@example.com")
+    with pytest.raises(AlreadyBooked):
+        book_and_commit(db.session, same_time, now)
+    second = booking_request(times[1], index=3, patient_email="patient1@example.com")
+    book_and_commit(db.session, second, now)
+    third = booking_request(times[2], index=4, patient_email="patient1@example.com")
+    with pytest.raises(TooManyBookings):
+        book_and_commit(db.session, third, now)
+    cancel_appointment(db.session, first.appointment, now, Actor.patient())
+    db.session.commit()
+    assert not book_and_commit(db.session, third, now).duplicate
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 3
 
 
 def test_the_confirmation_is_honest_about_changing_online(app, client, consultant, booking_form):

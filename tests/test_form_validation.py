@@ -306,3 +306,42 @@ def test_a_date_of_birth_typed_on_a_number_pad_is_read_day_first(
     assert client.post("/book", data=booking_form(birth_date=typed)).status_code == 302
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment.intake.birth_date == "1962-08-15"
+
+
+def _refusal(check, form) -> str | None:
+    try:
+        check(form)
+    except ValueError as error:  # WTForms' ValidationError is a ValueError
+        return str(error)
+    return None
+
+
+def test_the_quick_choice_check_answers_as_wtforms_does(app):
+    """The booking form's choice fields check an answer against a set of values; every answer
+    a field can get, right or wrong, single or several, is accepted or refused exactly as
+    WTForms' own check does, with its words."""
+    from booking.fields import QuickChoices
+    from booking.public.forms import BookingForm
+
+    checked = 0
+    with app.test_request_context("/book", method="POST"):
+        fields = [f for f in BookingForm(formdata=None) if isinstance(f, QuickChoices)]
+        assert len(fields) >= 10
+        for field in fields:
+            values = list(field.choices)
+            several = hasattr(field.data, "__iter__") or field.type == "MultiCheckboxField"
+            answers = (
+                [[value] for value in values] + [[], ["nonsense"], [values[0], "nonsense"]]
+                if several
+                else [*values, "", "nonsense", None]
+            )
+            for answer in answers:
+                field.data = answer
+                field.process_errors = []
+                ours = _refusal(field.pre_validate, None)
+                theirs = _refusal(
+                    lambda form, f=field: super(QuickChoices, f).pre_validate(form), None
+                )
+                assert ours == theirs, (field.name, answer, ours, theirs)
+                checked += 1
+    assert checked > 50
