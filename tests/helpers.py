@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 from html.parser import HTMLParser
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -94,3 +96,29 @@ def write_unwritten_emails(session) -> None:
     for row in session.scalars(unwritten).all():
         write(session, row, now_utc())
     session.commit()
+
+
+def add_booking(consultant, starts_at, status="confirmed", minutes=30) -> None:
+    """A bare booking row of ``consultant`` at ``starts_at``, added to the session (not
+    committed): for the free-time tests, which need only its time and status."""
+    from booking.extensions import db
+    from booking.models import Appointment
+
+    db.session.add(
+        Appointment(
+            reference=f"CT-{secrets.token_hex(3).upper()}",
+            consultant=consultant,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=minutes),
+            status=status,
+            consult_mode="phone",
+            patient_name="P",
+            patient_email=f"{secrets.token_hex(4)}@example.com",
+            patient_phone="+919876543210",
+            preferred_channel="email",
+            patient_timezone="UTC",
+            booked_by="self",
+            consent_health_at=starts_at,
+            submission_key=secrets.token_hex(16),
+        )
+    )

@@ -1,6 +1,5 @@
 """Free slots: weekly hours in the clinic's zone, notice, horizon, time off, bookings, DST."""
 
-import secrets
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ from booking.extensions import db
 from booking.fields import slot_choices
 from booking.free_at import consultants_free_at
 from booking.models import Appointment, StaffUser, TimeOff
+from tests.helpers import add_booking
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
@@ -27,23 +27,7 @@ def at(text, tz=KOLKATA):
 
 
 def book(consultant, starts_at, status="confirmed"):
-    appointment = Appointment(
-        reference=f"CT-{secrets.token_hex(3).upper()}",
-        consultant=consultant,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=30),
-        status=status,
-        consult_mode="phone",
-        patient_name="P",
-        patient_email="p@example.com",
-        patient_phone="+919876543210",
-        preferred_channel="email",
-        patient_timezone="UTC",
-        booked_by="self",
-        consent_health_at=starts_at,
-        submission_key=secrets.token_hex(16),
-    )
-    db.session.add(appointment)
+    add_booking(consultant, starts_at, status)
     db.session.commit()
 
 

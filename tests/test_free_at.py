@@ -8,7 +8,6 @@ consultant) is asked at every quarter hour of the window, as each browser.
 """
 
 import random
-import secrets
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -17,10 +16,11 @@ from booking.availability import free_slots, slot_rules
 from booking.extensions import db
 from booking.free_at import consultants_free_at
 from booking.holds import holder_hash
-from booking.models import Appointment, SlotClaim, StaffUser, TimeOff, WeeklyHours
+from booking.models import SlotClaim, StaffUser, TimeOff, WeeklyHours
 from booking.statuses import AppointmentStatus
 from booking.timeutil import clinic_zone
 from tests.conftest import BOTH_DATABASES
+from tests.helpers import add_booking
 
 BROWSERS = [None, holder_hash("browser-one"), holder_hash("browser-two")]
 
@@ -45,27 +45,6 @@ def _consultant(name: str, blocks: list[tuple[range, time, time]], active=True) 
 
 def _local(day, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=clinic_zone()).astimezone(UTC)
-
-
-def _booking(consultant: StaffUser, starts_at: datetime, status: str, minutes: int = 30):
-    db.session.add(
-        Appointment(
-            reference=f"CT-{secrets.token_hex(3).upper()}",
-            consultant=consultant,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(minutes=minutes),
-            status=status,
-            consult_mode="phone",
-            patient_name="P",
-            patient_email=f"{secrets.token_hex(4)}@example.com",
-            patient_phone="+919876543210",
-            preferred_channel="email",
-            patient_timezone="UTC",
-            booked_by="self",
-            consent_health_at=starts_at,
-            submission_key=secrets.token_hex(16),
-        )
-    )
 
 
 def _hold(consultant: StaffUser, starts_at: datetime, browser: str, expires_at: datetime):
@@ -126,7 +105,7 @@ def test_one_time_is_free_for_exactly_whom_the_list_says(app):
             if (consultant.name, starts_at) in booked:
                 continue
             booked.add((consultant.name, starts_at))
-        _booking(consultant, starts_at, status, minutes=chance.choice([30, 45, 60]))
+        add_booking(consultant, starts_at, status, minutes=chance.choice([30, 45, 60]))
     holds = [
         (split, _local(days[1], 9), BROWSERS[1], now + timedelta(minutes=10)),
         (split, _local(days[1], 9, 30), BROWSERS[2], now - timedelta(minutes=1)),  # expired
