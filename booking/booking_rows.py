@@ -61,6 +61,7 @@ class BookingRows:
 
 
 def table_of(model: type) -> sa.Table:
+    """A model's table, typed as one (the declarative attribute is typed as any FROM)."""
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, sa.Table)
     return table

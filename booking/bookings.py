@@ -259,7 +259,8 @@ def book_and_commit(
             if hold is None:  # no hold, or it expired and someone else took the time meanwhile
                 break
             try:
-                return _commit(session, rows_for(request, hold.consultant_id, now, actor, hold.id))
+                rows = rows_for(request, hold.consultant_id, now, actor, hold.id)
+                return _commit(session, rows, now)
             except (sa.exc.IntegrityError, HoldGone):
                 session.rollback()
 
@@ -270,7 +271,7 @@ def book_and_commit(
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
             try:
-                return _commit(session, rows_for(request, consultant_id, now, actor))
+                return _commit(session, rows_for(request, consultant_id, now, actor), now)
             except sa.exc.IntegrityError:
                 session.rollback()
                 sent_before = find_by_submission(session, request.submission_key)
@@ -333,9 +334,8 @@ def _check_earlier_bookings(
     return None
 
 
-def _commit(session: Session, rows: BookingRows) -> BookingResult:
+def _commit(session: Session, rows: BookingRows, now: datetime) -> BookingResult:
     """Write the booking's rows and commit. Nothing is loaded again after the commit."""
-    now = rows.appointment["created_at"]
     appointment_id = write(session.connection(), rows, now)
     session.commit()
     reference = rows.appointment["reference"]

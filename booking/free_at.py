@@ -2,7 +2,7 @@
 
 Booking, holding, moving and reassigning each need the consultants free at a single time, not
 every free time of the horizon. Computing the horizon (``availability.free_slots``) for that
-took four queries and most of a booking request's time. Here one statement returns, for every
+took four queries and a quarter of a booking request's time. Here one statement returns, for every
 hours block on that weekday of an active consultant, whether a booking or time off overlaps
 the consult, which browsers hold that consultant's time, and how many consults the consultant
 has that day; the grid check (does a slot of the block start exactly then) is done in Python,

@@ -100,7 +100,9 @@ def test_a_chosen_time_is_held_for_that_browser_only(app, client, consultant):
 
 
 def slots_offered_to(client, slot: str) -> list[str]:
-    return offered_times(first_step(client, f"tz=Asia/Kolkata&day={slot[:10]}"))
+    """The times offered on the slot's day, a day in the patient's zone (not the UTC date)."""
+    day = datetime.fromisoformat(slot).astimezone(ZoneInfo("Asia/Kolkata")).date()
+    return offered_times(first_step(client, f"tz=Asia/Kolkata&day={day.isoformat()}"))
 
 
 def test_booking_within_the_hold_turns_it_into_the_booking(app, client, consultant, booking_form):
@@ -135,9 +137,10 @@ def test_changing_the_time_keeps_every_answer(app, client, consultant, booking_f
     assert 'value="Asha Verma"' in page and "Can I keep working during treatment?" in page
     assert 'name="show_day"' in page and 'class="error"' not in page
 
-    # A day button sends its day and no action, as a browser does.
+    # A day button sends its day (in the patient's zone) and no action, as a browser does.
     by_button = {key: value for key, value in data.items() if key != "action"}
-    day = client.post("/book", data=dict(by_button, show_day=later[:10]))
+    later_day = datetime.fromisoformat(later).astimezone(ZoneInfo(data["timezone"])).date()
+    day = client.post("/book", data=dict(by_button, show_day=later_day.isoformat()))
     assert day.status_code == 200 and later in offered_times(day.get_data(as_text=True))
     assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
     held = client.post("/book", data=dict(data, action="hold", slot=later))
