@@ -1,4 +1,6 @@
-"""Load generator for ``POST /book``, run as its own process by ``bench/run.py``.
+"""Load generator for ``POST /book``, run as its own process by ``make soak`` (``make bench``
+sends its bookings with wrk, see ``bench/post_wrk.py``; this module's ``booking_data`` is the
+booking both send).
 
 Each client thread fetches the form once (its own cookie and CSRF token), then POSTs full
 valid bookings, each for a slot no request uses more often than there are consultants.
