@@ -22,9 +22,9 @@ from .audit import Actor, event_values
 from .availability import SlotRules, slot_rules
 from .booking_rows import BookingRows, HoldGone, write
 from .choices import INSURED_ROUTES
-from .extensions import Session, end_read_before_write
+from .extensions import Session
 from .free_at import consultants_free_at
-from .holds import clear_expired, held_claim, release_holds
+from .holds import clear_expired, end_read_before_write, held_claim, release_holds
 from .models import Appointment, SlotClaim
 from .privacy import NOTICE_VERSION
 from .reminders import reminder_plan
@@ -143,12 +143,12 @@ def rows_for(
     consultant_id: int,
     now: datetime,
     actor: Actor,
+    rules: SlotRules,
     hold_id: int | None = None,
 ) -> BookingRows:
     """The booking's rows, ready to write: with the browser's hold (``hold_id``) turned into
     the booking's claim, or a new claim on the consultant's time."""
     config = current_app.config
-    rules = slot_rules(config)
     video = request.consult_mode == "video"
     appointment = {
         "reference": new_reference(),
@@ -227,20 +227,29 @@ def rows_for(
     )
 
 
+@dataclass
+class Checked:
+    """What the form's check of the chosen time found, handed to the booking so that it does
+    not look again: this browser's hold on that time (its claim's id and consultant), or the
+    consultants free then. A change since is caught by the write like any other race."""
+
+    hold: tuple[int, int] | None = None
+    free: list[int] | None = None
+
+
 def book_and_commit(
     session: Session,
     request: BookingRequest,
     now: datetime,
     rules: SlotRules | None = None,
     actor: Actor | None = None,
-    candidates: list[int] | None = None,
+    checked: Checked | None = None,
 ) -> BookingResult:
     """Book the chosen time with a free consultant and commit, or raise :class:`SlotTaken`.
 
     ``rules`` default to the clinic's (staff booking for a caller pass theirs: no minimum
-    notice); ``actor`` to the patient at the request's address. ``candidates``, the
-    consultants the form's check found free at that time in this request, saves looking again
-    (a race since then ends in the unique constraint like any other).
+    notice); ``actor`` to the patient at the request's address; ``checked`` is what the
+    form's check of the time found in this request.
 
     This function commits (unlike most domain functions) because its retry loop has to: a
     failed insert poisons the transaction, so each consultant is tried in a fresh one.
@@ -248,22 +257,29 @@ def book_and_commit(
     """
     rules = rules or slot_rules(current_app.config)
     actor = actor or Actor.patient(request.ip_address)
+    checked = checked or Checked()
     existing = _check_earlier_bookings(session, request, now)
     if existing is not None:
         return existing
 
     if request.holder:
         end_read_before_write(session)
+        hold = checked.hold
         for _ in range(3):  # a new reference on the rare chance of a collision
-            hold = held_claim(session, request.holder, request.starts_at)
+            if hold is None:
+                found = held_claim(session, request.holder, request.starts_at)
+                hold = (found.id, found.consultant_id) if found is not None else None
             if hold is None:  # no hold, or it expired and someone else took the time meanwhile
                 break
+            hold_id, consultant_id = hold
             try:
-                rows = rows_for(request, hold.consultant_id, now, actor, hold.id)
+                rows = rows_for(request, consultant_id, now, actor, rules, hold_id)
                 return _commit(session, rows, now)
             except (sa.exc.IntegrityError, HoldGone):
                 session.rollback()
+                hold = None
 
+    candidates = checked.free
     if candidates is None:
         candidates = consultants_free_at(session, rules, now, request.starts_at, request.holder)
     end_read_before_write(session)
@@ -271,7 +287,7 @@ def book_and_commit(
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
             try:
-                return _commit(session, rows_for(request, consultant_id, now, actor), now)
+                return _commit(session, rows_for(request, consultant_id, now, actor, rules), now)
             except sa.exc.IntegrityError:
                 session.rollback()
                 sent_before = find_by_submission(session, request.submission_key)

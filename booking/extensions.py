@@ -43,13 +43,3 @@ csrf = CSRFProtect()
 mail = Mail()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
-
-
-def end_read_before_write(session: Session) -> None:
-    """On SQLite, end the transaction that has only read before writing: a read transaction
-    that another connection's commit overtook cannot become a write one (SQLITE_BUSY at once,
-    whatever the busy timeout), while a fresh one waits for the lock. PostgreSQL has no such
-    rule, so there the read and the write share one transaction and two round trips are saved.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.rollback()

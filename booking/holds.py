@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .availability import SlotRules
-from .extensions import Session, end_read_before_write
+from .extensions import Session
 from .free_at import consultants_free_at
 from .models import Appointment, SlotClaim
 from .schedule import bump
@@ -27,6 +27,16 @@ from .schedule import bump
 
 class HoldRefused(Exception):
     """Every consultant free at that time was just claimed by someone else."""
+
+
+def end_read_before_write(session: Session) -> None:
+    """On SQLite, end the transaction that has only read before writing: a read transaction
+    that another connection's commit overtook cannot become a write one (SQLITE_BUSY at once,
+    whatever the busy timeout), while a fresh one waits for the lock. PostgreSQL has no such
+    rule, so there the read and the write share one transaction and two round trips are saved.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
 
 
 def holder_hash(key: str) -> str:

@@ -96,7 +96,7 @@ def _quoted(names) -> str:
 
 def _from_json(names, recipient: str | None = None) -> str:
     """The JSON rows' values in column order (an email without a recipient goes to
-    ``recipient``, an expression)."""
+    ``recipient``, an SQL expression, when given)."""
     return ", ".join(
         f'COALESCE(r."{name}", {recipient})' if name == "recipient" and recipient else f'r."{name}"'
         for name in names
@@ -127,13 +127,16 @@ def _statement(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> sa.TextClaus
         f"new_appointment AS (INSERT INTO {tables['appointment']} ({_quoted(appointment)}) "
         f"SELECT {_from_json(appointment)} FROM {rows('appointment')} RETURNING id)"
     ]
-    consultant_email = "(SELECT email FROM staff_user WHERE id = CAST(:consultant_id AS integer))"
+    # The consultant's video email has no recipient in its row: the statement reads it.
+    recipient = {
+        "emails": "(SELECT email FROM staff_user WHERE id = CAST(:consultant_id AS integer))"
+    }
     for part in ("intake", "reminders", "emails", "audit", "cases"):
         if columns_of_part := names[part]:
             steps.append(
                 f"new_{part} AS (INSERT INTO {tables[part]} "
                 f"(appointment_id, {_quoted(columns_of_part)}) "
-                f"SELECT n.id, {_from_json(columns_of_part, consultant_email)} "
+                f"SELECT n.id, {_from_json(columns_of_part, recipient.get(part))} "
                 f"FROM new_appointment AS n, {rows(part)})"
             )
     claim = ("consultant_id", "starts_at", "ends_at", "created_at")

@@ -250,7 +250,7 @@ def test_a_hold_lost_before_the_write_lends_the_booking_nothing(app, consultant)
     starts_at = next(iter(free_slots(db.session, rules, now)))
     hold = hold_and_commit(db.session, "browser-one", starts_at, rules, now)
     request = booking_request(starts_at, holder=holder_hash("browser-two"))
-    rows = booking_rows_for(request, consultant.id, now, Actor.patient(), hold.id)
+    rows = booking_rows_for(request, consultant.id, now, Actor.patient(), rules, hold.id)
     with pytest.raises(HoldGone):
         write(db.session.connection(), rows, now)
     db.session.rollback()
@@ -282,6 +282,37 @@ def test_what_an_earlier_booking_of_the_same_email_means(app, consultant):
     db.session.commit()
     assert not book_and_commit(db.session, third, now).duplicate
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 3
+
+
+@BOTH_DATABASES
+def test_a_held_booking_reads_nothing_twice_and_writes_in_one_go(
+    app, database_url, client, consultant, booking_form
+):
+    """The booking request as a patient makes it (the time held first): the hold is read once,
+    no statement is sent twice, and on PostgreSQL every row is written by one statement."""
+    target = slots(app)[5]
+    choose(client, target)
+    data = booking_form(slot=target)  # the form as the page gave it (this fetches the page)
+    sent: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.post("/book", data=data).status_code == 302
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(sent) == len(set(sent)), sent
+    assert (
+        sum("FROM slot_claim" in statement and "holder_hash =" in statement for statement in sent)
+        == 1
+    )
+    writes = [s for s in sent if s.startswith(("INSERT", "UPDATE", "DELETE", "WITH"))]
+    if database_url.startswith("postgresql"):
+        assert len(writes) == 1 and "INSERT INTO appointment" in writes[0], writes
+    claim = db.session.scalars(sa.select(SlotClaim)).one()
+    assert claim.appointment_id is not None and claim.holder_hash is None
 
 
 def test_the_confirmation_is_honest_about_changing_online(app, client, consultant, booking_form):

@@ -8,9 +8,8 @@ consultant) is asked at every quarter hour of the window, as each browser.
 """
 
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-
-import sqlalchemy as sa
 
 from booking.availability import free_slots, slot_rules
 from booking.extensions import db
@@ -25,7 +24,9 @@ from tests.helpers import add_booking
 BROWSERS = [None, holder_hash("browser-one"), holder_hash("browser-two")]
 
 
-def _consultant(name: str, blocks: list[tuple[range, time, time]], active=True) -> StaffUser:
+def _consultant(
+    name: str, blocks: list[tuple[Iterable[int], time, time]], active=True
+) -> StaffUser:
     user = StaffUser(
         email=f"{name.lower().replace(' ', '')}@clinic.example",
         name=name,
@@ -73,14 +74,8 @@ def test_one_time_is_free_for_exactly_whom_the_list_says(app):
     offset = _consultant("Dr Quarter Past", [(range(7), time(10, 15), time(16, 45))])
     away = _consultant("Dr Away", [(range(7), time(9), time(17))])
     _consultant("Dr Gone", [(range(7), time(9), time(17))], active=False)
-    _consultant("Dr Other Days", [(range(7), time(9), time(17))])
-    db.session.flush()
-    other_days = db.session.scalar(sa.select(StaffUser).where(StaffUser.name == "Dr Other Days"))
-    db.session.execute(
-        sa.delete(WeeklyHours).where(
-            WeeklyHours.consultant_id == other_days.id, WeeklyHours.weekday.in_(weekdays)
-        )
-    )
+    _consultant("Dr Other Days", [([d for d in range(7) if d not in weekdays], time(9), time(17))])
+    db.session.flush()  # the ids, for the time off and the holds below
     db.session.add(
         TimeOff(consultant_id=away.id, starts_at=_local(days[0], 11), ends_at=_local(days[0], 13))
     )
@@ -117,7 +112,6 @@ def test_one_time_is_free_for_exactly_whom_the_list_says(app):
         _hold(consultant, starts_at, browser, expires_at)
     db.session.commit()
 
-    asked = 0
     free_somewhere = 0
     for browser in BROWSERS:
         listed = free_slots(db.session, rules, now, holder=browser)
@@ -126,10 +120,9 @@ def test_one_time_is_free_for_exactly_whom_the_list_says(app):
                 moment = _local(day, quarter // 4, quarter % 4 * 15)
                 found = consultants_free_at(db.session, rules, now, moment, browser)
                 assert sorted(found) == listed.get(moment, []), (moment, browser)
-                asked += 1
                 free_somewhere += bool(found)
-    assert asked == 3 * 4 * 40
-    assert 0 < free_somewhere < asked  # the schedule has both, so the comparison means something
+    # Free and taken times both occur, so the comparison means something.
+    assert 0 < free_somewhere < len(BROWSERS) * len(days) * 40
 
 
 @BOTH_DATABASES

@@ -24,6 +24,7 @@ from ..availability import SlotRules, free_slots, slot_rules
 from ..bookings import (
     AlreadyBooked,
     BookingResult,
+    Checked,
     SlotTaken,
     TooManyBookings,
     book_and_commit,
@@ -275,10 +276,12 @@ def submit(flow: Flow, on_booked):
     config = current_app.config
     now = now_utc()
     holder = _holder()
-    # The consultants free at the chosen time, found by the form's check and handed to the
-    # booking, which then need not look again.
-    free: dict[datetime, list[int]] = {}
-    form = BookingForm(slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, free))
+    # What the form's check found at the chosen time, handed to the booking, which then need
+    # not look again.
+    checked: dict[datetime, Checked] = {}
+    form = BookingForm(
+        slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, checked)
+    )
     tz_name = chosen_timezone(form.timezone.data, flow.default_zone())
     if not valid_submission_key(form.submission_key.data):
         form.submission_key.data = secrets.token_urlsafe(24)
@@ -317,7 +320,7 @@ def submit(flow: Flow, on_booked):
         booking = form.to_request(request.remote_addr)
         booking.holder = holder
         result = book_and_commit(
-            db.session, booking, now, flow.rules(), flow.actor(), free.get(booking.starts_at)
+            db.session, booking, now, flow.rules(), flow.actor(), checked.get(booking.starts_at)
         )
     except AlreadyBooked as error:
         return _already_booked(flow, form, tz_name, now, error.appointment)
@@ -363,14 +366,17 @@ def _already_booked(flow, form, tz_name, now, appointment: Appointment):
 
 
 def _slot_is_open(
-    flow: Flow, moment: datetime, holder: str | None, now: datetime, free: dict
+    flow: Flow, moment: datetime, holder: str | None, now: datetime, checked: dict
 ) -> bool:
-    """Only the chosen time is checked: this browser holds it, or a consultant is free (those
-    consultants are kept in ``free``)."""
-    if held_claim(db.session, holder, moment) is not None:
+    """Only the chosen time is checked: this browser holds it, or a consultant is free (what
+    was found is kept in ``checked``)."""
+    hold = held_claim(db.session, holder, moment)
+    if hold is not None:
+        checked[moment] = Checked(hold=(hold.id, hold.consultant_id))
         return True
-    free[moment] = consultants_free_at(db.session, flow.rules(), now, moment, holder)
-    return bool(free[moment])
+    free = consultants_free_at(db.session, flow.rules(), now, moment, holder)
+    checked[moment] = Checked(free=free)
+    return bool(free)
 
 
 def _hold_from_details(flow, form, tz_name, now):
