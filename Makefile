@@ -29,13 +29,15 @@ test: $(VENV)/.dev browser-deps
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=94
 
 # The tests that read the clock, run again with the machine's clock a year ahead (libfaketime;
-# the monotonic clock stays real so timeouts still work).
+# the monotonic clock stays real so timeouts still work), then every test but the browser and
+# the sleeping one at two awkward moments of the day (tests/awkward_moments.py says which).
 TIME_SENSITIVE := tests/test_reminders.py tests/test_manage.py tests/test_safety.py \
 	tests/test_booking_flow.py tests/test_availability.py tests/test_staff_appointments.py \
 	tests/test_outbox.py tests/test_staff_auth.py
 
 test-future: $(VENV)/.dev /usr/bin/faketime
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+365d' $(BIN)/python -m pytest -q $(TIME_SENSITIVE)
+	$(BIN)/python -m tests.awkward_moments -q -p no:cacheprovider -m "not browser and not real_clock"
 
 /usr/bin/faketime:
 	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq faketime; \

@@ -34,3 +34,18 @@ def days_after_dst_changes(zone_name: str) -> tuple[date, date]:
         elif after < before and back is None:
             back = day + timedelta(days=1)
     return forward, back
+
+
+CLINIC_ZONE = ZoneInfo("Asia/Kolkata")
+
+
+def clinic_slot(days: int, hour: int = 10, minute: int = 0) -> datetime:
+    """A consult start on the slot grid inside the test consultant's hours (00:00-23:30 clinic
+    time): ``hour``:``minute`` in the clinic, ``days`` clinic days from today, in UTC.
+
+    Tests used to book at ``now.replace(minute=0)`` plus whole days; when the real UTC hour is
+    18 that is 23:30 in India, just past the consultant's day, and the booking was refused.
+    A time taken from the consultant's hours holds at any hour of the day the suite runs."""
+    today = datetime.now(UTC).astimezone(CLINIC_ZONE).date()
+    local = datetime.combine(today + timedelta(days=days), time(hour, minute), CLINIC_ZONE)
+    return local.astimezone(UTC)

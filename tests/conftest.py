@@ -182,7 +182,10 @@ def smtp(app):
 
 @pytest.fixture
 def create_consultant(app):
-    """Factory: a consultant with weekly hours (Mon-Fri 09:00-17:00 clinic time by default)."""
+    """Factory: a consultant with weekly hours, by default every day from 00:00 to 23:30 clinic
+    time, so a test can book most times of day. The last start of the day is 23:00: a test
+    that books "on the hour" must take its time from ``tests.clock.clinic_slot``, not from the
+    wall clock, or it fails whenever the real time in India is 23:30 or later."""
 
     def create(name="Dr Test", email=None, days=range(7), start=time(0), end=time(23, 30)):
         user = StaffUser(

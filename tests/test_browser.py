@@ -5,7 +5,7 @@ import email
 import email.policy
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from tests.browser import (
     tab_to,
     type_into,
 )
+from tests.clock import clinic_slot
 from tests.conftest import STAFF_PASSWORD, free_port, next_code
 
 PHONE = {"width": 390, "height": 844}
@@ -307,8 +308,7 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     """Staff pages at phone width: the list's rows are cards with their column names, the
     patients' header and emergency footer are gone, and cancelling asks first."""
     create_staff("reception@clinic.example")
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    reference = book_at(now + timedelta(days=3), now).appointment.reference
+    reference = book_at(clinic_slot(3), datetime.now(UTC)).appointment.reference
     db.session.remove()
     desk = new_context(browser, viewport=PHONE).new_page()
     desk.goto(f"{live.url}/staff/login")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.front_desk import desk_view
 from booking.models import Appointment, TimeOff
-from tests.clock import monday_ahead
+from tests.clock import clinic_slot, monday_ahead
 
 INDIA = ZoneInfo("Asia/Kolkata")
 
@@ -77,10 +77,10 @@ def test_the_list_starts_from_today_and_remembers_the_filters(
     app, staff_client, create_consultant, book_at
 ):
     create_consultant("Dr Always")
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # on the slot grid
-    past = book_at(now - timedelta(days=3), now - timedelta(days=10), index=0).appointment
-    soon = book_at(now + timedelta(days=2), now, index=1).appointment
-    later = book_at(now + timedelta(days=5), now, index=2).appointment
+    now = datetime.now(UTC)
+    past = book_at(clinic_slot(-3), now - timedelta(days=10), index=0).appointment
+    soon = book_at(clinic_slot(2), now, index=1).appointment
+    later = book_at(clinic_slot(5), now, index=2).appointment
     refs = past.reference, soon.reference, later.reference
 
     page = staff_client.get("/staff/appointments").get_data(as_text=True)

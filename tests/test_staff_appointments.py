@@ -22,7 +22,7 @@ from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
 from booking.outbox import dispatch_outbox
 from booking.search import search_text_for
 from booking.timeutil import now_utc
-from tests.clock import monday_ahead
+from tests.clock import clinic_slot, monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
 from tests.helpers import csrf_token, offered_slots, offered_times
 
@@ -211,7 +211,7 @@ def test_reassign_cannot_double_book(app, create_consultant, create_staff, book_
     target_id = create_consultant("Dr C").id
     staff_id = create_staff().id
     now = now_utc()
-    start = (now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    start = clinic_slot(3)
     mine = book_at(start, now, index=1).appointment
     theirs = book_at(start, now, index=2).appointment
     # C is left free by the booking spread; reassigning to B or A (busy then) is refused.

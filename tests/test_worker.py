@@ -17,6 +17,7 @@ from booking.worker import (
     run_reminders,
     run_retention,
 )
+from tests.clock import clinic_slot
 
 
 def test_jobs_run_late_rather_than_never_and_never_pile_up(app):
@@ -73,10 +74,10 @@ def test_run_reminders_queues_what_is_due_and_sends_it(app, consultant, book_at,
 def test_run_retention_erases_what_is_past_the_period_on_the_real_clock(app, consultant, book_at):
     """The worker's daily job: a consult that ended longer ago than RETENTION_DAYS loses its
     personal data; one that ended yesterday keeps it."""
-    now = now_utc().replace(minute=0, second=0, microsecond=0)
-    long_ago = now - timedelta(days=app.config["RETENTION_DAYS"] + 7)
+    long_ago = clinic_slot(-app.config["RETENTION_DAYS"] - 7)
     old = book_at(long_ago, long_ago - timedelta(days=1), 0, patient_name="Old Patient")
-    recent = book_at(now - timedelta(days=1), now - timedelta(days=2), 1)
+    yesterday = clinic_slot(-1)
+    recent = book_at(yesterday, yesterday - timedelta(days=1), 1)
     db.session.remove()
     run_retention(app)
     names = dict(db.session.execute(sa.select(Appointment.id, Appointment.patient_name)).all())
