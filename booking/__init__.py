@@ -23,10 +23,13 @@ from .timeutil import clinic_time, format_waiting, is_known_timezone, now_utc
 def create_app(
     config: type[Config] | None = None, instance_path: str | None = None, **overrides
 ) -> Flask:
-    """Build the app from a config class (``APP_ENV`` by default) and keyword overrides."""
+    """Build the app from a config class (``APP_ENV`` by default) and keyword overrides.
+
+    ``INSTANCE_PATH`` moves development's database, generated keys and mail folder out of the
+    checkout's ``instance/`` (a second copy of the service, or a test, keeps its own)."""
     app = Flask(
         __name__,
-        instance_path=instance_path,
+        instance_path=instance_path or os.environ.get("INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",

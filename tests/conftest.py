@@ -21,17 +21,54 @@ from cryptography.fernet import Fernet
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 
 from booking import create_app
 from booking.extensions import db
 from booking.mailsink import start_sink
 from booking.models import StaffUser, WeeklyHours
 from config import TestingConfig
+from tests.databases import (
+    NAMED_URL,
+    NotATestDatabase,
+    check_test_database,
+    ensure_database,
+    with_database,
+    worker_url,
+)
 from tests.helpers import csrf_token
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = worker_url()
 TEST_KEY = Fernet.generate_key().decode()
 KEPT_TABLES = {"previsit_question", "alembic_version"}
+
+
+# Property tests: in CI the same examples every run (derandomized, a fixed number); elsewhere
+# new ones each run, from a seed the header prints, so a failure found once can be replayed
+# with ``--hypothesis-seed=N`` (or the ``@reproduce_failure`` line a failure prints).
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=60, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Stop before anything is dropped when TEST_DATABASE_URL names a database not meant for
+    tests; draw the property tests' seed before Hypothesis reads it (and before xdist hands
+    the options to its workers, so every worker uses the same one)."""
+    try:
+        check_test_database(NAMED_URL)
+    except NotATestDatabase as refused:
+        raise pytest.UsageError(str(refused)) from None
+    if not settings.default.derandomize and config.getoption("hypothesis_seed") is None:
+        config.option.hypothesis_seed = str(secrets.randbelow(2**32))
+
+
+def pytest_report_header(config):
+    if settings.default.derandomize:
+        return f"hypothesis: profile {settings.get_current_profile_name()!r}, derandomized"
+    seed = config.getoption("hypothesis_seed")
+    return f"hypothesis: profile 'dev', seed {seed} (replay with --hypothesis-seed={seed})"
 
 
 def free_port() -> int:
@@ -47,7 +84,7 @@ def make_app(database_url: str, **overrides):
 
 
 def postgres_reachable() -> bool:
-    engine = sa.create_engine(PG_URL)
+    engine = sa.create_engine(with_database(NAMED_URL, "postgres"))
     try:
         with engine.connect():
             return True
@@ -55,6 +92,14 @@ def postgres_reachable() -> bool:
         return False
     finally:
         engine.dispose()
+
+
+def require_postgres() -> None:
+    """Fail (in CI) or skip (elsewhere) when the server is not there."""
+    if not postgres_reachable():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but not reachable at {NAMED_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {NAMED_URL}")
 
 
 @pytest.fixture(scope="session")
@@ -70,11 +115,9 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_schema():
-    """Migrate the PostgreSQL test database once per run, from an empty schema."""
-    if not postgres_reachable():
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    """Migrate this process's PostgreSQL test database once per run, from an empty schema."""
+    require_postgres()
+    ensure_database(PG_URL)
     engine = sa.create_engine(PG_URL)
     with engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))

@@ -127,6 +127,9 @@ def test_one_browser_holds_one_time(app, client, consultant):
 def test_the_details_need_a_time_first(client, consultant):
     response = client.get("/book/details")
     assert response.status_code == 302 and response.headers["Location"].endswith("/book")
+    page = client.get("/book").get_data(as_text=True)
+    assert "Please choose a time first. A time is kept for you for 15 minutes" in page
+    assert offered_times(page)  # and the times to choose from are there
 
 
 def test_changing_the_time_keeps_every_answer(app, client, consultant, booking_form):

@@ -104,7 +104,8 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
     starts_at = datetime.fromisoformat(chosen)
 
     def book_after_someone_else(session, request, now, rules=None, actor=None, candidates=None):
-        assert candidates  # the form's check found the consultant free, and says so
+        # The form's check found the consultant free (no hold: this browser never held it).
+        assert candidates.free == [consultant.id] and candidates.hold is None
         with app.app_context():  # another request, with its own session, wins the race
             book_and_commit(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
         return book_and_commit(session, request, now, rules, actor, candidates)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from booking import notifications
-from booking.models import Appointment, Intake, StaffUser
+from booking.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 STARTS = datetime(2030, 1, 7, 4, 30, tzinfo=UTC)  # fixed: the text says the date
@@ -52,6 +52,8 @@ def fixed_booking(urgent: bool) -> Appointment:
 
 def every_kind():
     urgent, calm = fixed_booking(True), fixed_booking(False)
+    video, cancelled_video = video_booking("confirmed"), video_booking("cancelled")
+    entry, offer = waitlist_offer()
     staff = "reception@clinic.example"
     return {
         "confirmation": notifications.confirmation_email(urgent, QUESTIONS, OWN, "tok"),
@@ -69,7 +71,38 @@ def every_kind():
         "urgent_escalation": notifications.urgent_escalation_email(
             urgent, staff, timedelta(minutes=61)
         ),
+        "staff_erased": notifications.staff_change_email(
+            calm, staff, "erased", by="the patient, with the link in their email"
+        ),
+        "consultant_video": notifications.consultant_video_email(video, "rao@clinic.example"),
+        "consultant_video-cancelled": notifications.consultant_video_email(
+            cancelled_video, "rao@clinic.example"
+        ),
+        "waitlist_offer": notifications.waitlist_offer_email(entry, offer, "tok"),
     }
+
+
+def video_booking(status: str) -> Appointment:
+    appointment = fixed_booking(False)
+    appointment.consult_mode = "video"
+    appointment.video_link = "https://meet.jit.si/consult-0123456789abcdef0123456789abcdef"
+    appointment.status = status
+    return appointment
+
+
+def waitlist_offer() -> tuple[WaitlistEntry, WaitlistOffer]:
+    entry = WaitlistEntry(
+        name="Meena Pillai",
+        email="meena@example.com",
+        phone="+919812345678",
+        preferred_channel="email",
+        language="en",
+        timezone="Asia/Kolkata",
+        weekdays="0,1",
+        day_parts="morning",
+    )
+    offer = WaitlistOffer(entry=entry, starts_at=STARTS, expires_at=STARTS - timedelta(hours=20))
+    return entry, offer
 
 
 @pytest.fixture
@@ -89,6 +122,10 @@ NAMES = [
     "staff_moved",
     "staff_cancelled",
     "urgent_escalation",
+    "staff_erased",
+    "consultant_video",
+    "consultant_video-cancelled",
+    "waitlist_offer",
 ]
 
 
@@ -119,4 +156,7 @@ def test_every_kind_has_a_snapshot(rendered):
         "staff_moved",
         "staff_cancelled",
         "urgent_escalation",
+        "staff_erased",
+        "consultant_video",
+        "waitlist_offer",
     }

@@ -65,12 +65,20 @@ def test_the_home_page_lists_phone_mode_questionnaire_and_urgency(
     tomorrow = (now.astimezone(INDIA) + timedelta(days=1)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )
-    book_at(tomorrow.astimezone(UTC), now, urgent=True, patient_phone="+919812345678")
+    phoned = book_at(tomorrow.astimezone(UTC), now, urgent=True, patient_phone="+919812345678")
+    video = book_at(tomorrow.astimezone(UTC) + timedelta(hours=1), now, 1, consult_mode="video")
     page = staff_client.get("/staff/").get_data(as_text=True)
     assert "+91 98123 45678" in page  # readable, and a tel: link
     assert 'href="tel:+919812345678"' in page
-    assert "Phone call" in page or "Video call" in page
+    assert "Phone call" in row_of(page, phoned.appointment.reference)
+    assert "Video call" in row_of(page, video.appointment.reference)
     assert "not yet" in page and "Urgent" in page
+
+
+def row_of(page: str, reference: str) -> str:
+    """The table row (or card) of one booking on a staff page."""
+    at = page.rindex(reference)
+    return page[page.rindex("<tr", 0, at) : page.index("</tr>", at)]
 
 
 def test_the_list_starts_from_today_and_remembers_the_filters(

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, PreVisitQuestion
 from booking.tokens import find_by_token, hash_token
-from tests.conftest import PG_URL, make_app, postgres_reachable
+from tests.conftest import make_app, require_postgres
+from tests.databases import throwaway_database
 
 
 def insert_consultant() -> None:
@@ -67,21 +68,9 @@ def test_sqlite_upgrade_then_check(tmp_path):
 
 @pytest.mark.postgres
 def test_postgresql_upgrade_then_check():
-    if not postgres_reachable():
-        pytest.fail(f"PostgreSQL not reachable at {PG_URL}")
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS booking_migration_check WITH (FORCE)"))
-        connection.execute(sa.text("CREATE DATABASE booking_migration_check"))
-    url = PG_URL.rsplit("/", 1)[0] + "/booking_migration_check"
-    try:
+    require_postgres()
+    with throwaway_database("migration_check") as url:
         upgrade_and_check(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                sa.text("DROP DATABASE IF EXISTS booking_migration_check WITH (FORCE)")
-            )
-        admin.dispose()
 
 
 def test_upgrading_keeps_every_booking_and_its_manage_link(tmp_path):
@@ -126,17 +115,9 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'existing.sqlite3'}"
         return
-    if not postgres_reachable():
-        pytest.fail(f"PostgreSQL not reachable at {PG_URL}")
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    drop = sa.text("DROP DATABASE IF EXISTS booking_existing_data WITH (FORCE)")
-    with admin.connect() as connection:
-        connection.execute(drop)
-        connection.execute(sa.text("CREATE DATABASE booking_existing_data"))
-    yield PG_URL.rsplit("/", 1)[0] + "/booking_existing_data"
-    with admin.connect() as connection:
-        connection.execute(drop)
-    admin.dispose()
+    require_postgres()
+    with throwaway_database("existing_data") as url:
+        yield url
 
 
 def test_0004_puts_urgent_bookings_already_made_on_the_call_back_list(empty_database):

@@ -44,15 +44,19 @@ FINISHED = {
 }
 
 
-@pytest.fixture
-def booked(client, consultant, booking_form, smtp):
+def book_with_link(client, booking_form, smtp, **answers):
     """A booking made through the form, and the questionnaire link from its email."""
-    assert client.post("/book", data=booking_form(slot_index=250)).status_code == 302
+    assert client.post("/book", data=booking_form(slot_index=250, **answers)).status_code == 302
     dispatch_outbox(db.session)
     text = smtp.messages[0].get_body(("plain",)).get_content()
     assert "Health questionnaire, please fill it in" in text
     link = re.search(r"http://[^/\s]+(/manage/\S+/questionnaire)", text)[1]
     return db.session.scalar(sa.select(Appointment)), link
+
+
+@pytest.fixture
+def booked(client, consultant, booking_form, smtp):
+    return book_with_link(client, booking_form, smtp)
 
 
 def post(client, link, action, **answers):
@@ -163,8 +167,20 @@ def test_no_changes_once_the_consult_has_started(client, booked):
 
 
 def test_a_wrong_link_finds_nothing(client, booked):
+    appointment, _ = booked
     response = client.get("/manage/" + "A" * 43 + "/questionnaire")
+    page = response.get_data(as_text=True)
     assert response.status_code == 404
+    assert "This link does not work" in page
+    assert appointment.reference not in page and "Asha" not in page
+    wrong_post = post_without_page(client, "/manage/" + "A" * 43 + "/questionnaire")
+    assert wrong_post.status_code == 404
+    assert stored(appointment) is None  # nothing was saved anywhere
+
+
+def post_without_page(client, link):
+    token = csrf_token(client.get("/book").get_data(as_text=True))
+    return client.post(link, data={"csrf_token": token, "action": "send", **FINISHED})
 
 
 def test_distress_asks_staff_to_call_once_per_new_reason(client, booked, staff_client):
@@ -202,6 +218,43 @@ def test_a_score_below_four_asks_for_nothing(client, booked):
     appointment, link = booked
     post(client, link, "send", **{**FINISHED, "distress": "3"})
     assert stored(appointment).follow_up is None
+
+
+def test_a_score_of_exactly_four_asks_staff_to_call(client, booked, staff_client):
+    appointment, link = booked
+    post(client, link, "send", **{**FINISHED, "distress": "4"})
+    assert stored(appointment).follow_up == "distress"
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert "Questionnaires that ask for a call" in home and appointment.reference in home
+
+
+def test_self_harm_now_reopens_a_call_back_staff_had_closed(
+    client, consultant, booking_form, smtp, staff_client
+):
+    """A booking with a fever was called back and closed; days later the questionnaire says
+    self-harm thoughts now. The case opens again and waits on the list with a new deadline."""
+    appointment, link = book_with_link(client, booking_form, smtp, red_flags=["fever"])
+    detail = f"/staff/appointments/{appointment.reference}"
+    token = csrf_token(staff_client.get(detail).get_data(as_text=True))
+    closed = staff_client.post(
+        f"{detail}/call-back", data={"csrf_token": token, "outcome": "reached", "note": ""}
+    )
+    assert closed.status_code == 302
+    case = db.session.get(Appointment, appointment.id).urgent_case
+    db.session.refresh(case)
+    assert case.closed_at is not None
+    assert "No urgent call-back is waiting." in staff_client.get("/staff/").get_data(as_text=True)
+
+    before = now_utc()
+    post(client, link, "save", self_harm="now")
+    db.session.expire_all()
+    row = db.session.get(Appointment, appointment.id)
+    assert row.urgent_case.id == case.id  # the same case, open again
+    assert row.urgent_case.closed_at is None and row.urgent_case.closed_by_id is None
+    assert row.urgent_case.next_escalation_at.replace(tzinfo=None) > before.replace(tzinfo=None)
+    assert row.intake.red_flag_list == ["fever", "self_harm"]
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert 'Urgent, not yet reached <span class="muted">(1)' in home
 
 
 def test_self_harm_now_shows_the_crisis_line_at_once_and_opens_a_call_back(

@@ -326,3 +326,21 @@ def test_the_call_back_list_puts_those_needing_help_now_first(
     db.session.commit()
     page = staff_client.get(f"/staff/appointments/{fever.appointment.reference}")
     assert "escalated 2 times" in page.get_data(as_text=True)
+
+
+def test_a_cancelled_consult_keeps_its_call_back_waiting_and_escalating(
+    app, staff_client, consultant, book_at, escalation
+):
+    """The call is about the symptoms, not the consult: cancelling the consult (here by the
+    patient, the same day they booked) leaves the case on the list, and unanswered it still
+    escalates."""
+    booked = monday_ahead(weeks=0)
+    appointment = book_at(
+        booked + timedelta(days=3), booked, urgent=True, red_flags=["fever"]
+    ).appointment
+    cancel_appointment(db.session, appointment, booked + timedelta(minutes=5), Actor.patient())
+    db.session.commit()
+    assert db.session.get(Appointment, appointment.id).status == "cancelled"
+    assert appointment.reference in waiting_list(staff_client)
+    assert escalate_waiting(db.session, booked + timedelta(minutes=61)) == 1
+    assert escalations_written() == 1

@@ -13,16 +13,33 @@ from booking.outbox import dispatch_outbox
 from tests.conftest import VALID_ANSWERS, make_app
 
 
-def test_security_headers_on_every_page(client):
-    response = client.get("/book")
-    headers = response.headers
-    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
-    assert "script-src 'self'" in headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in headers["Content-Security-Policy"]
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
-    assert headers["Cache-Control"] == "no-store"
-    assert "Strict-Transport-Security" not in headers  # plain HTTP here
+def test_security_headers_on_every_page(app, client, admin_client, consultant, booking_form):
+    """Every page the URL map has (the staff ones signed in, so they are the pages and not a
+    redirect), a booking's own pages, and a 404: all carry the headers; static files may be
+    cached, pages never."""
+    assert client.post("/book", data=booking_form()).status_code == 302
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    paths = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
+    ]
+    paths += [f"/staff/appointments/{reference}", "/no-such-page"]
+    assert len(paths) > 25
+    for path in paths:
+        response = (admin_client if path.startswith("/staff/") else client).get(path)
+        assert response.status_code in (200, 302, 404), path
+        assert "/staff/login" not in response.headers.get("Location", ""), path
+        headers = response.headers
+        policy = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy, path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "no-referrer", path
+        assert headers["Cache-Control"] == "no-store", path
+        assert "Strict-Transport-Security" not in headers  # plain HTTP here
+    with client.get("/static/style.css") as static:
+        assert static.status_code == 200 and static.headers.get("Cache-Control") != "no-store"
 
 
 def test_hsts_over_https(client):
@@ -31,11 +48,18 @@ def test_hsts_over_https(client):
 
 
 def test_pages_with_intake_data_are_not_stored(client, consultant, booking_form):
-    client.post("/book", data=booking_form())
-    for path in ("/book/confirmed", "/book/confirmed/consult.ics"):
-        assert client.get(path).headers["Cache-Control"] == "no-store"
+    assert client.post("/book", data=booking_form()).status_code == 302
+    confirmed = client.get("/book/confirmed")
+    assert confirmed.status_code == 200
+    assert "Your consult is booked" in confirmed.get_data(as_text=True)
+    calendar = client.get("/book/confirmed/consult.ics")
+    assert calendar.status_code == 200 and b"BEGIN:VCALENDAR" in calendar.data
+    for response in (confirmed, calendar):
+        assert response.headers["Cache-Control"] == "no-store"
     failed = client.post("/book", data=booking_form(consent_health=None))
-    assert failed.headers["Cache-Control"] == "no-store"  # it shows what was typed
+    assert failed.status_code == 422  # it shows what was typed
+    assert "Can I keep working during treatment?" in failed.get_data(as_text=True)
+    assert failed.headers["Cache-Control"] == "no-store"
 
 
 def test_no_inline_script_in_the_form(client, consultant):

@@ -346,6 +346,18 @@ def test_csv_export_is_the_filtered_list_without_free_text(
     assert event.staff_user_id == staff_client.user.id and event.detail.startswith("1 rows")
 
 
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_export_never_starts_a_cell_with_a_formula(staff_client, appointment, lead):
+    """Whatever a name starts with that a spreadsheet would run (stored here as a staff
+    correction could store it), the cell starts with a quote instead."""
+    name = f"{lead}cmd|' /C calc'!A0"
+    appointment.patient_name = name
+    db.session.commit()
+    text = staff_client.get("/staff/appointments/export.csv?date_from=").get_data(as_text=True)
+    [row] = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert row["Patient"] == "'" + name
+
+
 def test_list_views_that_show_names_beside_health_categories_are_audited(staff_client, appointment):
     def listed(**args):
         before = len(audit_actions())

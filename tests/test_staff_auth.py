@@ -160,7 +160,12 @@ def test_deactivated_account_is_signed_out(staff_client):
     user = db.session.get(StaffUser, staff_client.user.id)
     user.active = False
     db.session.commit()
-    assert staff_client.get("/staff/").status_code == 302
+    response = staff_client.get("/staff/")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+    # Signing in again is refused too, with the same words as a wrong password.
+    refused = sign_in(staff_client, user.email)
+    assert refused.status_code == 401
+    assert "do not match an active account" in refused.get_data(as_text=True)
 
 
 def test_sign_in_and_out_are_audited(staff_client):

@@ -19,6 +19,7 @@ from booking.models import (
 )
 from booking.outbox import dispatch_outbox
 from tests.conftest import csrf_for, sign_in
+from tests.helpers import offered_times
 
 
 def test_changing_hours_lists_bookings_that_no_longer_fit(
@@ -330,3 +331,37 @@ def test_a_new_account_needs_a_real_email_address(admin_client, email):
     page = response.get_data(as_text=True)
     assert "email address" in page and "Temporary password" not in page
     assert db.session.scalar(sa.select(sa.func.count(StaffUser.id))) == 1  # the admin only
+
+
+def test_removing_time_off_offers_its_times_again(staff_client, client, consultant):
+    """A consultant's day off is cancelled: the day's times come back on the booking page at
+    once (the free-time cache follows the schedule), and the removal is audited."""
+    first = client.get("/book?tz=Asia/Kolkata").get_data(as_text=True)
+    day = re.search(r'name="day" value="(\d{4}-\d\d-\d\d)"', first)[1]
+    day_page = f"/book?tz=Asia/Kolkata&day={day}"  # the clinic's day, as time off is given
+    offered = offered_times(client.get(day_page).get_data(as_text=True))
+    assert offered
+    added = staff_client.post(
+        "/staff/availability/time-off",
+        data={
+            "csrf_token": csrf_for(staff_client),
+            "consultant_id": str(consultant.id),
+            "start_date": day,
+            "end_date": day,
+            "reason": "Conference",
+        },
+    )
+    assert added.status_code == 302
+    during = offered_times(client.get(day_page).get_data(as_text=True))  # the next free day's
+    assert not set(offered) & set(during)
+
+    time_off = db.session.scalar(sa.select(TimeOff))
+    removed = staff_client.post(
+        f"/staff/availability/time-off/{time_off.id}/delete",
+        data={"csrf_token": csrf_for(staff_client, "/staff/availability")},
+    )
+    assert removed.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(TimeOff.id))) == 0
+    assert offered_times(client.get(day_page).get_data(as_text=True)) == offered
+    actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["time_off_added", "time_off_removed"]

@@ -143,3 +143,25 @@ def test_changing_a_phone_consult_to_video_gives_it_a_link(
     dispatch_outbox(db.session)
     assert appointment.video_link in plain(sent_to(smtp, consultant.email)[-1])
     assert appointment.video_link in staff_client.get(page).get_data(as_text=True)
+
+
+def test_reassigning_a_video_consult_gives_the_new_consultant_the_link(
+    client, staff_client, create_consultant, booking_form, smtp
+):
+    doctors = [create_consultant("Dr First"), create_consultant("Dr Second")]
+    assert client.post("/book", data=booking_form(consult_mode="video")).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    dispatch_outbox(db.session)
+    [other] = [doctor for doctor in doctors if doctor.id != appointment.consultant_id]
+    assert sent_to(smtp, other.email) == []
+
+    page = f"/staff/appointments/{appointment.reference}"
+    response = staff_client.post(
+        f"{page}/reassign",
+        data={"csrf_token": csrf_for(staff_client, page), "consultant_id": other.id},
+    )
+    assert response.status_code == 302
+    dispatch_outbox(db.session)
+    [told] = sent_to(smtp, other.email)
+    assert appointment.video_link in plain(told)
+    assert appointment.reference in told["Subject"]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from booking.extensions import db
-from booking.models import Appointment, OutboundEmail, Reminder
+from booking.models import Appointment, OutboundEmail, Reminder, UrgentCase
 from booking.timeutil import now_utc
 from booking.worker import (
     JOB_DEFAULTS,
@@ -16,6 +16,7 @@ from booking.worker import (
     run_dispatch,
     run_reminders,
     run_retention,
+    run_urgent_escalations,
 )
 from tests.clock import clinic_slot
 
@@ -93,3 +94,34 @@ def test_one_sender_per_process(app, client, consultant, booking_form, smtp):
     assert smtp.messages == []
     run_dispatch(app)
     assert len(smtp.messages) == 2
+
+
+def test_run_urgent_escalations_emails_about_a_case_nobody_called_on_the_real_clock(
+    app, consultant, book_at, smtp, caplog
+):
+    """The worker's escalation job: an urgent booking made two hours ago that nobody has
+    called is escalated once, and the email goes out in the same run. A failing run is logged,
+    changes nothing, and the next run does the work."""
+    app.config["URGENT_ESCALATION_EMAILS"] = ["lead@clinic.example"]
+    app.config["URGENT_ACK_MINUTES"] = 60
+    two_hours_ago = now_utc() - timedelta(hours=2)
+    book_at(clinic_slot(3), two_hours_ago, urgent=True, red_flags=["fever"])
+    db.session.remove()
+
+    app.config["URGENT_ACK_MINUTES"] = "sixty"  # a broken setting makes the run fail
+    run_urgent_escalations(app)
+    assert "urgent escalation failed; it will run again" in caplog.text
+    assert escalations_sent(smtp) == []
+    assert db.session.scalar(sa.select(UrgentCase.escalations)) == 0
+
+    app.config["URGENT_ACK_MINUTES"] = 60
+    run_urgent_escalations(app)
+    [message] = escalations_sent(smtp)
+    assert message["Subject"].startswith("Urgent call-back waiting 2 h")
+    assert db.session.scalar(sa.select(UrgentCase.escalations)) == 1
+    run_urgent_escalations(app)  # not due again for another hour
+    assert len(escalations_sent(smtp)) == 1
+
+
+def escalations_sent(smtp):
+    return [m for m in smtp.messages if m["To"] == "lead@clinic.example"]
