@@ -9,11 +9,10 @@ server fails them instead of skipping them.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import socket
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +25,7 @@ from hypothesis import settings
 from booking import create_app
 from booking.extensions import db
 from booking.mailsink import start_sink
-from booking.models import StaffUser, WeeklyHours
+from booking.models import StaffUser
 from config import TestingConfig
 from tests.databases import (
     NAMED_URL,
@@ -35,6 +34,13 @@ from tests.databases import (
     ensure_database,
     with_database,
     worker_url,
+)
+from tests.factories import (
+    STAFF_PASSWORD,
+    STAFF_TOTP_SECRET,
+    add_consultant,
+    add_staff,
+    book_at_moment,
 )
 from tests.helpers import csrf_token
 
@@ -225,25 +231,8 @@ def smtp(app):
 
 @pytest.fixture
 def create_consultant(app):
-    """Factory: a consultant with weekly hours, by default every day from 00:00 to 23:30 clinic
-    time, so a test can book most times of day. The last start of the day is 23:00: a test
-    that books "on the hour" must take its time from ``tests.clock.clinic_slot``, not from the
-    wall clock, or it fails whenever the real time in India is 23:30 or later."""
-
-    def create(name="Dr Test", email=None, days=range(7), start=time(0), end=time(23, 30)):
-        user = StaffUser(
-            email=email or f"{re.sub(r'[^a-z0-9]', '', name.lower())}@clinic.example",
-            name=name,
-            password_hash="x",
-            role="staff",
-            is_consultant=True,
-        )
-        user.hours = [WeeklyHours(weekday=day, start_time=start, end_time=end) for day in days]
-        db.session.add(user)
-        db.session.commit()
-        return user
-
-    return create
+    """Factory: ``tests.factories.add_consultant`` (every day, 00:00-23:30 clinic time)."""
+    return add_consultant
 
 
 @pytest.fixture
@@ -304,71 +293,16 @@ def booking_form(client):
     return build
 
 
-def booking_request(starts_at, index=0, **changes):
-    """Plain booking values, as the form hands them to the domain function."""
-    from booking.bookings import BookingRequest
-
-    values = dict(
-        submission_key=f"test-submission-key-{index:06d}-{starts_at.timestamp():.0f}",
-        starts_at=starts_at,
-        patient_timezone="Asia/Kolkata",
-        booked_by="self",
-        patient_name="Asha Verma",
-        patient_email=f"patient{index}@example.com",
-        patient_phone="+919876543210",
-        preferred_channel="email",
-        cancer_type="melanoma",
-        stage="3",
-        diagnosed="3to12m",
-        diagnosis_details="Lesion on the left shoulder",
-        treatments=["interferon"],
-        treatment_details="Pegylated interferon since May",
-        payment_routes=["private_insurance"],
-        insurer="Star Health",
-        birth_date="1962-08-15",
-        therapy="interferon",
-        urgent=False,
-        own_questions="Can I keep working during treatment?",
-        consult_mode="phone",
-        consent_health=True,
-        consent_reminders=True,
-    )
-    values.update(changes)
-    return BookingRequest(**values)
-
-
 @pytest.fixture
 def book_at(app):
-    """Factory: book through the domain function with a controlled clock."""
-    from booking.bookings import book_and_commit
-
-    def book(starts_at, now, index=0, **changes):
-        return book_and_commit(db.session, booking_request(starts_at, index, **changes), now)
-
-    return book
-
-
-STAFF_PASSWORD = "correct horse battery staple"
-# Every test account's authenticator app holds this secret (set up and confirmed).
-STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    """Factory: ``tests.factories.book_at_moment``, booking with a controlled clock."""
+    return book_at_moment
 
 
 @pytest.fixture
 def create_staff(app):
-    """Factory: a staff account that can sign in with ``STAFF_PASSWORD``."""
-    from booking.accounts import new_staff_user
-
-    def create(
-        email="reception@clinic.example", role="staff", name="Reception Desk", consultant=False
-    ):
-        user = new_staff_user(email, name, role, consultant, STAFF_PASSWORD)
-        user.totp_secret = STAFF_TOTP_SECRET
-        user.totp_confirmed_at = datetime.now(UTC)
-        db.session.add(user)
-        db.session.commit()
-        return user
-
-    return create
+    """Factory: ``tests.factories.add_staff``, an account that can sign in."""
+    return add_staff
 
 
 def next_code(email: str, secret: str = STAFF_TOTP_SECRET) -> str:

@@ -23,7 +23,8 @@ from booking.fields import slot_value
 from booking.holds import HoldRefused, hold_and_commit, holder_hash
 from booking.models import Appointment, SlotClaim
 from booking.timeutil import now_utc
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, booking_request, make_app
+from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
+from tests.factories import booking_request
 from tests.helpers import csrf_token, offered_times
 
 DAY_LINK = re.compile(r'class="day(?: current)?" data-day href="[^"]*day=(\d{4}-\d\d-\d\d)')

@@ -11,7 +11,8 @@ from booking.bookings import SlotTaken, book_and_commit
 from booking.extensions import db
 from booking.models import Appointment, Intake, OutboundEmail, Reminder, StaffUser
 from booking.timeutil import now_utc
-from tests.conftest import BOTH_DATABASES, booking_request
+from tests.conftest import BOTH_DATABASES
+from tests.factories import booking_request
 
 THREADS = 20
 

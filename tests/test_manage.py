@@ -233,7 +233,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
 ):
     """The time is free when the form is checked, but taken before the move commits."""
     from booking.changes import move_and_commit
-    from tests.conftest import booking_request
+    from tests.factories import booking_request
 
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")  # so the booking's own time is free for someone else
@@ -276,7 +276,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     """The consultants are free when the move looks, and taken by the time it commits: only the
     unique index can refuse it then, and the booking must stay exactly as it was."""
     import booking.changes
-    from tests.conftest import booking_request
+    from tests.factories import booking_request
 
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")

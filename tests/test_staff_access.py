@@ -1,14 +1,33 @@
-"""Every staff URL, taken from the app's URL map so a new page is covered automatically."""
+"""Every staff URL, taken from the app's URL map so a new page is covered automatically.
+
+Most tests here make one request each and check that it changed nothing, so they share one
+app, database and booking per module (``site``); building them for each of some 180 tests
+took most of this file's time. Each test still gets a client of its own.
+"""
 
 import re
+import shutil
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from booking import create_app
 from booking.extensions import db
+from booking.timeutil import now_utc
 from config import TestingConfig
-from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, TEST_KEY, csrf_for, sign_in
+from tests.clock import clinic_slot
+from tests.conftest import (
+    BOTH_DATABASES,
+    STAFF_PASSWORD,
+    TEST_KEY,
+    FreshGlobalsClient,
+    csrf_for,
+    make_app,
+    sign_in,
+)
+from tests.factories import add_consultant, add_staff, book_at_moment
 from tests.helpers import csrf_token
 
 SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}
@@ -53,25 +72,57 @@ def snapshot():
     }
 
 
+@dataclass
+class Site:
+    app: Flask
+    reference: str
+    admin: FreshGlobalsClient
+    desk: FreshGlobalsClient
+    half_signed_up: str  # an account whose second factor is not set up yet
+
+    def signed_in(self, client: FreshGlobalsClient) -> FreshGlobalsClient:
+        """The client, checked to be still signed in (a request must not have ended it)."""
+        assert client.get("/staff/").status_code == 200
+        return client
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sqlite_template):
+    path = tmp_path_factory.mktemp("staff-access") / "site.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = make_app(f"sqlite:///{path}")
+    app.test_client_class = FreshGlobalsClient
+    with app.app_context():
+        add_consultant()
+        reference = book_at_moment(clinic_slot(3), now_utc()).appointment.reference
+        admin, desk = app.test_client(), app.test_client()
+        add_staff("admin@clinic.example", role="admin", name="Clinic Admin")
+        add_staff("reception@clinic.example")
+        add_staff("new@clinic.example", name="New Colleague", second_factor=False)
+        assert sign_in(admin, "admin@clinic.example").status_code == 302
+        assert sign_in(desk, "reception@clinic.example").status_code == 302
+        db.session.remove()
+        yield Site(app, reference, admin, desk, "new@clinic.example")
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_the_url_map_has_staff_pages():
     assert len(ROUTES) > 20
 
 
 @pytest.mark.parametrize(("path", "method", "admin_only"), ROUTES)
-def test_signed_out_visitors_are_sent_to_sign_in(
-    client, consultant, booking_form, path, method, admin_only
-):
+def test_signed_out_visitors_are_sent_to_sign_in(site, path, method, admin_only):
     if path == "/staff/login":
         return
-    client.post("/book", data=booking_form())
-    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
+    client = site.app.test_client()
     before = snapshot()
     # A valid token from a public page, so the sign-in check itself is what refuses.
     data = {"csrf_token": csrf_for(client, "/book")} if method == "POST" else None
-    response = client.open(path.replace("CT-AAAAAA", reference), method=method, data=data)
+    response = client.open(path.replace("CT-AAAAAA", site.reference), method=method, data=data)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/staff/login")
-    for private in (b"Asha", b"asha.verma", b"Star Health", b"melanoma"):
+    for private in (b"Asha", b"patient0@example", b"Star Health", b"melanoma"):
         assert private not in response.data
     db.session.remove()
     assert snapshot() == before
@@ -97,40 +148,40 @@ def test_the_admin_list_names_every_flagged_admin_page():
 
 
 @pytest.mark.parametrize(("path", "method"), ADMIN_PAGES)
-def test_admin_pages_refuse_staff(staff_client, path, method):
-    data = {"csrf_token": csrf_for(staff_client)} if method == "POST" else None
-    assert staff_client.open(path, method=method, data=data).status_code == 403
+def test_admin_pages_refuse_staff(site, path, method):
+    desk = site.desk
+    data = {"csrf_token": csrf_for(desk)} if method == "POST" else None
+    path = path.replace("CT-AAAAAA", site.reference)
+    before = snapshot()
+    assert desk.open(path, method=method, data=data).status_code == 403
+    db.session.remove()
+    assert snapshot() == before
+    site.signed_in(desk)
 
 
 @pytest.mark.parametrize(
     ("path", "method", "admin_only"), [r for r in ROUTES if r.values[1] == "POST"]
 )
-def test_posts_without_a_csrf_token_are_refused(
-    admin_client, consultant, booking_form, client, path, method, admin_only
-):
-    assert client.post("/book", data=booking_form()).status_code == 302  # something to change
-    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
-    path = path.replace("CT-AAAAAA", reference)
+def test_posts_without_a_csrf_token_are_refused(site, path, method, admin_only):
+    path = path.replace("CT-AAAAAA", site.reference)
     before = snapshot()
-    response = admin_client.post(path, data={"reason": "x", "text": "x", "status": "completed"})
+    response = site.admin.post(path, data={"reason": "x", "text": "x", "status": "completed"})
     assert response.status_code in (400, 401, 422)
     db.session.remove()
     assert snapshot() == before
+    site.signed_in(site.admin)
 
 
 @pytest.mark.parametrize(
     ("path", "method", "admin_only"), [r for r in ROUTES if r.values[1] == "GET"]
 )
-def test_no_get_changes_state(
-    admin_client, client, consultant, booking_form, path, method, admin_only
-):
-    assert client.post("/book", data=booking_form()).status_code == 302
-    reference = db.session.scalar(sa.text("SELECT reference FROM appointment"))
+def test_no_get_changes_state(site, path, method, admin_only):
     before = snapshot()
-    response = admin_client.get(path.replace("CT-AAAAAA", reference))
+    response = site.admin.get(path.replace("CT-AAAAAA", site.reference))
     assert response.status_code in (200, 302, 404)
     db.session.remove()
     assert snapshot() == before
+    site.signed_in(site.admin)
 
 
 @BOTH_DATABASES
@@ -166,21 +217,21 @@ def test_sign_in_never_redirects_off_the_staff_pages(client, create_staff, targe
 
 
 @pytest.mark.parametrize(("path", "method", "admin_only"), ROUTES)
-def test_half_signed_in_reaches_only_the_second_factor_pages(
-    client, create_staff, path, method, admin_only
-):
+def test_half_signed_in_reaches_only_the_second_factor_pages(site, path, method, admin_only):
     """Right password, no second factor set up yet (a new account, one from before two-factor
     sign-in, one an admin reset): every staff page sends them to set it up."""
-    user = create_staff()
-    user.totp_secret = user.totp_confirmed_at = None
-    db.session.commit()
+    client = site.app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     client.post(
         "/staff/login",
-        data={"csrf_token": csrf_token(page), "email": user.email, "password": STAFF_PASSWORD},
+        data={
+            "csrf_token": csrf_token(page),
+            "email": site.half_signed_up,
+            "password": STAFF_PASSWORD,
+        },
     )
     data = {"csrf_token": csrf_for(client, "/staff/two-factor/setup")} if method == "POST" else {}
-    response = client.open(path, method=method, data=data)
+    response = client.open(path.replace("CT-AAAAAA", site.reference), method=method, data=data)
     if path in ("/staff/login", "/staff/two-factor", "/staff/two-factor/setup"):
         assert response.status_code in (200, 302, 401, 422)
         if response.status_code == 302:

@@ -1,0 +1,98 @@
+"""Factories for the rows tests start from: consultants with hours, staff who can sign in,
+bookings made through the domain function.
+
+Plain functions over ``db.session``, so a fixture of any scope can use them; ``conftest.py``
+wraps them as the ``create_consultant``, ``create_staff`` and ``book_at`` fixtures.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+
+from booking.extensions import db
+from booking.models import StaffUser, WeeklyHours
+
+STAFF_PASSWORD = "correct horse battery staple"
+# Every test account's authenticator app holds this secret (set up and confirmed).
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def add_consultant(
+    name="Dr Test", email=None, days=range(7), start=time(0), end=time(23, 30)
+) -> StaffUser:
+    """A consultant with weekly hours, by default every day from 00:00 to 23:30 clinic time,
+    so a test can book most times of day. The last start of the day is 23:00: a test that
+    books "on the hour" must take its time from ``tests.clock.clinic_slot``, not from the
+    wall clock, or it fails whenever the real time in India is 23:30 or later."""
+    user = StaffUser(
+        email=email or f"{re.sub(r'[^a-z0-9]', '', name.lower())}@clinic.example",
+        name=name,
+        password_hash="x",
+        role="staff",
+        is_consultant=True,
+    )
+    user.hours = [WeeklyHours(weekday=day, start_time=start, end_time=end) for day in days]
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def add_staff(
+    email="reception@clinic.example",
+    role="staff",
+    name="Reception Desk",
+    consultant=False,
+    second_factor=True,
+) -> StaffUser:
+    """A staff account that signs in with ``STAFF_PASSWORD`` and, when ``second_factor``,
+    a code from ``STAFF_TOTP_SECRET`` (without it, the first sign-in sets one up)."""
+    from booking.accounts import new_staff_user
+
+    user = new_staff_user(email, name, role, consultant, STAFF_PASSWORD)
+    if second_factor:
+        user.totp_secret = STAFF_TOTP_SECRET
+        user.totp_confirmed_at = datetime.now(UTC)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def booking_request(starts_at, index=0, **changes):
+    """Plain booking values, as the form hands them to the domain function."""
+    from booking.bookings import BookingRequest
+
+    values = dict(
+        submission_key=f"test-submission-key-{index:06d}-{starts_at.timestamp():.0f}",
+        starts_at=starts_at,
+        patient_timezone="Asia/Kolkata",
+        booked_by="self",
+        patient_name="Asha Verma",
+        patient_email=f"patient{index}@example.com",
+        patient_phone="+919876543210",
+        preferred_channel="email",
+        cancer_type="melanoma",
+        stage="3",
+        diagnosed="3to12m",
+        diagnosis_details="Lesion on the left shoulder",
+        treatments=["interferon"],
+        treatment_details="Pegylated interferon since May",
+        payment_routes=["private_insurance"],
+        insurer="Star Health",
+        birth_date="1962-08-15",
+        therapy="interferon",
+        urgent=False,
+        own_questions="Can I keep working during treatment?",
+        consult_mode="phone",
+        consent_health=True,
+        consent_reminders=True,
+    )
+    values.update(changes)
+    return BookingRequest(**values)
+
+
+def book_at_moment(starts_at, now, index=0, **changes):
+    """Book through the domain function with a controlled clock."""
+    from booking.bookings import book_and_commit
+
+    return book_and_commit(db.session, booking_request(starts_at, index, **changes), now)
