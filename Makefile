@@ -35,7 +35,7 @@ test-fast: $(VENV)/.dev
 
 # The tests that read the clock, run again with the machine's clock a year ahead (libfaketime;
 # the monotonic clock stays real so timeouts still work), then every test but the browser and
-# the sleeping one at two awkward moments of the day (tests/awkward_moments.py says which).
+# the sleeping one at three awkward moments of the day (tests/awkward_moments.py says which).
 # These runs are serial: under libfaketime, pytest-xdist's workers and the tests that start
 # a subprocess failed with EINVAL, and the two-worker reminder test once came up short.
 TIME_SENSITIVE := tests/test_reminders.py tests/test_manage.py tests/test_safety.py \

@@ -12,9 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.harness import add_consultants, app_for, bulk_appointments, migrate
-from booking.availability import free_slots, slot_rules
+from booking.core.models import Appointment
 from booking.extensions import db
-from booking.models import Appointment
+from booking.scheduling.availability import free_slots, slot_rules
 
 
 def slots_bench(folder: Path) -> float:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from booking import create_app
-from booking.accounts import new_staff_user
+from booking.core.models import Appointment, WeeklyHours
 from booking.extensions import db
-from booking.models import Appointment, WeeklyHours
+from booking.staff_accounts.accounts import new_staff_user
 from config import ProductionConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def fill_search_text() -> None:
     """The search column of bulk-inserted bookings, as the application writes it."""
     from types import SimpleNamespace
 
-    from booking.search import search_text_for
+    from booking.appointments.search import search_text_for
 
     columns = (
         Appointment.id,

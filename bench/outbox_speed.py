@@ -16,10 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.harness import ROOT, app_for, free_port, migrate
+from booking.core.models import OutboundEmail
 from booking.extensions import db
-from booking.models import OutboundEmail
-from booking.notifications import Email
-from booking.outbox import build_message, dispatch_outbox, enqueue
+from booking.messages.notifications import Email
+from booking.messages.outbox import build_message, dispatch_outbox, enqueue
 
 TEXT = "Your consult details and the questions to ask.\n" * 60
 HTML = "<p>Your consult details and the questions to ask.</p>\n" * 60

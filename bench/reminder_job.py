@@ -11,9 +11,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.harness import add_consultants, app_for, bulk_appointments, migrate
+from booking.core.models import OutboundEmail, Reminder, StaffUser
 from booking.extensions import db
-from booking.models import OutboundEmail, Reminder, StaffUser
-from booking.reminders import queue_due_reminders
+from booking.messages.reminders import queue_due_reminders
 
 
 def reminder_bench(folder: Path, rows: int) -> float:

@@ -33,9 +33,9 @@ from bench.harness import (
     server_env,
     start_gunicorn,
 )
+from booking.core.models import Appointment, OutboundEmail
 from booking.extensions import db
-from booking.mailsink import start_sink
-from booking.models import Appointment, OutboundEmail
+from booking.messages.mailsink import start_sink
 
 CLIENTS, SECONDS, BATCH = 100, 60, 20
 

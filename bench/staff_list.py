@@ -16,8 +16,8 @@ from bench.harness import (
     fill_search_text,
     migrate,
 )
-from booking.accounts import new_staff_user
 from booking.extensions import db
+from booking.staff_accounts.accounts import new_staff_user
 
 TOTP_SECRET = pyotp.random_base32()
 

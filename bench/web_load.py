@@ -20,11 +20,11 @@ from bench.harness import (
     wrk,
 )
 from bench.post_wrk import post_bench
-from booking.availability import free_slots, slot_rules
+from booking.core.models import Appointment
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.holds import claim_for
-from booking.models import Appointment
-from booking.timeutil import now_utc
+from booking.scheduling.availability import free_slots, slot_rules
+from booking.scheduling.holds import claim_for
 
 
 def http_bench(backend: str, folder: Path) -> dict:

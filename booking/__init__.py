@@ -14,10 +14,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_for_environment
 
-from . import crypto
-from .durations import parse_duration, parse_duration_list
+from .core import crypto
+from .core.durations import parse_duration, parse_duration_list
+from .core.timeutil import clinic_time, format_waiting, is_known_timezone, now_utc
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
-from .timeutil import clinic_time, format_waiting, is_known_timezone, now_utc
 
 
 def create_app(
@@ -187,7 +187,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     # Mapper events that keep each booking's search text current, wherever it is written.
-    from . import search  # noqa: F401
+    from .appointments import search  # noqa: F401
 
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
@@ -199,9 +199,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .health import bp as health_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
+    from .web.health import bp as health_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
@@ -209,7 +209,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import choices
+    from .intake import choices
 
     @app.template_global()
     def choices_label(name: str, value: str | None) -> str:
@@ -220,13 +220,13 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["choices"] = choices
 
     app.add_template_filter(clinic_time)
-    from . import log_words
+    from .core import plain_words as log_words
 
     for name in ("action_words", "email_kind_words", "email_status_words"):
         app.add_template_filter(getattr(log_words, name))
     app.add_template_filter(log_words.readable, "readable_log")
     # Phone numbers are stored in E.164 (+919876543210) and read as people write them.
-    from .notifications import readable_phone
+    from .messages.notifications import readable_phone
 
     app.add_template_filter(readable_phone)
 
@@ -237,13 +237,13 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .security import add_security_headers
+    from .web.security_headers import add_security_headers
 
     app.after_request(add_security_headers)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .errors import register
+    from .web.errors import register
 
     register(app)
 

@@ -15,17 +15,17 @@ from flask import Flask, current_app
 from werkzeug.serving import run_simple
 from wtforms.validators import ValidationError
 
-from . import crypto
-from .accounts import PasswordRejected, new_staff_user, reset_password
-from .audit import Actor
-from .availability import set_weekly_hours
-from .crypto import EncryptedText
-from .erasure import erase
+from .core import crypto
+from .core.audit import Actor
+from .core.crypto import EncryptedText
+from .core.models import Appointment, StaffUser, WeeklyHours
+from .core.statuses import StaffRole
+from .core.timeutil import now_utc
 from .extensions import db
-from .models import Appointment, StaffUser, WeeklyHours
-from .public.forms import checked_email
-from .statuses import StaffRole
-from .timeutil import now_utc
+from .privacy.erasure import erase
+from .scheduling.availability import set_weekly_hours
+from .staff_accounts.accounts import PasswordRejected, new_staff_user, reset_password
+from .web.booking_form import checked_email
 
 
 def register(app: Flask) -> None:
@@ -243,7 +243,7 @@ def _stop(signum, frame):
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 def serve(port):
     """Development: web server, worker and (unless MAIL_SERVER is set) a mail sink in one."""
-    from .mailsink import sink_port, start_sink
+    from .messages.mailsink import sink_port, start_sink
 
     app = current_app._get_current_object()
     if not os.environ.get("BASE_URL"):

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from .appointments.waitlist import make_offers
+from .core.timeutil import now_utc
 from .extensions import db
-from .holds import clear_all_expired
-from .outbox import dispatch_outbox
-from .reminders import queue_due_reminders
-from .retention import apply_retention
-from .timeutil import now_utc
-from .urgent import escalate_waiting
-from .waitlist import make_offers
+from .intake.urgent_call_backs import escalate_waiting
+from .messages.outbox import dispatch_outbox
+from .messages.reminders import queue_due_reminders
+from .privacy.retention import apply_retention
+from .scheduling.holds import clear_all_expired
 
 log = logging.getLogger(__name__)
 

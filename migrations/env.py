@@ -6,8 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from booking.crypto import EncryptedText
-from booking.timeutil import UTCDateTime
+from booking.core.crypto import EncryptedText
+from booking.core.timeutil import UTCDateTime
 
 config = context.config
 if config.config_file_name:

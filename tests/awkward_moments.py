@@ -8,6 +8,8 @@ it cannot find a test that fails at one hour; these moments can:
   some tests' arithmetic.
 - 23:50 clinic time the night before the next change of daylight-saving time in New York: the
   clinic's day ends, and a patient in New York changes offset, within hours.
+- 21:30 clinic time on the next weekday: the first day the desk's picker shows has only three
+  times left (a test that took the fourth time of the first day failed then).
 
 Both are worked out from the real today, so the run never depends on a date written down.
 Chromium and ``time.sleep`` need the real clock: the browser tests and the one test that
@@ -44,8 +46,20 @@ def night_before_new_york_changes(today: date) -> datetime:
             return datetime.combine(eve, time(23, 50), CLINIC).astimezone(UTC)
 
 
+def late_evening_at_the_clinic(today: date) -> datetime:
+    """21:30 clinic time on the first weekday after ``today``."""
+    day = today + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(21, 30), CLINIC).astimezone(UTC)
+
+
 def moments(today: date) -> list[datetime]:
-    return [saturday_evening_utc(today), night_before_new_york_changes(today)]
+    return [
+        saturday_evening_utc(today),
+        night_before_new_york_changes(today),
+        late_evening_at_the_clinic(today),
+    ]
 
 
 def main(pytest_args: list[str]) -> int:

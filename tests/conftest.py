@@ -23,9 +23,9 @@ from flask_migrate import upgrade
 from hypothesis import settings
 
 from booking import create_app
+from booking.core.models import StaffUser
 from booking.extensions import db
-from booking.mailsink import start_sink
-from booking.models import StaffUser
+from booking.messages.mailsink import start_sink
 from config import TestingConfig
 from tests.databases import (
     NAMED_URL,
@@ -273,9 +273,9 @@ VALID_ANSWERS = {
 def booking_form(client):
     """Factory: a valid details form as the patient's browser would post it to ``/book``,
     after opening the booking page. ``slot_index`` counts every free time, across days."""
-    from booking.availability import free_slots, slot_rules
-    from booking.fields import slot_value
-    from booking.timeutil import now_utc
+    from booking.core.timeutil import now_utc
+    from booking.scheduling.availability import free_slots, slot_rules
+    from booking.web.fields import slot_value
 
     def build(slot_index=0, tz="Asia/Kolkata", **changes):
         page = client.get(f"/book?tz={tz}").get_data(as_text=True)

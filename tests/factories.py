@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time
 
+from booking.core.models import StaffUser, WeeklyHours
 from booking.extensions import db
-from booking.models import StaffUser, WeeklyHours
 
 STAFF_PASSWORD = "correct horse battery staple"
 # Every test account's authenticator app holds this secret (set up and confirmed).
@@ -47,7 +47,7 @@ def add_staff(
 ) -> StaffUser:
     """A staff account that signs in with ``STAFF_PASSWORD`` and, when ``second_factor``,
     a code from ``STAFF_TOTP_SECRET`` (without it, the first sign-in sets one up)."""
-    from booking.accounts import new_staff_user
+    from booking.staff_accounts.accounts import new_staff_user
 
     user = new_staff_user(email, name, role, consultant, STAFF_PASSWORD)
     if second_factor:
@@ -60,7 +60,7 @@ def add_staff(
 
 def booking_request(starts_at, index=0, **changes):
     """Plain booking values, as the form hands them to the domain function."""
-    from booking.bookings import BookingRequest
+    from booking.appointments.bookings import BookingRequest
 
     values = dict(
         submission_key=f"test-submission-key-{index:06d}-{starts_at.timestamp():.0f}",
@@ -93,6 +93,6 @@ def booking_request(starts_at, index=0, **changes):
 
 def book_at_moment(starts_at, now, index=0, **changes):
     """Book through the domain function with a controlled clock."""
-    from booking.bookings import book_and_commit
+    from booking.appointments.bookings import book_and_commit
 
     return book_and_commit(db.session, booking_request(starts_at, index, **changes), now)

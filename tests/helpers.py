@@ -88,9 +88,9 @@ def write_unwritten_emails(session) -> None:
     them in their rows), for tests that read the outbox without an SMTP server."""
     import sqlalchemy as sa
 
-    from booking.models import OutboundEmail
-    from booking.timeutil import now_utc
-    from booking.written_at_send import write
+    from booking.core.models import OutboundEmail
+    from booking.core.timeutil import now_utc
+    from booking.messages.writing import write
 
     unwritten = sa.select(OutboundEmail).where(OutboundEmail.body_text.is_(None))
     for row in session.scalars(unwritten).all():
@@ -101,8 +101,8 @@ def write_unwritten_emails(session) -> None:
 def add_booking(consultant, starts_at, status="confirmed", minutes=30) -> None:
     """A bare booking row of ``consultant`` at ``starts_at``, added to the session (not
     committed): for the free-time tests, which need only its time and status."""
+    from booking.core.models import Appointment
     from booking.extensions import db
-    from booking.models import Appointment
 
     db.session.add(
         Appointment(

@@ -9,9 +9,9 @@ import icalendar
 import sqlalchemy as sa
 
 from booking import create_app
+from booking.core.models import Appointment
 from booking.extensions import db
-from booking.models import Appointment
-from booking.outbox import dispatch_outbox
+from booking.messages.outbox import dispatch_outbox
 from config import ProductionConfig
 from tests.conftest import TEST_KEY
 from tests.helpers import csrf_token

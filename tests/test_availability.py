@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.availability import SlotRules, free_slots
+from booking.core.models import Appointment, StaffUser, TimeOff
 from booking.extensions import db
-from booking.fields import slot_choices
-from booking.free_at import consultants_free_at
-from booking.models import Appointment, StaffUser, TimeOff
+from booking.scheduling.availability import SlotRules, free_slots
+from booking.scheduling.chosen_time import consultants_free_at
+from booking.web.fields import slot_choices
 from tests.helpers import add_booking
 
 KOLKATA = ZoneInfo("Asia/Kolkata")

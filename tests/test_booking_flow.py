@@ -6,12 +6,12 @@ from datetime import datetime
 import icalendar
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.changes import cancel_appointment
+from booking.appointments.changes import cancel_appointment
+from booking.core.audit import Actor
+from booking.core.models import Appointment, AuditEvent, Intake, OutboundEmail, Reminder
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, Reminder
-from booking.outbox import dispatch_outbox
-from booking.timeutil import now_utc
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import BOTH_DATABASES
 
 # The flows staff and patients use every day run on both databases.

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.availability import free_slots, slot_rules
-from booking.booking_rows import HoldGone, write
-from booking.bookings import AlreadyBooked, TooManyBookings, book_and_commit
-from booking.bookings import rows_for as booking_rows_for
-from booking.changes import cancel_appointment
+from booking.appointments.booking_write import HoldGone, write
+from booking.appointments.bookings import AlreadyBooked, TooManyBookings, book_and_commit
+from booking.appointments.bookings import rows_for as booking_rows_for
+from booking.appointments.changes import cancel_appointment
+from booking.core.audit import Actor
+from booking.core.models import Appointment, ScheduleVersion, SlotClaim
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.fields import slot_value
-from booking.holds import HoldRefused, hold_and_commit, holder_hash
-from booking.models import Appointment, SlotClaim
-from booking.timeutil import now_utc
+from booking.scheduling.availability import free_slots, slot_rules
+from booking.scheduling.holds import HoldRefused, hold_and_commit, holder_hash
+from booking.web.fields import slot_value
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
 from tests.factories import booking_request
 from tests.helpers import csrf_token, offered_times
@@ -206,6 +206,33 @@ def test_the_booking_limit_counts_bookings_and_keeps_the_answers(
     assert "please press Book again in" in page and 'value="Asha Verma"' in page
     assert int(response.headers["Retry-After"]) > 0
     assert client.get("/book").status_code == 200  # reading is never limited
+
+
+@BOTH_DATABASES
+def test_a_booking_bumps_its_consultants_schedule_version(app, create_consultant):
+    """The PostgreSQL booking statement repeats the bump that ``schedule_version.bump_on``
+    does elsewhere: a booking must raise its consultant's version (and no one else's), or the
+    booked time would stay on every web process's cached page."""
+    first, other = create_consultant("Dr First"), create_consultant("Dr Other")
+    rules = slot_rules(app.config)
+    now = now_utc()
+    times = list(free_slots(db.session, rules, now))
+
+    def versions() -> dict[int, int]:
+        rows = db.session.execute(sa.select(ScheduleVersion.scope, ScheduleVersion.version))
+        return {scope: version for scope, version in rows}
+
+    for index, starts_at in enumerate(times[:3]):  # the second and third raise existing rows
+        before = versions()
+        result = book_and_commit(db.session, booking_request(starts_at, index), now)
+        db.session.expire_all()
+        after = versions()
+        mine = result.appointment.consultant_id
+        theirs = first.id if mine == other.id else other.id
+        assert after[mine] == before.get(mine, 0) + 1
+        assert after.get(theirs) == before.get(theirs)
+        # The cached free times follow: the booked consultant is no longer offered then.
+        assert mine not in free_slots(db.session, rules, now).get(starts_at, [])
 
 
 @BOTH_DATABASES

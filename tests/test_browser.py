@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import sync_playwright
 
+from booking.core.models import Appointment
 from booking.extensions import db
-from booking.mailsink import start_sink
-from booking.models import Appointment
-from booking.outbox import dispatch_outbox
+from booking.messages.mailsink import start_sink
+from booking.messages.outbox import dispatch_outbox
 from tests.browser import (
     AXE,
     CHROMIUM,

@@ -6,9 +6,9 @@ import socket
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
+from booking.core.models import StaffUser, WeeklyHours
 from booking.extensions import db
-from booking.mailsink import sink_port, start_sink
-from booking.models import StaffUser, WeeklyHours
+from booking.messages.mailsink import sink_port, start_sink
 
 
 def run(app, *args, input=None):

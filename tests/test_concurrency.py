@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.accounts import LastAdmin, change_account
-from booking.availability import free_slots, slot_rules
-from booking.bookings import SlotTaken, book_and_commit
+from booking.appointments.bookings import SlotTaken, book_and_commit
+from booking.core.models import Appointment, Intake, OutboundEmail, Reminder, StaffUser
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, Intake, OutboundEmail, Reminder, StaffUser
-from booking.timeutil import now_utc
+from booking.scheduling.availability import free_slots, slot_rules
+from booking.staff_accounts.accounts import LastAdmin, change_account
 from tests.conftest import BOTH_DATABASES
 from tests.factories import booking_request
 
@@ -111,7 +111,7 @@ def test_race_lost_inside_the_transaction_reoffers_fresh_slots(
             book_and_commit(db.session, booking_request(starts_at, 99), now - timedelta(seconds=1))
         return book_and_commit(session, request, now, rules, actor, candidates)
 
-    monkeypatch.setattr("booking.public.flow.book_and_commit", book_after_someone_else)
+    monkeypatch.setattr("booking.web.booking_flow.book_and_commit", book_after_someone_else)
     response = client.post("/book", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 409

@@ -10,8 +10,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from booking.core.statuses import ActorKind, AppointmentStatus, OutboxStatus, ReminderStatus
 from booking.extensions import db
-from booking.statuses import ActorKind, AppointmentStatus, OutboxStatus, ReminderStatus
 from tests.conftest import BOTH_DATABASES
 
 LITERAL = re.compile(r"'([^']*)'|\b(\d+)\b")

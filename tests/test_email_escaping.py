@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.changes import cancel_appointment, move_and_commit
-from booking.erasure import erase
+from booking.appointments.changes import cancel_appointment, move_and_commit
+from booking.core.audit import Actor
+from booking.core.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.extensions import db
-from booking.models import Appointment, OutboundEmail, PreVisitQuestion
-from booking.reminders import queue_due_reminders
-from booking.urgent import escalate_waiting
+from booking.intake.urgent_call_backs import escalate_waiting
+from booking.messages.reminders import queue_due_reminders
+from booking.privacy.erasure import erase
 from tests.clock import monday_ahead
 from tests.helpers import assert_only_app_markup, write_unwritten_emails
 

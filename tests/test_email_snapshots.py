@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from booking import notifications
-from booking.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
+from booking.core.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
+from booking.messages import notifications
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 STARTS = datetime(2030, 1, 7, 4, 30, tzinfo=UTC)  # fixed: the text says the date

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from booking import crypto
+from booking.core import crypto
+from booking.core.models import Intake, OutboundEmail
 from booking.extensions import db
-from booking.models import Intake, OutboundEmail
 from tests.conftest import TEST_KEY, VALID_ANSWERS
 from tests.helpers import write_unwritten_emails
 

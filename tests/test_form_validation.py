@@ -8,8 +8,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import Appointment, Intake
 from booking.extensions import db
-from booking.models import Appointment, Intake
 from tests.conftest import VALID_ANSWERS
 from tests.helpers import csrf_token
 
@@ -323,8 +323,8 @@ def test_the_quick_choice_check_answers_as_wtforms_does(app):
     WTForms' own check does, with its words."""
     from wtforms import SelectMultipleField
 
-    from booking.fields import QuickChoices
-    from booking.public.forms import BookingForm
+    from booking.web.booking_form import BookingForm
+    from booking.web.fields import QuickChoices
 
     checked = 0
     with app.test_request_context("/book", method="POST"):

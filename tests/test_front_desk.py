@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from booking.appointments.front_desk import desk_view
+from booking.core.models import Appointment, TimeOff
 from booking.extensions import db
-from booking.front_desk import desk_view
-from booking.models import Appointment, TimeOff
 from tests.clock import clinic_slot, monday_ahead
 
 INDIA = ZoneInfo("Asia/Kolkata")

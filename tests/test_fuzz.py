@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from booking.core.models import Appointment, Intake, OutboundEmail, Reminder
 from booking.extensions import db
-from booking.models import Appointment, Intake, OutboundEmail, Reminder
 from tests.conftest import VALID_ANSWERS
 from tests.helpers import assert_only_app_markup, csrf_token, write_unwritten_emails
 

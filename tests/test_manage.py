@@ -7,10 +7,10 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking.bookings import book_and_commit
+from booking.appointments.bookings import book_and_commit
+from booking.core.models import Appointment, AuditEvent, Reminder
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Reminder
-from booking.outbox import dispatch_outbox
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
 from tests.helpers import csrf_token, offered_slots
 
@@ -232,7 +232,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     app, client, booked, create_consultant, monkeypatch
 ):
     """The time is free when the form is checked, but taken before the move commits."""
-    from booking.changes import move_and_commit
+    from booking.appointments.changes import move_and_commit
     from tests.factories import booking_request
 
     appointment, token = booked(slot_index=250)
@@ -247,7 +247,7 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
                 book_and_commit(db.session, booking_request(starts_at, index), now)
         return move_and_commit(session, appointment, new_start, now, actor)
 
-    monkeypatch.setattr("booking.moving.move_and_commit", someone_else_first)
+    monkeypatch.setattr("booking.web.moving.move_and_commit", someone_else_first)
     response = client.post(
         f"/manage/{token}/move",
         data={
@@ -275,7 +275,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
 ):
     """The consultants are free when the move looks, and taken by the time it commits: only the
     unique index can refuse it then, and the booking must stay exactly as it was."""
-    import booking.changes
+    import booking.appointments.changes
     from tests.factories import booking_request
 
     appointment, token = booked(slot_index=250)
@@ -283,7 +283,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
     target = offered_slots(page)[20]
     starts_at = datetime.fromisoformat(target)
-    real_lookup = booking.changes.consultants_free_at
+    real_lookup = booking.appointments.changes.consultants_free_at
 
     def free_then_taken(session, rules, now, moment):
         free = real_lookup(session, rules, now, moment)
@@ -294,7 +294,7 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
             db.session.remove()
         return free
 
-    monkeypatch.setattr(booking.changes, "consultants_free_at", free_then_taken)
+    monkeypatch.setattr(booking.appointments.changes, "consultants_free_at", free_then_taken)
     response = client.post(
         f"/manage/{token}/move",
         data={

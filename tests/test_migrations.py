@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import Appointment, PreVisitQuestion
+from booking.core.tokens import find_by_token, hash_token
 from booking.extensions import db
-from booking.models import Appointment, PreVisitQuestion
-from booking.tokens import find_by_token, hash_token
 from tests.conftest import make_app, require_postgres
 from tests.databases import throwaway_database
 
@@ -199,8 +199,8 @@ def test_0006_and_0007_keep_existing_bookings_and_correct_the_question_list(empt
     """A database with bookings and the clinic's own edits to the list, upgraded: every booking
     keeps its answers, questions the clinic edited or wrote stay, the presumptive seeds go, and
     the lists patients get are the corrected ones."""
-    from booking.questions import question_list
-    from booking.summary import consultant_summary
+    from booking.intake.consultant_summary import consultant_summary
+    from booking.intake.previsit_questions import question_list
 
     app = make_app(empty_database)
     runner = app.test_cli_runner()
@@ -470,9 +470,9 @@ def test_0014_keeps_existing_consents_unversioned_and_lets_them_be_erased(empty_
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     assert runner.invoke(args=["db", "check"]).exit_code == 0
     with app.app_context():
-        from booking.audit import Actor
-        from booking.erasure import erase
-        from booking.timeutil import now_utc
+        from booking.core.audit import Actor
+        from booking.core.timeutil import now_utc
+        from booking.privacy.erasure import erase
 
         appointment = db.session.scalar(sa.select(Appointment))
         assert appointment.consent_health_version is None and appointment.erased_at is None

@@ -3,11 +3,11 @@ exactly as written, with the calendar file attached."""
 
 import sqlalchemy as sa
 
+from booking.core.models import OutboundEmail
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import OutboundEmail
-from booking.notifications import Email
-from booking.outbox import dispatch_outbox, enqueue
-from booking.timeutil import now_utc
+from booking.messages.notifications import Email
+from booking.messages.outbox import dispatch_outbox, enqueue
 
 HINDI = "आपका परामर्श — सोमवार 30 नवंबर, 11:30"
 LONG_LINE = "क्या मैं इलाज के दौरान काम कर सकता हूँ? " * 60  # one paragraph, far over 998 bytes

@@ -8,18 +8,18 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from booking.core.models import OutboundEmail
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.mailsink import MailSink
-from booking.models import OutboundEmail
-from booking.notifications import Email
-from booking.outbox import (
+from booking.messages.mailsink import MailSink
+from booking.messages.notifications import Email
+from booking.messages.outbox import (
     backoff,
     claim_due_rows,
     claim_outbox_batch,
     dispatch_outbox,
     enqueue,
 )
-from booking.timeutil import now_utc
 from tests.conftest import BOTH_DATABASES, free_port
 
 

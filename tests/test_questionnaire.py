@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import Appointment, AuditEvent, Questionnaire
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Questionnaire
-from booking.outbox import dispatch_outbox
-from booking.timeutil import now_utc
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import csrf_token
 
@@ -274,7 +274,7 @@ def test_self_harm_now_shows_the_crisis_line_at_once_and_opens_a_call_back(
 
 
 def test_the_24_hour_reminder_asks_again_only_while_it_is_not_done(client, booked, smtp):
-    from booking.notifications import reminder_email
+    from booking.messages.notifications import reminder_email
 
     appointment, link = booked
     row = db.session.get(Appointment, appointment.id)

@@ -8,12 +8,12 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.changes import cancel_appointment, move_and_commit
+from booking.appointments.changes import cancel_appointment, move_and_commit
+from booking.core.audit import Actor
+from booking.core.models import Appointment, OutboundEmail, Reminder
 from booking.extensions import db
-from booking.models import Appointment, OutboundEmail, Reminder
-from booking.outbox import dispatch_outbox
-from booking.reminders import queue_due_reminders
+from booking.messages.outbox import dispatch_outbox
+from booking.messages.reminders import queue_due_reminders
 from tests.clock import days_after_dst_changes, monday_ahead
 from tests.conftest import BOTH_DATABASES
 

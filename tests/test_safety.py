@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.changes import cancel_appointment, move_and_commit
+from booking.appointments.changes import cancel_appointment, move_and_commit
+from booking.core.audit import Actor
+from booking.core.models import Appointment, AuditEvent, Intake, OutboundEmail, UrgentCase
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Intake, OutboundEmail, UrgentCase
-from booking.outbox import dispatch_outbox
-from booking.reminders import queue_due_reminders
-from booking.urgent import escalate_waiting, record_call_back
+from booking.intake.urgent_call_backs import escalate_waiting, record_call_back
+from booking.messages.outbox import dispatch_outbox
+from booking.messages.reminders import queue_due_reminders
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
 from tests.helpers import csrf_token

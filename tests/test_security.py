@@ -7,9 +7,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import Appointment
 from booking.extensions import db
-from booking.models import Appointment
-from booking.outbox import dispatch_outbox
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import VALID_ANSWERS, make_app
 
 

@@ -68,7 +68,7 @@ def test_development_files_with_patient_data_are_the_owner_s_only(tmp_path):
     import sqlalchemy as sa
 
     from booking.extensions import db
-    from booking.mailsink import start_sink
+    from booking.messages.mailsink import start_sink
 
     instance = tmp_path / "instance"
     app = create_app(
@@ -146,7 +146,7 @@ def test_production_refuses_a_short_secret_key():
 
 def test_staff_passwords_are_hashed_with_scrypt_outside_the_tests():
     """The tests use a cheap hash for speed; every other environment must not."""
-    from booking.accounts import new_staff_user
+    from booking.staff_accounts.accounts import new_staff_user
 
     app = create_app(
         ProductionConfig,

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from booking import create_app
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.timeutil import now_utc
 from config import TestingConfig
 from tests.clock import clinic_slot
 from tests.conftest import (

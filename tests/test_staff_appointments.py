@@ -13,15 +13,15 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from booking import choices
-from booking.audit import Actor
-from booking.bookings import SlotTaken
-from booking.changes import cancel_appointment, reassign_and_commit
+from booking.appointments.bookings import SlotTaken
+from booking.appointments.changes import cancel_appointment, reassign_and_commit
+from booking.appointments.search import search_text_for
+from booking.core.audit import Actor
+from booking.core.models import Appointment, AppointmentNote, AuditEvent, Reminder
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, AppointmentNote, AuditEvent, Reminder
-from booking.outbox import dispatch_outbox
-from booking.search import search_text_for
-from booking.timeutil import now_utc
+from booking.intake import choices
+from booking.messages.outbox import dispatch_outbox
 from tests.clock import clinic_slot, monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
 from tests.helpers import csrf_token, offered_slots, offered_times

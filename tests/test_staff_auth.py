@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.accounts import MAX_FAILURES, authenticate
+from booking.core.models import AuditEvent, StaffUser
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import AuditEvent, StaffUser
-from booking.timeutil import now_utc
+from booking.staff_accounts.accounts import MAX_FAILURES, authenticate
 from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, sign_in
 
 
@@ -128,7 +128,7 @@ def test_password_rules(staff_client, new, message):
 
 
 def test_the_common_password_list_holds_ten_thousand_entries():
-    from booking.accounts import _COMMON
+    from booking.staff_accounts.accounts import _COMMON
 
     assert len(_COMMON) >= 10_000
     assert {"iloveyou", "sunshine", "trustno1"} <= _COMMON

@@ -6,10 +6,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import Appointment, AuditEvent, OutboundEmail
+from booking.core.statuses import OutboxStatus
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, OutboundEmail
-from booking.outbox import dispatch_outbox
-from booking.statuses import OutboxStatus
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import BOTH_DATABASES, csrf_for
 from tests.test_form_validation import CAREGIVER
 

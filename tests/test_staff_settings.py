@@ -7,8 +7,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
-from booking.extensions import db
-from booking.models import (
+from booking.core.models import (
     Appointment,
     AuditEvent,
     OutboundEmail,
@@ -17,7 +16,8 @@ from booking.models import (
     TimeOff,
     WeeklyHours,
 )
-from booking.outbox import dispatch_outbox
+from booking.extensions import db
+from booking.messages.outbox import dispatch_outbox
 from tests.conftest import csrf_for, sign_in
 from tests.helpers import offered_times
 

@@ -14,6 +14,7 @@ from tests.databases import (
     NAMED_URL,
     NotATestDatabase,
     check_test_database,
+    database_name,
     throwaway_database,
     with_database,
     worker_url,
@@ -58,13 +59,16 @@ def test_pytest_stops_before_touching_a_clinic_database(tmp_path):
 def test_a_throwaway_database_is_unique_to_the_run_and_dropped_afterwards():
     require_postgres()
     server = sa.create_engine(with_database(NAMED_URL, "postgres"))
-    names = sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'probe%'")
+    exists = sa.text("SELECT count(*) FROM pg_database WHERE datname IN :names").bindparams(
+        sa.bindparam("names", expanding=True)
+    )
     try:
         with throwaway_database("probe") as url, throwaway_database("probe") as other:
-            assert url != other
+            names = [database_name(url), database_name(other)]
+            assert names[0] != names[1] and all(name.endswith("_test") for name in names)
             with server.connect() as connection:
-                assert len(connection.scalars(names).all()) == 2
+                assert connection.scalar(exists, {"names": names}) == 2
         with server.connect() as connection:
-            assert connection.scalars(names).all() == []
+            assert connection.scalar(exists, {"names": names}) == 0
     finally:
         server.dispose()

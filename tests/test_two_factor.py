@@ -7,9 +7,9 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from booking.accounts import new_staff_user
+from booking.core.models import AuditEvent, RecoveryCode, StaffUser
 from booking.extensions import db
-from booking.models import AuditEvent, RecoveryCode, StaffUser
+from booking.staff_accounts.accounts import new_staff_user
 from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, next_code, sign_in
 from tests.helpers import csrf_token
 

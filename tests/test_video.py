@@ -8,13 +8,13 @@ from datetime import timedelta
 import icalendar
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.changes import cancel_appointment, move_and_commit
+from booking.appointments.changes import cancel_appointment, move_and_commit
+from booking.core.audit import Actor
+from booking.core.models import Appointment, AuditEvent
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent
-from booking.outbox import dispatch_outbox
-from booking.reminders import queue_due_reminders
-from booking.timeutil import now_utc
+from booking.messages.outbox import dispatch_outbox
+from booking.messages.reminders import queue_due_reminders
 from tests.conftest import BOTH_DATABASES, csrf_for
 
 LINK = re.compile(r"^https://meet\.jit\.si/consult-[0-9a-f]{32}$")

@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.availability import free_slots, slot_rules
-from booking.changes import cancel_appointment
+from booking.appointments.changes import cancel_appointment
+from booking.appointments.waitlist import make_offers
+from booking.core.audit import Actor
+from booking.core.models import AuditEvent, OutboundEmail, WaitlistEntry, WaitlistOffer
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import AuditEvent, OutboundEmail, WaitlistEntry, WaitlistOffer
-from booking.outbox import dispatch_outbox
-from booking.privacy import NOTICE_VERSION
-from booking.retention import apply_retention
-from booking.timeutil import now_utc
-from booking.waitlist import make_offers
+from booking.messages.outbox import dispatch_outbox
+from booking.privacy.notice import NOTICE_VERSION
+from booking.privacy.retention import apply_retention
+from booking.scheduling.availability import free_slots, slot_rules
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
 from tests.helpers import assert_only_app_markup, csrf_token
 

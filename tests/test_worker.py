@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from booking.core.models import Appointment, OutboundEmail, Reminder, UrgentCase
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, OutboundEmail, Reminder, UrgentCase
-from booking.timeutil import now_utc
 from booking.worker import (
     JOB_DEFAULTS,
     SENDING,

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.core.models import Appointment, OutboundEmail, PreVisitQuestion
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, OutboundEmail, PreVisitQuestion
-from booking.outbox import backoff, dispatch_outbox
-from booking.timeutil import now_utc
+from booking.messages.outbox import backoff, dispatch_outbox
 from tests.conftest import BOTH_DATABASES
 
 

@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.audit import Actor
-from booking.erasure import erase
+from booking.core.audit import Actor
+from booking.core.models import Appointment, AuditEvent, Reminder
+from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Reminder
-from booking.outbox import dispatch_outbox
-from booking.privacy import NOTICE_VERSION
-from booking.reminders import queue_due_reminders
-from booking.retention import apply_retention
-from booking.timeutil import now_utc
+from booking.messages.outbox import dispatch_outbox
+from booking.messages.reminders import queue_due_reminders
+from booking.privacy.erasure import erase
+from booking.privacy.notice import NOTICE_VERSION
+from booking.privacy.retention import apply_retention
 from tests.clock import monday_ahead
 from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
 from tests.helpers import csrf_token, offered_times

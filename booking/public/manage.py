@@ -10,27 +10,27 @@ from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from .. import choices
-from ..audit import Actor
-from ..availability import slot_rules
-from ..changes import (
+from ..appointments.changes import (
     ChangeRefused,
     cancel_appointment,
     change_deadline,
     patient_can_change,
 )
+from ..core.audit import Actor
+from ..core.models import Appointment
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import format_local, now_utc, zone
+from ..core.tokens import find_by_token
 from ..extensions import csrf, db, limiter
-from ..fields import chosen_timezone, slot_choices
-from ..models import Appointment
-from ..moving import attempt_move, movable_slots
-from ..notifications import times
-from ..questionnaire import state as questionnaire_state
-from ..statuses import AppointmentStatus
-from ..timeutil import format_local, now_utc, zone
-from ..tokens import find_by_token
+from ..intake import choices
+from ..intake.health_questionnaire import state as questionnaire_state
+from ..messages.notifications import times
+from ..scheduling.availability import slot_rules
+from ..web.booking_flow import REBOOK_KEY
+from ..web.booking_form import CancelForm, MoveForm
+from ..web.fields import chosen_timezone, slot_choices
+from ..web.moving import attempt_move, movable_slots
 from . import bp
-from .flow import REBOOK_KEY
-from .forms import CancelForm, MoveForm
 
 
 def manage_rate_limit() -> str:

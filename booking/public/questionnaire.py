@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from .. import choices
-from ..audit import Actor
+from ..core.audit import Actor
+from ..core.timeutil import now_utc
 from ..extensions import csrf, db, limiter
-from ..questionnaire import QuestionnaireClosed, answers_of, can_edit, save, shows_crisis_line
-from ..timeutil import now_utc
+from ..intake import choices
+from ..intake.health_questionnaire import (
+    QuestionnaireClosed,
+    answers_of,
+    can_edit,
+    save,
+    shows_crisis_line,
+)
+from ..web.questionnaire_form import NEEDED, QuestionnaireForm
 from . import bp
 from .manage import _load, manage_rate_limit
-from .questionnaire_form import NEEDED, QuestionnaireForm
 
 
 def _page(appointment, token, form, status=200, notice=None):

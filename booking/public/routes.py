@@ -9,24 +9,25 @@ import time
 
 from flask import Response, abort, current_app, redirect, render_template, session, url_for
 
-from .. import choices
-from ..changes import patient_can_change
+from ..appointments.changes import patient_can_change
+from ..appointments.waitlist import OFFER_KEY, take_offer
+from ..core.models import Appointment
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import now_utc
+from ..core.tokens import issue_manage_token
 from ..extensions import csrf, db, limiter
-from ..fields import chosen_timezone
-from ..models import Appointment
-from ..notifications import build_ics, safety_context, times
-from ..privacy import NOTICE_VERSION, grievance_contact
-from ..statuses import AppointmentStatus
-from ..timeutil import now_utc
-from ..tokens import issue_manage_token
-from ..waitlist import OFFER_KEY, take_offer
+from ..intake import choices
+from ..messages.notifications import build_ics, safety_context, times
+from ..privacy.notice import NOTICE_VERSION, grievance_contact
+from ..web import booking_flow as steps
+from ..web.booking_flow import CONFIRMED_KEY, REBOOK_KEY, Flow, patient_actor
+from ..web.booking_form import BookingForm
+from ..web.fields import chosen_timezone
 from . import bp
-from . import flow as steps
-from .flow import CONFIRMED_KEY, REBOOK_KEY, Flow
-from .forms import BookingForm
 
 PATIENT = Flow(
     staff=False,
+    actor=patient_actor,
     time_endpoint="public.book",
     choose_endpoint="public.choose_time",
     details_endpoint="public.details",

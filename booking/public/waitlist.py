@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, session, url_for
 
-from .. import choices
+from ..appointments.waitlist import OFFER_KEY, find_offer
+from ..core.models import WaitlistEntry
+from ..core.timeutil import now_utc
 from ..extensions import csrf, db, limiter
-from ..fields import chosen_timezone
-from ..models import WaitlistEntry
-from ..privacy import NOTICE_VERSION
-from ..timeutil import now_utc
-from ..waitlist import OFFER_KEY, find_offer
+from ..intake import choices
+from ..privacy.notice import NOTICE_VERSION
+from ..web.booking_flow import HOLD_KEY, ZONE_KEY
+from ..web.booking_form import WaitlistForm
+from ..web.fields import chosen_timezone
 from . import bp
-from .flow import HOLD_KEY, ZONE_KEY
-from .forms import WaitlistForm
 from .routes import _made, booking_rate_limit
 
 

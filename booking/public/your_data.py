@@ -12,18 +12,18 @@ from datetime import datetime
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from .. import audit
-from ..audit import Actor
-from ..data_export import booking_data
-from ..erasure import erase, withdraw_health_consent, withdraw_reminder_consent
+from ..core import audit
+from ..core.audit import Actor
+from ..core.models import Appointment
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import now_utc
+from ..core.tokens import find_by_token
 from ..extensions import csrf, db, limiter
-from ..models import Appointment
-from ..notifications import times
-from ..statuses import AppointmentStatus
-from ..timeutil import now_utc
-from ..tokens import find_by_token
+from ..messages.notifications import times
+from ..privacy.data_export import booking_data
+from ..privacy.erasure import erase, withdraw_health_consent, withdraw_reminder_consent
+from ..web.booking_form import ConfirmForm
 from . import bp
-from .forms import ConfirmForm
 from .manage import gone_page, manage_rate_limit
 
 

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from .. import audit
-from ..audit import Actor
+from ..core import audit
+from ..core.audit import Actor
+from ..core.models import StaffUser
+from ..core.timeutil import now_utc
 from ..extensions import db, login_manager
-from ..models import StaffUser
-from ..timeutil import now_utc
 from . import bp
 
 IDLE_LIMIT = timedelta(minutes=30)

@@ -6,11 +6,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
 
-from .. import two_factor
-from ..accounts import LastAdmin, change_account, new_staff_user, reset_password, temporary_password
+from ..core.models import Appointment, AuditEvent, StaffUser
 from ..extensions import db
-from ..models import Appointment, AuditEvent, StaffUser
-from ..paging import page_number
+from ..staff_accounts import two_factor
+from ..staff_accounts.accounts import (
+    LastAdmin,
+    change_account,
+    new_staff_user,
+    reset_password,
+    temporary_password,
+)
+from ..web.paging import page_number
 from . import bp
 from .access import admin_required, record
 from .forms import AccountEditForm, AccountForm, ActionForm

@@ -21,9 +21,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from .. import choices
-from ..bookings import SlotTaken
-from ..changes import (
+from ..appointments.bookings import SlotTaken
+from ..appointments.changes import (
     ChangeRefused,
     add_note,
     cancel_appointment,
@@ -31,12 +30,9 @@ from ..changes import (
     set_outcome,
     staff_rules,
 )
-from ..contact_details import undelivered
-from ..extensions import db
-from ..fields import slot_choices
-from ..free_at import consultants_free_at
-from ..listing import Filters, export_csv, list_page
-from ..models import (
+from ..appointments.contact_details import undelivered
+from ..appointments.listing import Filters, export_csv, list_page
+from ..core.models import (
     Appointment,
     AppointmentNote,
     AuditEvent,
@@ -44,16 +40,20 @@ from ..models import (
     Questionnaire,
     StaffUser,
 )
-from ..moving import attempt_move, movable_slots
-from ..outbox import ENCRYPTED_BODY
-from ..paging import page_number
-from ..public.questionnaire_form import answer_rows
-from ..questionnaire import answers_of, record_follow_up
-from ..questionnaire import state as questionnaire_state
-from ..statuses import AppointmentStatus
-from ..summary import consultant_summary
-from ..timeutil import clinic_today, clinic_zone, now_utc
-from ..urgent import CallBackRefused, record_call_back
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import clinic_today, clinic_zone, now_utc
+from ..extensions import db
+from ..intake import choices
+from ..intake.consultant_summary import consultant_summary
+from ..intake.health_questionnaire import answers_of, record_follow_up
+from ..intake.health_questionnaire import state as questionnaire_state
+from ..intake.questionnaire_questions import answer_rows
+from ..intake.urgent_call_backs import CallBackRefused, record_call_back
+from ..messages.outbox import ENCRYPTED_BODY
+from ..scheduling.chosen_time import consultants_free_at
+from ..web.fields import slot_choices
+from ..web.moving import attempt_move, movable_slots
+from ..web.paging import page_number
 from . import bp
 from .access import record, staff_actor
 from .forms import (

@@ -15,11 +15,17 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
-from .. import two_factor as second_factor
-from ..accounts import PasswordRejected, authenticate, count_failure, is_locked, set_password
+from ..core.models import StaffUser
+from ..core.timeutil import now_utc
 from ..extensions import db, limiter
-from ..models import StaffUser
-from ..timeutil import now_utc
+from ..staff_accounts import two_factor as second_factor
+from ..staff_accounts.accounts import (
+    PasswordRejected,
+    authenticate,
+    count_failure,
+    is_locked,
+    set_password,
+)
 from . import bp
 from .access import PENDING, load_user, record, safe_next
 from .forms import ActionForm, CodeForm, PasswordForm, SignInForm

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..availability import outside_availability, set_weekly_hours, slot_rules
+from ..core.models import StaffUser, TimeOff
+from ..core.timeutil import clinic_zone, now_utc
 from ..extensions import db
-from ..hours_grid import grid_of, read_grid
-from ..models import StaffUser, TimeOff
-from ..timeutil import clinic_zone, now_utc
+from ..scheduling.availability import outside_availability, set_weekly_hours, slot_rules
+from ..scheduling.hours_grid import grid_of, read_grid
 from . import bp
 from .access import record
 from .forms import ActionForm, TimeOffForm

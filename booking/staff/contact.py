@@ -8,12 +8,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, TelField
 from wtforms.validators import Length, ValidationError
 
-from ..contact_details import correct_contact, resend_confirmation
+from ..appointments.contact_details import correct_contact, resend_confirmation
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..fields import clean_line, line, plain_name, required
-from ..public.forms import channel_field, checked_email, checked_phone, email_field, phone_field
-from ..statuses import AppointmentStatus
-from ..timeutil import now_utc
+from ..web.booking_form import channel_field, checked_email, checked_phone, email_field, phone_field
+from ..web.fields import clean_line, line, plain_name, required
 from . import bp
 from .access import staff_actor
 from .appointments import load

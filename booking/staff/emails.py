@@ -6,12 +6,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
 
+from ..core.models import OutboundEmail
+from ..core.statuses import OutboxStatus
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..models import OutboundEmail
-from ..outbox import ENCRYPTED_BODY, retry_dead
-from ..paging import page_number
-from ..statuses import OutboxStatus
-from ..timeutil import now_utc
+from ..messages.outbox import ENCRYPTED_BODY, retry_dead
+from ..web.paging import page_number
 from . import bp
 from .access import record
 from .forms import ActionForm

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import DataRequired
 
-from ..erasure import REASONS, erase
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..timeutil import now_utc
+from ..privacy.erasure import REASONS, erase
 from . import bp
 from .access import admin_required, staff_actor
 from .appointments import load

@@ -26,11 +26,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .. import choices
-from ..fields import TimeChoiceForm, clean_line, clean_text
-from ..listing import PAGE_SIZES
-from ..public.forms import checked_email
-from ..statuses import AppointmentStatus, StaffRole
+from ..appointments.listing import PAGE_SIZES
+from ..core.statuses import AppointmentStatus, StaffRole
+from ..intake import choices
+from ..web.booking_form import checked_email
+from ..web.fields import TimeChoiceForm, clean_line, clean_text
 
 ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
 
@@ -223,7 +223,7 @@ class VideoLinkForm(FlaskForm):
     link = StringField("New meeting link", [Length(max=500)], filters=[clean_line])
 
     def validate_link(self, field):
-        from ..video import valid_meeting_link
+        from ..appointments.video import valid_meeting_link
 
         if not valid_meeting_link(field.data or ""):
             raise ValidationError("Enter the meeting's full address, starting with https://")

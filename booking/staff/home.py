@@ -10,12 +10,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import render_template
 
+from ..appointments.front_desk import desk_view
+from ..core.models import ACTIVE_STATUSES, Appointment, OutboundEmail, Questionnaire
+from ..core.statuses import OutboxStatus
+from ..core.timeutil import clinic_zone, now_utc
 from ..extensions import db
-from ..front_desk import desk_view
-from ..models import ACTIVE_STATUSES, Appointment, OutboundEmail, Questionnaire
-from ..statuses import OutboxStatus
-from ..timeutil import clinic_zone, now_utc
-from ..urgent import waiting_cases
+from ..intake.urgent_call_backs import waiting_cases
 from . import bp
 
 CHART_DAYS = 14

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 
-from ..public import flow as steps
-from ..public.flow import Flow
+from ..web import booking_flow as steps
+from ..web.booking_flow import Flow
 from . import bp
+from .access import staff_actor
 
 DESK = Flow(
     staff=True,
+    actor=staff_actor,
     time_endpoint="staff.new_booking",
     choose_endpoint="staff.new_booking_time",
     details_endpoint="staff.new_booking_details",

@@ -7,12 +7,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from .. import choices
+from ..core.models import Appointment, Intake, PreVisitQuestion
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..models import Appointment, Intake, PreVisitQuestion
-from ..notifications import reminder_email
-from ..questions import move, questions_for
-from ..timeutil import now_utc
+from ..intake import choices
+from ..intake.previsit_questions import move, questions_for
+from ..messages.notifications import reminder_email
 from . import bp
 from .access import record
 from .forms import MoveQuestionForm, QuestionForm

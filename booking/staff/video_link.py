@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 
+from ..appointments.video import change_mode, replace_link
+from ..core.statuses import AppointmentStatus
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..statuses import AppointmentStatus
-from ..timeutil import now_utc
-from ..video import change_mode, replace_link
 from . import bp
 from .access import staff_actor
 from .appointments import _detail, load

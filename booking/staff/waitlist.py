@@ -7,12 +7,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, url_for
 
-from .. import choices
+from ..appointments.waitlist import remove
+from ..core.models import WaitlistEntry
+from ..core.statuses import WaitlistStatus
+from ..core.timeutil import now_utc
 from ..extensions import db
-from ..models import WaitlistEntry
-from ..statuses import WaitlistStatus
-from ..timeutil import now_utc
-from ..waitlist import remove
+from ..intake import choices
 from . import bp
 from .access import staff_actor
 from .forms import ActionForm

@@ -1,0 +1,106 @@
+"""Correcting a booking's contact details, and sending the confirmation again.
+
+A mistyped email means the patient receives nothing, and nobody can reach them but by phone:
+the front desk corrects it and resends. Only contact fields can change here; each change is
+audited with its old and new value (contact details, never health data). Emails still waiting
+in the outbox for the old address go to the new one; sent ones stay as they were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..core import audit
+from ..core.audit import Actor
+from ..core.models import Appointment, OutboundEmail
+from ..core.statuses import OutboxStatus
+from ..extensions import Session
+from ..messages.outbox import ENCRYPTED_BODY, enqueue_unwritten
+
+CONTACT_FIELDS = {
+    "patient_name": "patient's name",
+    "patient_email": "email",
+    "patient_phone": "phone",
+    "preferred_channel": "preferred channel",
+    "booker_name": "booker's name",
+    "booker_email": "booker's email",
+    "booker_phone": "booker's phone",
+}
+PATIENT_KINDS = ("confirmation", "reminder", "moved", "cancelled")
+
+
+def correct_contact(
+    session: Session, appointment: Appointment, values: dict, now: datetime, actor: Actor
+) -> list[str]:
+    """Set the contact fields given in ``values``; return the labels of those that changed.
+    The caller commits."""
+    changed = []
+    for name, label in CONTACT_FIELDS.items():
+        if name not in values:
+            continue
+        old, new = getattr(appointment, name), values[name]
+        if (old or None) == (new or None):
+            continue
+        setattr(appointment, name, new)
+        changed.append(label)
+        audit.record(
+            session,
+            "contact_corrected",
+            now,
+            actor,
+            appointment=appointment,
+            detail=f"{label}: {_short(old)} -> {_short(new)}",
+        )
+        if name == "patient_email":
+            _retarget_waiting(session, appointment, old, new)
+    return changed
+
+
+def _short(value: str | None) -> str:
+    text = value or "(none)"
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+def _retarget_waiting(session: Session, appointment: Appointment, old: str, new: str) -> None:
+    """Patient emails not sent yet go to the corrected address."""
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.appointment_id == appointment.id,
+            OutboundEmail.recipient == old,
+            OutboundEmail.status == OutboxStatus.PENDING,
+            OutboundEmail.kind.in_(PATIENT_KINDS),
+        )
+        .values(recipient=new)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def resend_confirmation(
+    session: Session, appointment: Appointment, now: datetime, actor: Actor
+) -> None:
+    """Queue the confirmation again, to the current address; the worker writes it when it
+    sends it, with the consult's current details and a fresh manage link. The caller commits."""
+    enqueue_unwritten(session, "confirmation", appointment.patient_email, appointment, now)
+    audit.record(session, "confirmation_resent", now, actor, appointment=appointment)
+
+
+def undelivered(session: Session, appointment: Appointment) -> OutboundEmail | None:
+    """The latest patient email that could not be delivered (dead), if nothing has been
+    delivered to the patient since (a relative's copy is not the patient's)."""
+    latest = session.scalar(
+        sa.select(OutboundEmail)
+        .where(
+            OutboundEmail.appointment_id == appointment.id,
+            OutboundEmail.recipient == appointment.patient_email,
+            OutboundEmail.kind.in_(PATIENT_KINDS),
+            OutboundEmail.status.in_((OutboxStatus.DEAD, OutboxStatus.SENT)),
+        )
+        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
+        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.status == OutboxStatus.DEAD else None

@@ -1,0 +1,40 @@
+"""Manage-link tokens: random, shown once in an email, stored only as a SHA-256 hash.
+
+A hash lookup is enough (no slow KDF): the token is 256 random bits, so there is nothing to
+guess, and the hash means a copy of the database holds no working link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import Session
+from .models import Appointment, ManageToken
+
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def issue_manage_token(session: Session, appointment: Appointment, now: datetime) -> str:
+    """A new token for one email; the caller's transaction stores its hash."""
+    token = secrets.token_urlsafe(32)
+    session.add(ManageToken(appointment=appointment, token_hash=hash_token(token), created_at=now))
+    return token
+
+
+def find_by_token(session: Session, token: str) -> Appointment | None:
+    if not TOKEN_SHAPE.match(token or ""):
+        return None
+    return session.scalar(
+        sa.select(Appointment)
+        .join(ManageToken, ManageToken.appointment_id == Appointment.id)
+        .where(ManageToken.token_hash == hash_token(token))
+    )

@@ -1,0 +1,167 @@
+"""The consultant's one-screen summary of a booking: could this patient be a candidate for the
+therapy they ask about, and what is still missing before that can be judged.
+
+It reads the booking form's answers and the questionnaire's; it decides nothing. "Needs care"
+items are the answers a consultant must look at first (a "yes" to a condition that can make
+cytokine therapy unsafe, spread to the brain, daily activity limited to bed or chair most of the
+day, pregnancy); "missing" items are what the consult cannot go without.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..core.models import Appointment
+from . import choices
+from .birth_dates import age_on
+from .health_questionnaire import answers_of
+from .health_questionnaire import state as questionnaire_state
+from .safety import appointment_guidance, severity
+
+# High-dose IL-2 and most cytokine trials ask for ECOG 0-1; from ECOG 2 the consultant should
+# look first.
+LIMITED_ACTIVITY = {"2", "3", "4"}
+
+
+@dataclass
+class Line:
+    label: str
+    value: str
+    attention: bool = False
+
+
+@dataclass
+class Summary:
+    lines: list[Line]
+    needs_care: list[str] = field(default_factory=list)
+    not_sure: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _labels(options, codes) -> str:
+    return ", ".join(choices.label(options, code) for code in codes) or "—"
+
+
+def age_text(appointment: Appointment, today: date) -> str:
+    born = appointment.intake.birth_date_value
+    if born is None:
+        return "Not asked (booked before the form asked)"
+    return f"{age_on(born, today)} (born {born.strftime('%d %b %Y')})"
+
+
+def consultant_summary(appointment: Appointment, today: date) -> Summary:
+    intake = appointment.intake
+    answers = answers_of(appointment.questionnaire)
+    state = questionnaire_state(appointment)
+    needs_care: list[str] = []
+    not_sure: list[str] = []
+    missing: list[str] = []
+
+    for code, words in choices.CONDITIONS:
+        answer = answers.get(f"condition_{code}")
+        if answer == "yes":
+            needs_care.append(words)
+        elif answer == "not_sure":
+            not_sure.append(words)
+    spread = answers.get("spread", [])
+    if "brain" in spread:
+        needs_care.append("Spread to the brain")
+    activity = answers.get("daily_activity")
+    if activity in LIMITED_ACTIVITY:
+        needs_care.append(f"Daily activity limited (ECOG {activity})")
+    if answers.get("pregnancy") in {"pregnant", "breastfeeding"}:
+        needs_care.append(choices.label(choices.PREGNANCY, answers["pregnancy"]))
+    if answers.get("medicine_steroids") == "yes":
+        needs_care.append("Takes steroids")
+    if set(answers.get("earlier_immunotherapy", [])) & {"checkpoint", "interleukin2", "interferon"}:
+        needs_care.append(
+            "Has had: " + _labels(choices.EARLIER_IMMUNOTHERAPY, answers["earlier_immunotherapy"])
+        )
+    if answers.get("bad_reactions") == "yes":
+        needs_care.append("A bad reaction to an earlier cancer treatment")
+
+    if state != "done":
+        missing.append(
+            "Health questionnaire not sent"
+            if state == "not_yet"
+            else "Health questionnaire started, not sent"
+        )
+    if intake.stage == "unknown":
+        missing.append("Stage not known")
+    if intake.birth_date is None:
+        missing.append("Age")
+    reports = answers.get("reports", [])
+    if state != "not_yet" and ("none" in reports or "biopsy" not in reports):
+        missing.append("Biopsy or histopathology report")
+
+    guidance = appointment_guidance(appointment)
+    flags = intake.red_flag_list
+    red_flags = (
+        _labels(choices.RED_FLAGS, flags)
+        if flags
+        else ("Urgent (answered before the checklist)" if appointment.urgent else "—")
+    )
+    case = appointment.urgent_case
+    if case is None:
+        call_back = "Not needed"
+    elif case.closed_at is None:
+        call_back = "Waiting: " + severity(guidance, flags)[1]
+    else:
+        call_back = "Done"
+    questionnaire = appointment.questionnaire
+    follow_up = None
+    if questionnaire is not None and questionnaire.follow_up:
+        done = questionnaire.follow_up_done_at is not None
+        reasons = _labels(choices.FOLLOW_UP_REASONS, questionnaire.follow_up.split(","))
+        follow_up = Line(
+            "Follow-up", reasons + (" (followed up)" if done else " (not yet called)"), not done
+        )
+
+    distress = answers.get("distress")
+    cancer = choices.label(choices.CANCER_TYPES, intake.cancer_type)
+    if intake.cancer_type_other:
+        cancer += f": {intake.cancer_type_other}"
+    lines = [
+        Line("Age", age_text(appointment, today), intake.birth_date is None),
+        Line("Cancer", f"{cancer}, {choices.label(choices.STAGES, intake.stage)}"),
+        Line("Spread", _labels(choices.SPREAD, spread) if spread else "Not answered yet"),
+        Line(
+            "Asking about",
+            choices.label(choices.THERAPIES, intake.therapy) if intake.therapy else "Not asked",
+        ),
+        Line(
+            "Daily activity",
+            f"{choices.label(choices.DAILY_ACTIVITY, activity)} (ECOG {activity})"
+            if activity
+            else "Not answered yet",
+            activity in LIMITED_ACTIVITY,
+        ),
+        Line("Paying by", _payment_text(appointment), intake.cost_help),
+        Line(
+            "Distress (0-10)",
+            distress if distress is not None else "Not answered yet",
+            distress is not None and int(distress) >= choices.DISTRESS_FOLLOW_UP,
+        ),
+        Line("Red flags", red_flags, bool(guidance.urgent)),
+        Line("Call-back", call_back, call_back.startswith("Waiting")),
+    ]
+    if follow_up:
+        lines.append(follow_up)
+    if appointment.booked_by == "caregiver":
+        agrees = choices.label(choices.PATIENT_AGREES, appointment.patient_agrees or "")
+        lines.append(
+            Line("Patient agrees", agrees or "Not asked", appointment.patient_agrees != "yes")
+        )
+    return Summary(lines, needs_care, not_sure, missing)
+
+
+def _payment_text(appointment: Appointment) -> str:
+    intake = appointment.intake
+    routes = intake.payment_route_list
+    if not routes:
+        return "Insurance: " + choices.label(choices.YES_NO_UNSURE, intake.has_insurance)
+    text = _labels(choices.PAYMENT_ROUTES, routes)
+    if intake.cost_help:
+        text += "; asks for help with costs"
+    return text

@@ -1,0 +1,336 @@
+"""What the service says to people: emails (a template folder per kind: subject, text and HTML)
+and .ics files.
+
+Everything here renders from plain values handed in; nothing queries the database. The emails
+are written into the outbox by the caller's transaction and sent later by the worker.
+Staff notifications carry the reference, the time and a link, never the intake's answers:
+staff inboxes are shared and forwarded, the staff page is where health data is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import phonenumbers
+from flask import current_app, render_template
+
+from ..core.models import Appointment
+from ..core.timeutil import clinic_zone, format_local, format_waiting, zone
+from ..intake import choices
+from ..intake.safety import appointment_guidance
+
+
+@dataclass
+class Email:
+    """One rendered email, ready to become an outbox row."""
+
+    kind: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    ics: str | None = None
+
+
+def manage_url(token: str) -> str:
+    return f"{current_app.config['BASE_URL']}/manage/{token}"
+
+
+def staff_url(appointment: Appointment) -> str:
+    return f"{current_app.config['BASE_URL']}/staff/appointments/{appointment.reference}"
+
+
+def ics_uid(appointment: Appointment) -> str:
+    """Stable for the life of the booking, so calendars update the entry instead of adding one."""
+    host = current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0].split(":")[0]
+    return f"{appointment.reference}@{host or 'consult.local'}"
+
+
+def times(appointment: Appointment) -> dict[str, str]:
+    """The consult's start in the patient's zone and the clinic's, for every template."""
+    config = current_app.config
+    patient_tz = zone(appointment.patient_timezone, config["CLINIC_TIMEZONE"])
+    clinic_tz = clinic_zone()
+    return {
+        "patient_time": format_local(appointment.starts_at, patient_tz),
+        "patient_zone": str(patient_tz),
+        "clinic_time": format_local(appointment.starts_at, clinic_tz),
+        "clinic_zone": config["CLINIC_TIMEZONE"],
+        "same_zone": str(patient_tz) == config["CLINIC_TIMEZONE"],
+    }
+
+
+def readable_phone(e164: str) -> str:
+    """``+919876543210`` as ``+91 98765 43210``: stored in E.164, shown the way people read it."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def consult_how(appointment: Appointment) -> str:
+    return choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
+        phone=readable_phone(appointment.patient_phone),
+        link=appointment.video_link or "(the link will follow by email)",
+    )
+
+
+def build_ics(appointment: Appointment, cancel: bool = False) -> str:
+    """A calendar entry with a stable UID and SEQUENCE = the booking's version.
+
+    The summary says "free consult" and nothing about the diagnosis: calendars are synced to
+    phones, shared with family and shown on lock screens. For the same reason it carries no
+    manage link (which can cancel the booking): only the reference and the clinic's phone.
+    """
+    config = current_app.config
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//{config['CLINIC_NAME']}//Consult booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", ics_uid(appointment))
+    event.add("sequence", appointment.version)
+    event.add("dtstamp", datetime.now(tz=ZoneInfo("UTC")))
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Free consult with {config['CLINIC_NAME']}")
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    description = [f"Reference: {appointment.reference}"]
+    if not cancel:  # a cancelled consult's entry says nothing of how it would have happened
+        description.append(consult_how(appointment))
+        description.append("To change or cancel, use the link in your email.")
+    description.append(f"Clinic: {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})")
+    event.add("description", "\n".join(description))
+    if appointment.video_link and not cancel:
+        event.add("location", appointment.video_link)
+        event.add("url", appointment.video_link)
+    else:
+        event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
+    event.add(
+        "organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": config["CLINIC_NAME"]}
+    )
+    event.add(
+        "attendee",
+        f"mailto:{appointment.patient_email}",
+        parameters={"cn": appointment.patient_name},
+    )
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
+
+
+def safety_context(appointment: Appointment) -> dict:
+    """What every patient-facing page and email about a booking needs to say when to get help:
+    the guidance for the red flags reported, and the number our team will call."""
+    return {
+        "guidance": appointment_guidance(appointment),
+        "callback_phone": readable_phone(appointment.patient_phone),
+    }
+
+
+def render_email(
+    template: str, *, recipient: str, kind: str | None = None, ics: str | None = None, **context
+) -> Email:
+    """One email from its folder ``templates/email/<template>/``: ``subject.txt``, ``body.txt``
+    and ``body.html``. Only the HTML is autoescaped, so the HTML includes only HTML partials.
+    Patient emails also get what every one of them shows: the safety guidance."""
+    context.setdefault("clinic", current_app.config)
+    context.setdefault("email_kind", template)
+    appointment = context.get("appointment")
+    if appointment is not None and not template.startswith("staff_"):
+        # Every patient email carries "when to get help"; an urgent booking's also says what
+        # to do about the symptoms reported, and who will call.
+        context = {**safety_context(appointment), **context}
+    subject = render_template(f"email/{template}/subject.txt", **context)
+    return Email(
+        kind=kind or template,
+        recipient=recipient,
+        # One line, whatever a template or a value says: a line break would start a new header.
+        subject=" ".join(subject.split()),
+        text=render_template(f"email/{template}/body.txt", **context),
+        html=render_template(f"email/{template}/body.html", **context),
+        ics=ics,
+    )
+
+
+def _patient_email(
+    kind: str,
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+    **context,
+) -> Email:
+    """An email to the patient about a booking that stands: the consult's details, the
+    question list, a manage link and the current calendar entry."""
+    link = manage_url(manage_token)
+    questionnaire = appointment.questionnaire
+    return render_email(
+        kind,
+        recipient=appointment.patient_email,
+        ics=build_ics(appointment),
+        appointment=appointment,
+        questions=questions,
+        own_questions=own_questions,
+        manage_link=link,
+        questionnaire_link=f"{link}/questionnaire",
+        questionnaire_done=questionnaire is not None and questionnaire.status == "done",
+        how=consult_how(appointment),
+        **times(appointment),
+        **context,
+    )
+
+
+def confirmation_email(
+    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+) -> Email:
+    """The patient's confirmation: time, how it happens, the question list and the .ics."""
+    return _patient_email("confirmation", appointment, questions, own_questions, manage_token)
+
+
+def when_phrase(starts_at: datetime, now: datetime, tz) -> str:
+    """ "tomorrow at 09:00 EST", "in 2 hours, at 09:00 EST": worked out when the email is
+    written, so a reminder sent late after an outage still tells the truth."""
+    clock = format_local(starts_at, tz, with_date=False)
+    remaining = starts_at - now
+    if remaining <= timedelta(hours=12):
+        minutes = max(int(remaining.total_seconds() // 60), 1)
+        if minutes < 90:
+            amount = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        else:
+            hours = round(minutes / 60)
+            amount = f"{hours} hour{'s' if hours != 1 else ''}"
+        return f"in {amount}, at {clock}"
+    days = (starts_at.astimezone(tz).date() - now.astimezone(tz).date()).days
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {format_local(starts_at, tz)}"
+
+
+def reminder_email(
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+    now: datetime,
+) -> Email:
+    """A reminder, rendered when it is due: current time, current question list."""
+    tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+    when = when_phrase(appointment.starts_at, now, tz)
+    return _patient_email(
+        "reminder", appointment, questions, own_questions, manage_token, when=when
+    )
+
+
+def moved_email(
+    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+) -> Email:
+    """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
+    return _patient_email("moved", appointment, questions, own_questions, manage_token)
+
+
+def cancelled_email(
+    appointment: Appointment,
+    by_patient: bool,
+    category: str | None = None,
+    manage_token: str | None = None,
+) -> Email:
+    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event; when the
+    clinic cancelled, why (a category, never clinical detail); and a link to choose a new time
+    with the answers already given."""
+    base = current_app.config["BASE_URL"]
+    return render_email(
+        "cancelled",
+        recipient=appointment.patient_email,
+        ics=build_ics(appointment, cancel=True),
+        appointment=appointment,
+        by_patient=by_patient,
+        because=choices.label(choices.CANCEL_CATEGORIES, category) if category else None,
+        book_link=f"{base}/book",
+        rebook_link=f"{base}/manage/{manage_token}/rebook" if manage_token else None,
+        **times(appointment),
+    )
+
+
+def staff_change_email(
+    appointment: Appointment,
+    recipient: str,
+    change: str,
+    previous_start: datetime | None = None,
+    by: str | None = None,
+) -> Email:
+    """Tells staff a booking was cancelled or moved, and by whom (a colleague's name, or the
+    patient through their link); like every staff email, no intake data."""
+    clinic_tz = clinic_zone()
+    return render_email(
+        "staff_change",
+        kind=f"staff_{change}",
+        recipient=recipient,
+        appointment=appointment,
+        change=change,
+        by=by,
+        previous_time=format_local(previous_start, clinic_tz) if previous_start else None,
+        mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        staff_link=staff_url(appointment),
+        **times(appointment),
+    )
+
+
+def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
+    """The staff notification: reference, time, mode, urgency and a link; no intake answers."""
+    return render_email(
+        "staff_new_booking",
+        recipient=recipient,
+        appointment=appointment,
+        mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
+        staff_link=staff_url(appointment),
+        **times(appointment),
+    )
+
+
+def consultant_video_email(appointment: Appointment, recipient: str) -> Email:
+    """The consultant's copy of a video consult's link: the reference, the time and the link,
+    nothing about the patient's health."""
+    return render_email(
+        "staff_consultant_video",
+        kind="consultant_video",
+        recipient=recipient,
+        appointment=appointment,
+        staff_link=staff_url(appointment),
+        **times(appointment),
+    )
+
+
+def urgent_escalation_email(appointment: Appointment, recipient: str, waited: timedelta) -> Email:
+    """Nobody has recorded a call-back in time: the reference, the wait and a link, nothing
+    about the symptoms (escalation addresses are inboxes, and inboxes are forwarded)."""
+    return render_email(
+        "staff_urgent_escalation",
+        kind="urgent_escalation",
+        recipient=recipient,
+        appointment=appointment,
+        waiting=format_waiting(waited),
+        staff_link=staff_url(appointment),
+        home_link=f"{current_app.config['BASE_URL']}/staff/",
+    )
+
+
+def waitlist_offer_email(entry, offer, token: str) -> Email:
+    """A time has come free for someone on the waitlist: when, until when it is kept for
+    them, and the link that books it. Nothing about their health (none is on the list)."""
+    tz = zone(entry.timezone, current_app.config["CLINIC_TIMEZONE"])
+    clinic_tz = zone(current_app.config["CLINIC_TIMEZONE"], "UTC")
+    return render_email(
+        "waitlist_offer",
+        recipient=entry.email,
+        entry=entry,
+        when=format_local(offer.starts_at, tz),
+        clinic_when=None if str(tz) == str(clinic_tz) else format_local(offer.starts_at, clinic_tz),
+        until=format_local(offer.expires_at, tz, with_date=False),
+        offer_link=f"{current_app.config['BASE_URL']}/waitlist/offer/{token}",
+    )

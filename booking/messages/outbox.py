@@ -1,0 +1,421 @@
+"""The outbox: emails are rows written in the same transaction as the change they report, and
+sent later by the worker. A request never talks to the SMTP server, and a crash never loses a
+message.
+
+Sending, one batch at a time:
+
+1. **Claim** due rows atomically: a single ``UPDATE ... RETURNING`` marks them ``sending`` with a
+   lease (on PostgreSQL the inner select takes ``FOR UPDATE SKIP LOCKED``, so two workers split
+   the work instead of waiting on each other). A row whose lease ran out (its worker died
+   mid-send) is due again.
+2. **Send** over one SMTP connection with a socket timeout, recording rows as ``sent`` in
+   groups of ``MARK_SENT_EVERY``, so a crash resends at most that many messages, each with
+   its original Message-ID.
+3. On failure, **retry** with growing backoff; after ``OUTBOX_MAX_ATTEMPTS`` the row is ``dead``
+   and waits for staff. The Message-ID is fixed when the row is written, so a resend after a
+   crash carries the same ID and mail clients show one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any, cast
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from flask_mail import Connection
+
+from ..core.crypto import decrypt
+from ..core.due_rows import take_due
+from ..core.models import Appointment, OutboundEmail, Reminder
+from ..core.statuses import OutboxStatus
+from ..core.timeutil import now_utc
+from ..extensions import Session
+from .mime import message_bytes
+from .notifications import Email
+from .writing import NothingToWrite, write
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+ENCRYPTED_BODY = (OutboundEmail.body_text, OutboundEmail.body_html, OutboundEmail.ics)
+
+# Sent rows are recorded in groups: a worker killed mid-batch resends at most this many
+# messages (with their original Message-IDs), in exchange for far fewer commits.
+MARK_SENT_EVERY = 20
+
+
+def enqueue(
+    session: Session,
+    email: Email,
+    now: datetime,
+    appointment: Appointment | None = None,
+    reminder: Reminder | None = None,
+) -> OutboundEmail:
+    """Add one email to the outbox, in the caller's transaction."""
+    row = _new_row(email.kind, email.recipient, now, appointment)
+    row.reminder = reminder
+    row.subject, row.body_text, row.body_html, row.ics = (
+        email.subject,
+        email.text,
+        email.html,
+        email.ics,
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_unwritten(
+    session: Session, kind: str, recipient: str, appointment: Appointment, now: datetime
+) -> OutboundEmail:
+    """Add an email the worker writes when it sends it (see :mod:`booking.messages.writing`):
+    the request that caused it only inserts this row."""
+    row = _new_row(kind, recipient, now, appointment)
+    session.add(row)
+    return row
+
+
+def _new_row(
+    kind: str, recipient: str, now: datetime, appointment: Appointment | None
+) -> OutboundEmail:
+    return OutboundEmail(appointment=appointment, **new_email_values(kind, recipient, now))
+
+
+def new_email_values(kind: str, recipient: str, now: datetime) -> dict:
+    """A new email's columns but its appointment (shared with the booking's Core insert)."""
+    sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
+    return {
+        "kind": kind,
+        "recipient": recipient,
+        "message_id": make_msgid(domain=sender_domain or None),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def withdraw_reminder_emails(session: Session, appointment: Appointment) -> list[int]:
+    """Withdraw this booking's reminder emails that have not gone out yet; return the ids of
+    their reminders. An email already claimed by a worker (``sending``) cannot be recalled."""
+    withdrawn = session.scalars(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.appointment_id == appointment.id,
+            OutboundEmail.reminder_id.is_not(None),
+            OutboundEmail.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.WITHDRAWN, last_error=None)
+        .returning(OutboundEmail.reminder_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [reminder_id for reminder_id in withdrawn if reminder_id is not None]
+
+
+def retry_dead(session: Session, email_id: int, now: datetime) -> bool:
+    """Give a dead email a fresh set of attempts (it keeps its Message-ID, so a copy that did
+    arrive is shown once). False when that email is not dead. The caller commits."""
+    revived = session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, last_error=None)
+    )
+    return bool(cast(sa.CursorResult, revived).rowcount)
+
+
+def backoff(attempts: int, base: timedelta = timedelta(minutes=1)) -> timedelta:
+    """1, 2, 4, 8 ... times ``OUTBOX_RETRY_BASE`` after each failed attempt, capped at 6 hours."""
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def claim_outbox_batch(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Mark up to ``limit`` due rows as ``sending`` for this worker, commit, return their ids."""
+    give_up_on_interrupted(session, now)
+    ids = claim_due_rows(session, now, limit, lease)
+    session.commit()
+    return ids
+
+
+# Written into last_error when a worker stopped while sending a row (its lease ran out).
+INTERRUPTED = "interrupted: the sender stopped while sending it"
+GAVE_UP = (
+    "stopped twice while sending it: something in this email may stop the sender. Check "
+    "it before sending it again"
+)
+
+
+def give_up_on_interrupted(session: Session, now: datetime) -> None:
+    """Rows whose lease ran out: a worker died (or was killed) while sending them. The first
+    time, the row is marked and sent again; the second time it is ``dead``, so a message that
+    stops the sender every time is not retried forever and staff see it in the email log and
+    on their home page."""
+    expired = sa.and_(
+        OutboundEmail.status == OutboxStatus.SENDING, OutboundEmail.lease_expires_at <= now
+    )
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(expired, OutboundEmail.last_error == INTERRUPTED)
+        .values(status=OutboxStatus.DEAD, last_error=GAVE_UP, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            expired,
+            sa.or_(OutboundEmail.last_error.is_(None), OutboundEmail.last_error != INTERRUPTED),
+        )
+        .values(last_error=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_due_rows(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """The claim itself, in the caller's transaction: due rows, and rows whose lease ran out."""
+    return take_due(
+        session,
+        OutboundEmail,
+        due=sa.or_(
+            sa.and_(
+                OutboundEmail.status == OutboxStatus.PENDING, OutboundEmail.next_attempt_at <= now
+            ),
+            sa.and_(
+                OutboundEmail.status == OutboxStatus.SENDING, OutboundEmail.lease_expires_at <= now
+            ),
+        ),
+        order_by=(OutboundEmail.next_attempt_at, OutboundEmail.id),
+        limit=limit,
+        values={
+            "status": OutboxStatus.SENDING,
+            "lease_expires_at": now + lease,
+            "attempts": OutboundEmail.attempts + 1,
+        },
+    )
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection, with the socket timeout it does not set by itself.
+
+    Without it a silent SMTP server would hang the worker forever, holding its leases. The
+    server settings are read from the app's config at each connection, not once at start-up.
+    """
+
+    def configure_host(self):
+        config = current_app.config
+        server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        timeout = config["MAIL_TIMEOUT"].total_seconds()
+        if config["MAIL_USE_SSL"]:
+            host = smtplib.SMTP_SSL(server, port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(server, port, timeout=timeout)
+        if config["MAIL_USE_TLS"]:
+            host.starttls()
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb):
+        # The server may already have dropped us; what was sent is recorded either way.
+        try:
+            super().__exit__(exc_type, exc_value, tb)
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def build_message(row: OutboundEmail) -> bytes:
+    """The message as sent (see :mod:`booking.messages.mime`); ``ValueError`` when it cannot be."""
+    config = current_app.config
+    return message_bytes(
+        sender=_display(config["MAIL_DEFAULT_SENDER"], config["CLINIC_NAME"]),
+        recipient=row.recipient,
+        reply_to=config["CLINIC_EMAIL"],
+        subject=row.subject or "",
+        message_id=row.message_id,
+        text=row.body_text or "",
+        html=row.body_html or "",
+        ics=row.ics,
+    )
+
+
+def _display(address: str, default_name: str = "") -> str:
+    """``Name <addr>`` with a non-ASCII name encoded; the address must be ASCII. A sender
+    without a name gets the clinic's: a patient looks for the clinic in their inbox, not for
+    an address."""
+    name, addr = parseaddr(address)
+    name = name or default_name
+    return formataddr((name, addr), charset="utf-8") if name else addr
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+@dataclass
+class _Claimed:
+    """What the sender needs of a claimed row, read once before the connection opens."""
+
+    id: int
+    kind: str
+    attempts: int
+    recipient: str
+    message: bytes | None  # None when it could not be built; such a row is never sent
+
+
+def _mark_sent(session: Session, ids: list[int]) -> None:
+    if ids:
+        session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENT, sent_at=now_utc(), lease_expires_at=None, last_error=None
+            )
+        )
+        session.commit()
+        ids.clear()
+
+
+def _mark_failed(
+    session: Session,
+    items: list[_Claimed],
+    error: Exception,
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    """Schedule another attempt with backoff, or give up (``dead``) after the last one."""
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    last_error = f"{type(error).__name__}: {error}"[:500]
+    for item in items:
+        values: dict[str, Any] = {"last_error": last_error, "lease_expires_at": None}
+        if item.attempts >= max_attempts:
+            values["status"] = OutboxStatus.DEAD
+            report.dead += 1
+            log.warning(
+                "email %s (%s) is dead after %s attempts", item.id, item.kind, item.attempts
+            )
+        else:
+            values["status"] = OutboxStatus.PENDING
+            values["next_attempt_at"] = now + backoff(
+                item.attempts, current_app.config["OUTBOX_RETRY_BASE"]
+            )
+            report.retried += 1
+        session.execute(
+            sa.update(OutboundEmail).where(OutboundEmail.id == item.id).values(**values)
+        )
+    session.commit()
+
+
+def _write_now(session: Session, row: OutboundEmail, now: datetime) -> Email:
+    """Write an unwritten row; if that fails, nothing it added (a manage token) is kept."""
+    try:
+        email = write(session, row, now)
+        session.flush()
+    except Exception:
+        for added in list(session.new):
+            session.expunge(added)
+        raise
+    return email
+
+
+def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchReport:
+    """Claim one batch of due emails and send it over one SMTP connection."""
+    config = current_app.config
+    now = now or now_utc()
+    report = DispatchReport()
+    ids = claim_outbox_batch(session, now, config["OUTBOX_BATCH_SIZE"], config["OUTBOX_LEASE"])
+    report.claimed = len(ids)
+    if not ids:
+        return report
+    # The bodies are read as stored and decrypted row by row: one that cannot be decrypted
+    # (a key removed too early, a damaged value) then fails alone like any malformed row.
+    text_col, html_col, ics_col = (sa.type_coerce(c, sa.Text) for c in ENCRYPTED_BODY)
+    rows = session.execute(
+        sa.select(OutboundEmail, text_col, html_col, ics_col)
+        .where(OutboundEmail.id.in_(ids))
+        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
+        .order_by(OutboundEmail.id)
+    ).all()
+    items, broken, gone = [], [], []
+    for row, stored_text, stored_html, stored_ics in rows:
+        try:
+            if stored_text is None:  # queued unwritten by a booking: written now, kept
+                email = _write_now(session, row, now)
+                bodies = (email.text, email.html, email.ics)
+            else:
+                bodies = (decrypt(stored_text), decrypt(stored_html), decrypt(stored_ics))
+            plain = OutboundEmail(
+                kind=row.kind,
+                recipient=row.recipient,
+                subject=row.subject,
+                message_id=row.message_id,
+                body_text=bodies[0],
+                body_html=bodies[1],
+                ics=bodies[2],
+            )
+            items.append(
+                _Claimed(row.id, row.kind, row.attempts, row.recipient, build_message(plain))
+            )
+        except NothingToWrite:
+            gone.append(row.id)
+        except Exception as error:  # one malformed row must not hold back the batch
+            broken.append((_Claimed(row.id, row.kind, row.attempts, row.recipient, None), error))
+    if gone:
+        session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id.in_(gone))
+            .values(status=OutboxStatus.WITHDRAWN, lease_expires_at=None)
+        )
+    session.commit()  # keeps what was written; each result below is its own short transaction
+    for item, failure in broken:
+        _mark_failed(session, [item], failure, now, report)
+    if not items:
+        return report
+
+    connection = TimeoutConnection(current_app.extensions["mail"])
+    try:
+        connection.__enter__()
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("SMTP server unreachable, %s emails wait: %s", len(items), type(error).__name__)
+        _mark_failed(session, items, error, now, report)
+        return report
+
+    sent: list[int] = []
+    sender = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+    host = cast(smtplib.SMTP, connection.host)  # set by __enter__ above
+    try:
+        for index, item in enumerate(items):
+            try:
+                host.sendmail(sender, [item.recipient], cast(bytes, item.message))
+            except (
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPDataError,
+                smtplib.SMTPSenderRefused,
+            ) as error:
+                # This message was refused; the connection is still good for the rest.
+                _mark_failed(session, [item], error, now, report)
+                continue
+            except (OSError, smtplib.SMTPException) as error:
+                # The connection broke: this row and the rest of the batch try again later.
+                _mark_failed(session, items[index:], error, now, report)
+                break
+            except Exception as error:
+                # Anything else went wrong with this message alone (an address the mail library
+                # cannot encode, say) before it reached the server: it fails alone and counts
+                # an attempt, instead of leaving the whole batch "sending" to be claimed again.
+                _mark_failed(session, [item], error, now, report)
+                continue
+            sent.append(item.id)
+            report.sent += 1
+            if len(sent) >= MARK_SENT_EVERY:
+                _mark_sent(session, sent)
+    finally:
+        _mark_sent(session, sent)
+        connection.__exit__(None, None, None)
+    return report
