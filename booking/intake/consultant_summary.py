@@ -17,11 +17,13 @@ from . import choices
 from .birth_dates import age_on
 from .health_questionnaire import answers_of
 from .health_questionnaire import state as questionnaire_state
-from .safety import appointment_guidance, severity
+from .safety import BEFORE_CHECKLIST, appointment_guidance, severity
 
 # High-dose IL-2 and most cytokine trials ask for ECOG 0-1; from ECOG 2 the consultant should
 # look first.
 LIMITED_ACTIVITY = {"2", "3", "4"}
+# Earlier immunotherapy that changes what can be offered next.
+EARLIER_IMMUNOTHERAPY_THAT_MATTERS = {"checkpoint", "interleukin2", "interferon"}
 
 
 @dataclass
@@ -51,21 +53,28 @@ def age_text(appointment: Appointment, today: date) -> str:
 
 
 def consultant_summary(appointment: Appointment, today: date) -> Summary:
-    intake = appointment.intake
     answers = answers_of(appointment.questionnaire)
-    state = questionnaire_state(appointment)
+    needs_care, not_sure = what_needs_care(answers)
+    return Summary(
+        summary_lines(appointment, answers, today),
+        needs_care,
+        not_sure,
+        what_is_missing(appointment, answers, questionnaire_state(appointment)),
+    )
+
+
+def what_needs_care(answers: dict) -> tuple[list[str], list[str]]:
+    """The questionnaire's answers a consultant must look at first, one rule each; and the
+    conditions the patient was not sure about."""
     needs_care: list[str] = []
     not_sure: list[str] = []
-    missing: list[str] = []
-
     for code, words in choices.CONDITIONS:
         answer = answers.get(f"condition_{code}")
         if answer == "yes":
             needs_care.append(words)
         elif answer == "not_sure":
             not_sure.append(words)
-    spread = answers.get("spread", [])
-    if "brain" in spread:
+    if "brain" in answers.get("spread", []):
         needs_care.append("Spread to the brain")
     activity = answers.get("daily_activity")
     if activity in LIMITED_ACTIVITY:
@@ -74,13 +83,18 @@ def consultant_summary(appointment: Appointment, today: date) -> Summary:
         needs_care.append(choices.label(choices.PREGNANCY, answers["pregnancy"]))
     if answers.get("medicine_steroids") == "yes":
         needs_care.append("Takes steroids")
-    if set(answers.get("earlier_immunotherapy", [])) & {"checkpoint", "interleukin2", "interferon"}:
-        needs_care.append(
-            "Has had: " + _labels(choices.EARLIER_IMMUNOTHERAPY, answers["earlier_immunotherapy"])
-        )
+    earlier = answers.get("earlier_immunotherapy", [])
+    if set(earlier) & EARLIER_IMMUNOTHERAPY_THAT_MATTERS:
+        needs_care.append("Has had: " + _labels(choices.EARLIER_IMMUNOTHERAPY, earlier))
     if answers.get("bad_reactions") == "yes":
         needs_care.append("A bad reaction to an earlier cancer treatment")
+    return needs_care, not_sure
 
+
+def what_is_missing(appointment: Appointment, answers: dict, state: str) -> list[str]:
+    """What the consult cannot go without."""
+    intake = appointment.intake
+    missing: list[str] = []
     if state != "done":
         missing.append(
             "Health questionnaire not sent"
@@ -94,34 +108,47 @@ def consultant_summary(appointment: Appointment, today: date) -> Summary:
     reports = answers.get("reports", [])
     if state != "not_yet" and ("none" in reports or "biopsy" not in reports):
         missing.append("Biopsy or histopathology report")
+    return missing
 
-    guidance = appointment_guidance(appointment)
-    flags = intake.red_flag_list
-    red_flags = (
-        _labels(choices.RED_FLAGS, flags)
-        if flags
-        else ("Urgent (answered before the checklist)" if appointment.urgent else "—")
-    )
+
+def red_flags_text(appointment: Appointment) -> str:
+    flags = appointment.intake.red_flag_list
+    if flags:
+        return _labels(choices.RED_FLAGS, flags)
+    return BEFORE_CHECKLIST[True] if appointment.urgent else "—"
+
+
+def call_back_text(appointment: Appointment) -> str:
     case = appointment.urgent_case
     if case is None:
-        call_back = "Not needed"
-    elif case.closed_at is None:
-        call_back = "Waiting: " + severity(guidance, flags)[1]
-    else:
-        call_back = "Done"
-    questionnaire = appointment.questionnaire
-    follow_up = None
-    if questionnaire is not None and questionnaire.follow_up:
-        done = questionnaire.follow_up_done_at is not None
-        reasons = _labels(choices.FOLLOW_UP_REASONS, questionnaire.follow_up.split(","))
-        follow_up = Line(
-            "Follow-up", reasons + (" (followed up)" if done else " (not yet called)"), not done
-        )
+        return "Not needed"
+    if case.closed_at is None:
+        guidance = appointment_guidance(appointment)
+        return "Waiting: " + severity(guidance, appointment.intake.red_flag_list)[1]
+    return "Done"
 
+
+def follow_up_line(appointment: Appointment) -> Line | None:
+    questionnaire = appointment.questionnaire
+    if questionnaire is None or not questionnaire.follow_up:
+        return None
+    done = questionnaire.follow_up_done_at is not None
+    reasons = _labels(choices.FOLLOW_UP_REASONS, questionnaire.follow_up.split(","))
+    return Line(
+        "Follow-up", reasons + (" (followed up)" if done else " (not yet called)"), not done
+    )
+
+
+def summary_lines(appointment: Appointment, answers: dict, today: date) -> list[Line]:
+    """The one-screen lines, each marked when the consultant should look at it."""
+    intake = appointment.intake
+    spread = answers.get("spread", [])
+    activity = answers.get("daily_activity")
     distress = answers.get("distress")
     cancer = choices.label(choices.CANCER_TYPES, intake.cancer_type)
     if intake.cancer_type_other:
         cancer += f": {intake.cancer_type_other}"
+    call_back = call_back_text(appointment)
     lines = [
         Line("Age", age_text(appointment, today), intake.birth_date is None),
         Line("Cancer", f"{cancer}, {choices.label(choices.STAGES, intake.stage)}"),
@@ -143,17 +170,19 @@ def consultant_summary(appointment: Appointment, today: date) -> Summary:
             distress if distress is not None else "Not answered yet",
             distress is not None and int(distress) >= choices.DISTRESS_FOLLOW_UP,
         ),
-        Line("Red flags", red_flags, bool(guidance.urgent)),
+        Line(
+            "Red flags", red_flags_text(appointment), bool(appointment_guidance(appointment).urgent)
+        ),
         Line("Call-back", call_back, call_back.startswith("Waiting")),
     ]
-    if follow_up:
+    if follow_up := follow_up_line(appointment):
         lines.append(follow_up)
     if appointment.booked_by == "caregiver":
         agrees = choices.label(choices.PATIENT_AGREES, appointment.patient_agrees or "")
         lines.append(
             Line("Patient agrees", agrees or "Not asked", appointment.patient_agrees != "yes")
         )
-    return Summary(lines, needs_care, not_sure, missing)
+    return lines
 
 
 def _payment_text(appointment: Appointment) -> str:

@@ -38,6 +38,13 @@ def guidance_for(codes: list[str], urgent: bool) -> Guidance:
     )
 
 
+# A booking made before the checklist answered one yes/no question about urgent symptoms.
+BEFORE_CHECKLIST = {
+    True: "Urgent (answered before the checklist)",
+    False: "Not urgent (answered before the checklist)",
+}
+
+
 def is_urgent(codes: list[str]) -> bool:
     return bool(set(codes) & (EMERGENCY_FLAGS | TODAY_FLAGS))
 
@@ -47,7 +54,7 @@ def severity(guidance: Guidance, ticked: list[str]) -> tuple[int, str]:
     if guidance.emergency:
         return 0, "Needs help now"
     if not ticked:
-        return 1, "Urgent (answered before the checklist)"
+        return 1, BEFORE_CHECKLIST[True]
     needs = [
         words
         for needed, words in (

@@ -48,6 +48,7 @@ from ..intake.consultant_summary import consultant_summary
 from ..intake.health_questionnaire import answers_of, record_follow_up
 from ..intake.health_questionnaire import state as questionnaire_state
 from ..intake.questionnaire_questions import answer_rows
+from ..intake.safety import BEFORE_CHECKLIST
 from ..intake.urgent_call_backs import CallBackRefused, record_call_back
 from ..messages.outbox import ENCRYPTED_BODY
 from ..scheduling.chosen_time import consultants_free_at
@@ -226,6 +227,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             call_back_form=forms.get("call_back_form") or CallBackForm(),
             follow_up_form=ActionForm(),
             summary=consultant_summary(appointment, clinic_today()),
+            before_checklist=BEFORE_CHECKLIST,
             questionnaire_rows=answer_rows(answers_of(appointment.questionnaire)),
             questionnaire_state=questionnaire_state(appointment),
             undelivered=undelivered(db.session, appointment),
