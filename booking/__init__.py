@@ -220,11 +220,13 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["choices"] = choices
 
     app.add_template_filter(clinic_time)
-    from .core import plain_words as log_words
+    from .core import plain_words
+    from .messages.kinds import email_kind_words
 
-    for name in ("action_words", "email_kind_words", "email_status_words"):
-        app.add_template_filter(getattr(log_words, name))
-    app.add_template_filter(log_words.readable, "readable_log")
+    for name in ("action_words", "email_status_words"):
+        app.add_template_filter(getattr(plain_words, name))
+    app.add_template_filter(email_kind_words)
+    app.add_template_filter(plain_words.readable, "readable_log")
     # Phone numbers are stored in E.164 (+919876543210) and read as people write them.
     from .messages.notifications import readable_phone
 

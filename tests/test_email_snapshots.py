@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from booking.core.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
+from booking.core.statuses import MessageKind
 from booking.messages import notifications
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -75,8 +76,11 @@ def every_kind():
             calm, staff, "erased", by="the patient, with the link in their email"
         ),
         "consultant_video": notifications.consultant_video_email(video, "rao@clinic.example"),
+        "consultant_video-moved": notifications.consultant_video_email(
+            video, "rao@clinic.example", MessageKind.CONSULTANT_VIDEO_MOVED
+        ),
         "consultant_video-cancelled": notifications.consultant_video_email(
-            cancelled_video, "rao@clinic.example"
+            cancelled_video, "rao@clinic.example", MessageKind.CONSULTANT_VIDEO_CANCELLED
         ),
         "waitlist_offer": notifications.waitlist_offer_email(entry, offer, "tok"),
     }
@@ -124,6 +128,7 @@ NAMES = [
     "urgent_escalation",
     "staff_erased",
     "consultant_video",
+    "consultant_video-moved",
     "consultant_video-cancelled",
     "waitlist_offer",
 ]
@@ -158,5 +163,8 @@ def test_every_kind_has_a_snapshot(rendered):
         "urgent_escalation",
         "staff_erased",
         "consultant_video",
+        "consultant_video_moved",
+        "consultant_video_cancelled",
         "waitlist_offer",
     }
+    assert kinds == set(MessageKind)  # every kind the service sends has its snapshot

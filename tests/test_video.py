@@ -165,3 +165,30 @@ def test_reassigning_a_video_consult_gives_the_new_consultant_the_link(
     [told] = sent_to(smtp, other.email)
     assert appointment.video_link in plain(told)
     assert appointment.reference in told["Subject"]
+
+
+@BOTH_DATABASES
+def test_a_move_then_a_cancel_reach_the_consultant_as_moved_then_cancelled(
+    app, client, staff_client, consultant, booking_form, smtp
+):
+    """The consultant's notices are written when the worker sends them; each still says the
+    change it was queued for, even when the next change came before the worker ran."""
+    assert client.post("/book", data=booking_form(consult_mode="video")).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    dispatch_outbox(db.session)
+    [booked] = sent_to(smtp, consultant.email)
+    assert booked["Subject"].startswith(f"Video consult {appointment.reference}:")
+
+    new_start = appointment.starts_at + timedelta(days=1)
+    staff = Actor.staff(staff_client.user.id)
+    move_and_commit(db.session, appointment, new_start, now_utc(), staff)
+    appointment = db.session.get(Appointment, appointment.id)
+    cancel_appointment(db.session, appointment, now_utc(), staff)
+    db.session.commit()
+    dispatch_outbox(db.session)
+
+    moved, cancelled = sent_to(smtp, consultant.email)[1:]
+    assert moved["Subject"].startswith(f"Moved: video consult {appointment.reference} to")
+    assert "has moved: it is now at" in plain(moved) and appointment.video_link in plain(moved)
+    assert cancelled["Subject"].startswith(f"Cancelled: video consult {appointment.reference}")
+    assert appointment.video_link not in plain(cancelled)

@@ -50,6 +50,7 @@ from ..core.models import (
     StaffUser,
     UrgentCase,
 )
+from ..core.statuses import MessageKind
 from ..messages.outbox import new_email_values
 from ..scheduling.schedule_version import bump_on
 from .search import search_text_of
@@ -65,7 +66,7 @@ class BookingRows:
     reminders: list[dict]
     audit: dict
     # (kind, recipient) of each email; the consultant's video email is added at the write.
-    emails: list[tuple[str, str]] = field(default_factory=list)
+    emails: list[tuple[MessageKind, str]] = field(default_factory=list)
     urgent_case: dict | None = None
     # The browser's hold on this time, which becomes the booking's claim.
     hold_id: int | None = None
@@ -149,7 +150,7 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
         consultant_email = connection.execute(
             statements["consultant_email"], {"id": rows.consultant_id}
         ).scalar_one()
-        emails.append(("consultant_video", consultant_email))
+        emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email))
     connection.execute(
         statements["email"],
         [{**new_email_values(kind, recipient, now), **owned} for kind, recipient in emails],
@@ -164,7 +165,7 @@ def _write_postgres(connection: sa.Connection, rows: BookingRows, now: datetime)
     appointment = rows.full_appointment()
     emails = [new_email_values(kind, recipient, now) for kind, recipient in rows.emails]
     if appointment.get("video_link"):  # the consultant's address is read by the statement
-        emails.append(new_email_values("consultant_video", None, now))  # type: ignore[arg-type]
+        emails.append(new_email_values(MessageKind.CONSULTANT_VIDEO, None, now))  # type: ignore[arg-type]
     dialect = connection.dialect
     parts = {
         "appointment": _processed(dialect, Appointment, [appointment]),

@@ -20,7 +20,7 @@ from flask import current_app
 
 from ..core.audit import Actor, event_values
 from ..core.models import Appointment, SlotClaim
-from ..core.statuses import AppointmentStatus
+from ..core.statuses import AppointmentStatus, MessageKind
 from ..core.timeutil import UTCDateTime
 from ..extensions import Session
 from ..intake.choices import INSURED_ROUTES
@@ -203,13 +203,15 @@ def rows_for(
         "red_flags": ",".join(request.red_flags) or None,
     }
     # The emails are written by the worker when it sends them: this request only adds rows.
-    emails = [("confirmation", request.patient_email)]
+    emails = [(MessageKind.CONFIRMATION, request.patient_email)]
     # A relative who gave an address of their own gets a copy: it carries the manage link they
     # need to change or cancel for the patient.
     relative = request.booker_email if request.booked_by == "caregiver" else None
     if relative and relative.lower() != request.patient_email.lower():
-        emails.append(("confirmation", relative))
-    emails += [("staff_new_booking", recipient) for recipient in config["STAFF_NOTIFY_EMAILS"]]
+        emails.append((MessageKind.CONFIRMATION, relative))
+    emails += [
+        (MessageKind.STAFF_NEW_BOOKING, recipient) for recipient in config["STAFF_NOTIFY_EMAILS"]
+    ]
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"
     return BookingRows(

@@ -19,7 +19,7 @@ from flask import current_app
 from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, AppointmentNote, StaffUser
-from ..core.statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus
+from ..core.statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus, MessageKind
 from ..core.tokens import issue_manage_token
 from ..extensions import Session
 from ..intake.previsit_questions import questions_for
@@ -103,7 +103,13 @@ def cancel_appointment(
     enqueue(session, email, now, appointment)
     notify_staff(session, appointment, "cancelled", now, actor)
     if appointment.video_link:  # the consultant has the link: they must not wait in the room
-        tell_consultant(session, appointment, appointment.consultant.email, now)
+        tell_consultant(
+            session,
+            appointment,
+            appointment.consultant.email,
+            now,
+            MessageKind.CONSULTANT_VIDEO_CANCELLED,
+        )
     detail = f"reason: {category}" if category else None
     audit.record(session, "cancelled", now, actor, appointment=appointment, detail=detail)
     log.info("booking %s cancelled by %s", appointment.reference, actor.kind)
@@ -154,7 +160,13 @@ def move_and_commit(
             enqueue(session, email, now, appointment)
             notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
-                tell_consultant(session, appointment, appointment.consultant.email, now)
+                tell_consultant(
+                    session,
+                    appointment,
+                    appointment.consultant.email,
+                    now,
+                    MessageKind.CONSULTANT_VIDEO_MOVED,
+                )
             audit.record(session, "moved", now, actor, appointment=appointment)
             session.commit()
         except sa.exc.IntegrityError:

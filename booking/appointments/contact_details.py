@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, OutboundEmail
-from ..core.statuses import OutboxStatus
+from ..core.statuses import MessageKind, OutboxStatus
 from ..extensions import Session
 from ..messages.outbox import ENCRYPTED_BODY, enqueue_unwritten
 
@@ -29,7 +29,12 @@ CONTACT_FIELDS = {
     "booker_email": "booker's email",
     "booker_phone": "booker's phone",
 }
-PATIENT_KINDS = ("confirmation", "reminder", "moved", "cancelled")
+PATIENT_KINDS = (
+    MessageKind.CONFIRMATION,
+    MessageKind.REMINDER,
+    MessageKind.MOVED,
+    MessageKind.CANCELLED,
+)
 
 
 def correct_contact(
@@ -84,7 +89,9 @@ def resend_confirmation(
 ) -> None:
     """Queue the confirmation again, to the current address; the worker writes it when it
     sends it, with the consult's current details and a fresh manage link. The caller commits."""
-    enqueue_unwritten(session, "confirmation", appointment.patient_email, appointment, now)
+    enqueue_unwritten(
+        session, MessageKind.CONFIRMATION, appointment.patient_email, appointment, now
+    )
     audit.record(session, "confirmation_resent", now, actor, appointment=appointment)
 
 

@@ -20,6 +20,7 @@ from flask import current_app
 from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, StaffUser
+from ..core.statuses import MessageKind
 from ..extensions import Session
 from ..messages.outbox import enqueue_unwritten
 
@@ -45,10 +46,15 @@ def valid_meeting_link(text: str) -> bool:
 
 
 def tell_consultant(
-    session: Session, appointment: Appointment, consultant_email: str, now: datetime
+    session: Session,
+    appointment: Appointment,
+    consultant_email: str,
+    now: datetime,
+    kind: MessageKind = MessageKind.CONSULTANT_VIDEO,
 ) -> None:
-    """Queue the consultant's email with the link (written by the worker when sent)."""
-    enqueue_unwritten(session, "consultant_video", consultant_email, appointment, now)
+    """Queue the consultant's notice (written by the worker when sent; its kind keeps which
+    change it reports: booked or given a new link, moved, or cancelled)."""
+    enqueue_unwritten(session, kind, consultant_email, appointment, now)
 
 
 def give_link(session: Session, appointment: Appointment, now: datetime) -> None:

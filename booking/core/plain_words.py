@@ -55,20 +55,6 @@ ACTIONS = {
     "list_viewed": "looked at the appointment list",
 }
 
-EMAIL_KINDS = {
-    "confirmation": "Confirmation",
-    "reminder": "Reminder",
-    "moved": "New time",
-    "cancelled": "Cancellation",
-    "staff_new_booking": "New booking (to staff)",
-    "staff_moved": "Moved (to staff)",
-    "staff_cancelled": "Cancelled (to staff)",
-    "staff_erased": "Data deleted (to staff)",
-    "urgent_escalation": "Urgent call-back not made (to staff)",
-    "consultant_video": "Video link (to the consultant)",
-    "waitlist_offer": "Waitlist offer",
-}
-
 EMAIL_STATUSES = {
     "pending": "waiting to be sent",
     "sending": "being sent",
@@ -84,10 +70,6 @@ GROUPED = {"viewed", "list_viewed"}
 
 def action_words(action: str) -> str:
     return ACTIONS.get(action, action.replace("_", " "))
-
-
-def email_kind_words(kind: str) -> str:
-    return EMAIL_KINDS.get(kind, kind.replace("_", " ").capitalize())
 
 
 def email_status_words(status: str) -> str:

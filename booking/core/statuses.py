@@ -42,6 +42,24 @@ class OutboxStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class MessageKind(StrEnum):
+    """What a message is about; ``messages/kinds.py`` says who gets each and how it is written."""
+
+    CONFIRMATION = "confirmation"
+    REMINDER = "reminder"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    STAFF_NEW_BOOKING = "staff_new_booking"
+    STAFF_MOVED = "staff_moved"
+    STAFF_CANCELLED = "staff_cancelled"
+    STAFF_ERASED = "staff_erased"
+    URGENT_ESCALATION = "urgent_escalation"
+    CONSULTANT_VIDEO = "consultant_video"
+    CONSULTANT_VIDEO_MOVED = "consultant_video_moved"
+    CONSULTANT_VIDEO_CANCELLED = "consultant_video_cancelled"
+    WAITLIST_OFFER = "waitlist_offer"
+
+
 class ActorKind(StrEnum):
     """Who an audit event is by: a signed-in member of staff, the patient through their manage
     link (or the booking form), or the worker."""

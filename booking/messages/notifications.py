@@ -18,9 +18,11 @@ import phonenumbers
 from flask import current_app, render_template
 
 from ..core.models import Appointment
+from ..core.statuses import MessageKind
 from ..core.timeutil import clinic_zone, format_local, format_waiting, zone
 from ..intake import choices
 from ..intake.safety import appointment_guidance
+from .kinds import CONSULTANT_VIDEO_CHANGE, template_of
 
 
 @dataclass
@@ -188,7 +190,9 @@ def confirmation_email(
     appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
 ) -> Email:
     """The patient's confirmation: time, how it happens, the question list and the .ics."""
-    return _patient_email("confirmation", appointment, questions, own_questions, manage_token)
+    return _patient_email(
+        MessageKind.CONFIRMATION, appointment, questions, own_questions, manage_token
+    )
 
 
 def when_phrase(starts_at: datetime, now: datetime, tz) -> str:
@@ -269,7 +273,7 @@ def staff_change_email(
     clinic_tz = clinic_zone()
     return render_email(
         "staff_change",
-        kind=f"staff_{change}",
+        kind=MessageKind(f"staff_{change}"),
         recipient=recipient,
         appointment=appointment,
         change=change,
@@ -284,7 +288,7 @@ def staff_change_email(
 def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
     """The staff notification: reference, time, mode, urgency and a link; no intake answers."""
     return render_email(
-        "staff_new_booking",
+        MessageKind.STAFF_NEW_BOOKING,
         recipient=recipient,
         appointment=appointment,
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
@@ -293,14 +297,18 @@ def staff_new_booking_email(appointment: Appointment, recipient: str) -> Email:
     )
 
 
-def consultant_video_email(appointment: Appointment, recipient: str) -> Email:
-    """The consultant's copy of a video consult's link: the reference, the time and the link,
-    nothing about the patient's health."""
+def consultant_video_email(
+    appointment: Appointment, recipient: str, kind: MessageKind = MessageKind.CONSULTANT_VIDEO
+) -> Email:
+    """The consultant's notice of a video consult booked, moved or cancelled (``kind`` says
+    which): the reference, the time and, unless cancelled, the link; nothing about the
+    patient's health."""
     return render_email(
-        "staff_consultant_video",
-        kind="consultant_video",
+        template_of(kind),
+        kind=kind,
         recipient=recipient,
         appointment=appointment,
+        change=CONSULTANT_VIDEO_CHANGE[kind],
         staff_link=staff_url(appointment),
         **times(appointment),
     )
@@ -311,7 +319,7 @@ def urgent_escalation_email(appointment: Appointment, recipient: str, waited: ti
     about the symptoms (escalation addresses are inboxes, and inboxes are forwarded)."""
     return render_email(
         "staff_urgent_escalation",
-        kind="urgent_escalation",
+        kind=MessageKind.URGENT_ESCALATION,
         recipient=recipient,
         appointment=appointment,
         waiting=format_waiting(waited),

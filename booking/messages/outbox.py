@@ -33,7 +33,7 @@ from flask_mail import Connection
 from ..core.crypto import decrypt
 from ..core.due_rows import take_due
 from ..core.models import Appointment, OutboundEmail, Reminder
-from ..core.statuses import OutboxStatus
+from ..core.statuses import MessageKind, OutboxStatus
 from ..core.timeutil import now_utc
 from ..extensions import Session
 from .mime import message_bytes
@@ -71,7 +71,7 @@ def enqueue(
 
 
 def enqueue_unwritten(
-    session: Session, kind: str, recipient: str, appointment: Appointment, now: datetime
+    session: Session, kind: MessageKind, recipient: str, appointment: Appointment, now: datetime
 ) -> OutboundEmail:
     """Add an email the worker writes when it sends it (see :mod:`booking.messages.writing`):
     the request that caused it only inserts this row."""
@@ -331,8 +331,19 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
     report = DispatchReport()
     ids = claim_outbox_batch(session, now, config["OUTBOX_BATCH_SIZE"], config["OUTBOX_LEASE"])
     report.claimed = len(ids)
-    if not ids:
-        return report
+    if ids:
+        items = prepare_batch(session, ids, now, report)
+        if items:
+            send_batch(session, items, now, report)
+    return report
+
+
+def prepare_batch(
+    session: Session, ids: list[int], now: datetime, report: DispatchReport
+) -> list[_Claimed]:
+    """The claimed rows as messages ready to send: stored bodies decrypted, unwritten ones
+    written now (and kept). A row with nothing left to tell is withdrawn; a row that cannot
+    be read or written fails alone, counting an attempt."""
     # The bodies are read as stored and decrypted row by row: one that cannot be decrypted
     # (a key removed too early, a damaged value) then fails alone like any malformed row.
     text_col, html_col, ics_col = (sa.type_coerce(c, sa.Text) for c in ENCRYPTED_BODY)
@@ -375,16 +386,21 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
     session.commit()  # keeps what was written; each result below is its own short transaction
     for item, failure in broken:
         _mark_failed(session, [item], failure, now, report)
-    if not items:
-        return report
+    return items
 
+
+def send_batch(
+    session: Session, items: list[_Claimed], now: datetime, report: DispatchReport
+) -> None:
+    """Send prepared messages over one SMTP connection, marking each as the server answers."""
+    config = current_app.config
     connection = TimeoutConnection(current_app.extensions["mail"])
     try:
         connection.__enter__()
     except (OSError, smtplib.SMTPException) as error:
         log.warning("SMTP server unreachable, %s emails wait: %s", len(items), type(error).__name__)
         _mark_failed(session, items, error, now, report)
-        return report
+        return
 
     sent: list[int] = []
     sender = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
@@ -418,4 +434,3 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
     finally:
         _mark_sent(session, sent)
         connection.__exit__(None, None, None)
-    return report

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ..core.models import Appointment, OutboundEmail
+from ..core.statuses import MessageKind
 from ..core.tokens import issue_manage_token
 from ..extensions import Session
 from ..intake.previsit_questions import questions_for
@@ -46,13 +47,16 @@ def _staff_new_booking(session: Session, row: OutboundEmail, appointment: Appoin
 
 
 def _consultant_video(session: Session, row: OutboundEmail, appointment: Appointment, now):
-    return consultant_video_email(appointment, row.recipient)
+    # The kind says which change it reports, whatever has happened to the consult since.
+    return consultant_video_email(appointment, row.recipient, MessageKind(row.kind))
 
 
 WRITERS: dict[str, Callable[[Session, OutboundEmail, Appointment, datetime], Email]] = {
-    "confirmation": _confirmation,
-    "staff_new_booking": _staff_new_booking,
-    "consultant_video": _consultant_video,
+    MessageKind.CONFIRMATION: _confirmation,
+    MessageKind.STAFF_NEW_BOOKING: _staff_new_booking,
+    MessageKind.CONSULTANT_VIDEO: _consultant_video,
+    MessageKind.CONSULTANT_VIDEO_MOVED: _consultant_video,
+    MessageKind.CONSULTANT_VIDEO_CANCELLED: _consultant_video,
 }
 
 

@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..core.models import Appointment, AuditEvent, Intake, OutboundEmail
-from ..core.plain_words import EMAIL_STATUSES, action_words, email_kind_words
+from ..core.plain_words import EMAIL_STATUSES, action_words
 from ..core.timeutil import format_local, zone
 from ..extensions import Session
 from ..intake import choices
 from ..intake.booking_questions import label_and_words
 from ..intake.health_questionnaire import answers_of
 from ..intake.questionnaire_questions import answer_rows
+from ..messages.kinds import email_kind_words
 
 Section = list[tuple[str, Any]]
 

@@ -1,0 +1,87 @@
+"""Every kind of message, with who receives it and the template it is written from.
+
+A kind is stored on its outbox row (``MessageKind``); this table is the one place that says
+whom a kind is for, how staff call it, and which template folder writes it on each channel.
+A new channel adds a template to the kinds it carries, not a code path. Email is the only
+channel so far.
+
+Three kinds are queued unwritten by the request that causes them and written by the worker
+when sent (``writing.py``): the booking's confirmation and staff notice, and the consultant's
+video notices. Their kind says which change they report, so a notice written late still says
+what happened then (a move followed by a cancellation reaches the consultant as "moved", then
+"cancelled"). The other kinds are written in the request or the job that queues them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.statuses import MessageKind
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    audience: str  # who receives it, in staff's words
+    words: str  # the kind as the staff message log shows it
+    templates: dict[str, str]  # channel -> template folder under templates/email/
+
+
+def _email(audience: str, words: str, template: str) -> KindSpec:
+    return KindSpec(audience, words, {"email": template})
+
+
+KINDS: dict[MessageKind, KindSpec] = {
+    MessageKind.CONFIRMATION: _email(
+        "the patient, and the relative who booked", "Confirmation", "confirmation"
+    ),
+    MessageKind.REMINDER: _email("the patient", "Reminder", "reminder"),
+    MessageKind.MOVED: _email("the patient", "New time", "moved"),
+    MessageKind.CANCELLED: _email("the patient", "Cancellation", "cancelled"),
+    MessageKind.STAFF_NEW_BOOKING: _email(
+        "the staff notification addresses", "New booking (to staff)", "staff_new_booking"
+    ),
+    MessageKind.STAFF_MOVED: _email(
+        "the staff notification addresses", "Moved (to staff)", "staff_change"
+    ),
+    MessageKind.STAFF_CANCELLED: _email(
+        "the staff notification addresses", "Cancelled (to staff)", "staff_change"
+    ),
+    MessageKind.STAFF_ERASED: _email(
+        "the staff notification addresses", "Data deleted (to staff)", "staff_change"
+    ),
+    MessageKind.URGENT_ESCALATION: _email(
+        "the escalation addresses",
+        "Urgent call-back not made (to staff)",
+        "staff_urgent_escalation",
+    ),
+    MessageKind.CONSULTANT_VIDEO: _email(
+        "the consultant", "Video link (to the consultant)", "staff_consultant_video"
+    ),
+    MessageKind.CONSULTANT_VIDEO_MOVED: _email(
+        "the consultant", "Video consult moved (to the consultant)", "staff_consultant_video"
+    ),
+    MessageKind.CONSULTANT_VIDEO_CANCELLED: _email(
+        "the consultant", "Video consult cancelled (to the consultant)", "staff_consultant_video"
+    ),
+    MessageKind.WAITLIST_OFFER: _email(
+        "the person on the waitlist", "Waitlist offer", "waitlist_offer"
+    ),
+}
+
+# What a consultant's video notice reports, by its kind.
+CONSULTANT_VIDEO_CHANGE = {
+    MessageKind.CONSULTANT_VIDEO: "booked",
+    MessageKind.CONSULTANT_VIDEO_MOVED: "moved",
+    MessageKind.CONSULTANT_VIDEO_CANCELLED: "cancelled",
+}
+
+
+def template_of(kind: MessageKind, channel: str = "email") -> str:
+    return KINDS[kind].templates[channel]
+
+
+def email_kind_words(kind: str) -> str:
+    """A stored kind as the staff message log and the data download say it."""
+    if kind in KINDS:
+        return KINDS[MessageKind(kind)].words
+    return kind.replace("_", " ").capitalize()
