@@ -15,7 +15,10 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
+
+from booking.extensions import db
 
 NAMED_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -85,3 +88,43 @@ def throwaway_database(purpose: str) -> Iterator[str]:
         with engine.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+PG_URL = worker_url()
+
+
+KEPT_TABLES = {"previsit_question", "alembic_version"}
+
+
+def postgres_reachable() -> bool:
+    engine = sa.create_engine(with_database(NAMED_URL, "postgres"))
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def require_postgres() -> None:
+    """Fail (in CI) or skip (elsewhere) when the server is not there."""
+    if not postgres_reachable():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but not reachable at {NAMED_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {NAMED_URL}")
+
+
+def empty_postgres(app) -> None:
+    """Every table emptied but the seeded question list, for the next test."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time
 
+import sqlalchemy as sa
+
 from booking.core.models import StaffUser, WeeklyHours
 from booking.extensions import db
+from tests.helpers import csrf_token
 
 STAFF_PASSWORD = "correct horse battery staple"
 # Every test account's authenticator app holds this secret (set up and confirmed).
@@ -96,3 +99,79 @@ def book_at_moment(starts_at, now, index=0, **changes):
     from booking.appointments.bookings import book_and_commit
 
     return book_and_commit(db.session, booking_request(starts_at, index, **changes), now)
+
+
+VALID_ANSWERS = {
+    "booked_by": "self",
+    "patient_name": "Asha Verma",
+    "patient_email": "asha.verma@example.com",
+    "patient_phone": "+91 98765 43210",
+    "birth_date": "15/08/1962",
+    "preferred_channel": "email",
+    "therapy": "interleukin2",
+    "cancer_type": "melanoma",
+    "stage": "3",
+    "diagnosed": "3to12m",
+    "diagnosis_details": "Lesion on the left shoulder, BRAF negative",
+    "treatments": ["immunotherapy", "interferon"],
+    "treatment_details": "Pembrolizumab since March",
+    "treating_hospital": "City Cancer Hospital, Dr Iyer",
+    "payment_routes": ["private_insurance", "pmjay"],
+    "insurer": "Star Health",
+    "tpa": "Medi Assist",
+    "policy_holder": "Ravi Verma",
+    "policy_after_diagnosis": "no",
+    "red_flags": ["none"],
+    "own_questions": "Can I keep working during treatment?",
+    "consult_mode": "phone",
+    "timezone": "Asia/Kolkata",
+    "consent_health": "y",
+    "consent_reminders": "y",
+}
+
+
+def next_code(email: str, secret: str = STAFF_TOTP_SECRET) -> str:
+    """The code the app shows now, or the next one when this one was used: a code is accepted
+    once. A test that signs one account in a third time within 30 seconds moves the last
+    accepted step back, as if the next period had come."""
+    import pyotp
+
+    now_step = int(datetime.now(UTC).timestamp()) // 30
+    with db.engine.connect() as connection:  # leaves the test's own transaction alone
+        last = connection.scalar(
+            sa.select(StaffUser.totp_last_step).where(StaffUser.email == email)
+        )
+        if last is not None and last > now_step:
+            connection.execute(
+                sa.update(StaffUser)
+                .where(StaffUser.email == email)
+                .values(totp_last_step=now_step - 1)
+            )
+            connection.commit()
+            last = now_step - 1
+    step = max(now_step, (last or 0) + 1)
+    return pyotp.TOTP(secret).generate_otp(step)
+
+
+def sign_in(client, email, password=STAFF_PASSWORD, next_page=None):
+    """Password, then the code: the response of the last step (302 when signed in)."""
+    login = f"/staff/login?next={next_page}" if next_page else "/staff/login"
+    page = client.get(login).get_data(as_text=True)
+    first = client.post(
+        login,
+        data={"csrf_token": csrf_token(page), "email": email, "password": password},
+    )
+    if first.status_code != 302 or not first.headers["Location"].endswith("/two-factor"):
+        return first
+    code_page = client.get("/staff/two-factor")
+    if code_page.status_code != 200:  # no second factor yet: set-up comes next
+        return first
+    page = code_page.get_data(as_text=True)
+    return client.post(
+        "/staff/two-factor", data={"csrf_token": csrf_token(page), "code": next_code(email)}
+    )
+
+
+def csrf_for(client, path="/staff/") -> str:
+    """A valid CSRF token for this client's session."""
+    return csrf_token(client.get(path).get_data(as_text=True))

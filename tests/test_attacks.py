@@ -13,7 +13,7 @@ from booking.core.models import Appointment
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
 from config import ProductionConfig
-from tests.conftest import TEST_KEY
+from tests.apps import TEST_KEY
 from tests.helpers import csrf_token
 
 
@@ -116,7 +116,7 @@ def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_limi
 
 def create_app_like(app, **overrides):
     """A second app on the same database with other settings (ProxyFix is set up at start)."""
-    from tests.conftest import make_app
+    from tests.apps import make_app
 
     settings = {"STAFF_SIGN_IN_RATE_LIMIT": "2 per minute", **overrides}
     return make_app(app.config["SQLALCHEMY_DATABASE_URI"], **settings)

@@ -12,7 +12,7 @@ from booking.core.models import Appointment, AuditEvent, Intake, OutboundEmail, 
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 
 # The flows staff and patients use every day run on both databases.
 pytestmark = BOTH_DATABASES

@@ -23,8 +23,9 @@ from booking.extensions import db
 from booking.scheduling.availability import free_slots, slot_rules
 from booking.scheduling.holds import HoldRefused, hold_and_commit, holder_hash
 from booking.web.fields import slot_value
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
-from tests.factories import booking_request
+from tests.apps import make_app
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS, booking_request
 from tests.helpers import csrf_token, offered_times
 
 DAY_LINK = re.compile(r'class="day(?: current)?" data-day href="[^"]*day=(\d{4}-\d\d-\d\d)')

@@ -16,6 +16,7 @@ from booking.core.models import Appointment
 from booking.extensions import db
 from booking.messages.mailsink import start_sink
 from booking.messages.outbox import dispatch_outbox
+from tests.apps import free_port
 from tests.browser import (
     AXE,
     CHROMIUM,
@@ -30,7 +31,7 @@ from tests.browser import (
     type_into,
 )
 from tests.clock import clinic_slot
-from tests.conftest import STAFF_PASSWORD, free_port, next_code
+from tests.factories import STAFF_PASSWORD, next_code
 
 PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser

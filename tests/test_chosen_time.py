@@ -18,7 +18,7 @@ from booking.extensions import db
 from booking.scheduling.availability import free_slots, slot_rules
 from booking.scheduling.chosen_time import consultants_free_at
 from booking.scheduling.holds import holder_hash
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 from tests.helpers import add_booking
 
 BROWSERS = [None, holder_hash("browser-one"), holder_hash("browser-two")]

@@ -11,7 +11,7 @@ from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.scheduling.availability import free_slots, slot_rules
 from booking.staff_accounts.accounts import LastAdmin, change_account
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 from tests.factories import booking_request
 
 THREADS = 20

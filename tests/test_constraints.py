@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from booking.core.statuses import ActorKind, AppointmentStatus, OutboxStatus, ReminderStatus
 from booking.extensions import db
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 
 LITERAL = re.compile(r"'([^']*)'|\b(\d+)\b")
 

@@ -6,7 +6,8 @@ from cryptography.fernet import Fernet
 from booking.core import crypto
 from booking.core.models import Intake, OutboundEmail
 from booking.extensions import db
-from tests.conftest import TEST_KEY, VALID_ANSWERS
+from tests.apps import TEST_KEY
+from tests.factories import VALID_ANSWERS
 from tests.helpers import write_unwritten_emails
 
 ENCRYPTED = {

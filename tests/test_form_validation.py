@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from booking.core.models import Appointment, Intake
 from booking.extensions import db
-from tests.conftest import VALID_ANSWERS
+from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token
 
 

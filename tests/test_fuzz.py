@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from booking.core.models import Appointment, Intake, OutboundEmail, Reminder
 from booking.extensions import db
-from tests.conftest import VALID_ANSWERS
+from tests.factories import VALID_ANSWERS
 from tests.helpers import assert_only_app_markup, csrf_token, write_unwritten_emails
 
 FIELDS = [name for name in VALID_ANSWERS if name != "treatments"] + [

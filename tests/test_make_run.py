@@ -19,8 +19,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tests.apps import free_port
 from tests.browser import ROOT
-from tests.conftest import VALID_ANSWERS, free_port
+from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token, offered_times
 
 

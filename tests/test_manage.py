@@ -11,7 +11,8 @@ from booking.appointments.bookings import book_and_commit
 from booking.core.models import Appointment, AuditEvent, Reminder
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token, offered_slots
 
 # The flows staff and patients use every day run on both databases.

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from booking.core.models import Appointment, PreVisitQuestion
 from booking.core.tokens import find_by_token, hash_token
 from booking.extensions import db
-from tests.conftest import make_app, require_postgres
-from tests.databases import throwaway_database
+from tests.apps import make_app
+from tests.databases import require_postgres, throwaway_database
 
 
 def insert_consultant() -> None:

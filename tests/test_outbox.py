@@ -20,7 +20,8 @@ from booking.messages.outbox import (
     dispatch_outbox,
     enqueue,
 )
-from tests.conftest import BOTH_DATABASES, free_port
+from tests.apps import free_port
+from tests.databases import BOTH_DATABASES
 
 
 def add_emails(count, now, recipient="patient{}@example.com"):

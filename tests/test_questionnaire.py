@@ -14,7 +14,7 @@ from booking.core.models import Appointment, AuditEvent, Questionnaire
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 from tests.helpers import csrf_token
 
 pytestmark = BOTH_DATABASES

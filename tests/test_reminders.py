@@ -15,7 +15,7 @@ from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
 from booking.messages.reminders import queue_due_reminders
 from tests.clock import days_after_dst_changes, monday_ahead
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 
 START_OF_TEST = monday_ahead()  # the clock is ours, but the manage page reads the real one
 STEP = timedelta(minutes=15)

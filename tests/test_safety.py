@@ -17,7 +17,8 @@ from booking.intake.urgent_call_backs import escalate_waiting, record_call_back
 from booking.messages.outbox import dispatch_outbox
 from booking.messages.reminders import queue_due_reminders
 from tests.clock import monday_ahead
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS, csrf_for
 from tests.helpers import csrf_token
 
 ESCALATION = "reception-lead@clinic.example"

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from booking.core.models import Appointment
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import VALID_ANSWERS, make_app
+from tests.apps import make_app
+from tests.factories import VALID_ANSWERS
 
 
 def test_security_headers_on_every_page(app, client, admin_client, consultant, booking_form):

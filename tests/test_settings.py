@@ -10,7 +10,7 @@ import pytest
 
 from booking import create_app
 from config import DevelopmentConfig, ProductionConfig
-from tests.conftest import TEST_KEY, free_port
+from tests.apps import TEST_KEY, free_port
 
 
 @pytest.mark.parametrize(

@@ -17,17 +17,17 @@ from booking import create_app
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from config import TestingConfig
+from tests.apps import TEST_KEY, FreshGlobalsClient, make_app
 from tests.clock import clinic_slot
-from tests.conftest import (
-    BOTH_DATABASES,
+from tests.databases import BOTH_DATABASES
+from tests.factories import (
     STAFF_PASSWORD,
-    TEST_KEY,
-    FreshGlobalsClient,
+    add_consultant,
+    add_staff,
+    book_at_moment,
     csrf_for,
-    make_app,
     sign_in,
 )
-from tests.factories import add_consultant, add_staff, book_at_moment
 from tests.helpers import csrf_token
 
 SAMPLE_VALUES = {"reference": "CT-AAAAAA", "token": "x" * 43}

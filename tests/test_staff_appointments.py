@@ -23,7 +23,8 @@ from booking.extensions import db
 from booking.intake import choices
 from booking.messages.outbox import dispatch_outbox
 from tests.clock import clinic_slot, monday_ahead
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, csrf_for
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS, csrf_for
 from tests.helpers import csrf_token, offered_slots, offered_times
 
 # The flows staff and patients use every day run on both databases.

@@ -11,7 +11,8 @@ from booking.core.models import AuditEvent, StaffUser
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.staff_accounts.accounts import MAX_FAILURES, authenticate
-from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, sign_in
+from tests.databases import BOTH_DATABASES
+from tests.factories import STAFF_PASSWORD, csrf_for, sign_in
 
 
 def without_tokens(html: str) -> str:

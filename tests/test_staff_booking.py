@@ -14,7 +14,8 @@ from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.scheduling.availability import free_slots, slot_rules
 from booking.web.fields import slot_value
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token, offered_times
 
 pytestmark = BOTH_DATABASES

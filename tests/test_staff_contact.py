@@ -10,7 +10,8 @@ from booking.core.models import Appointment, AuditEvent, OutboundEmail
 from booking.core.statuses import OutboxStatus
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import BOTH_DATABASES, csrf_for
+from tests.databases import BOTH_DATABASES
+from tests.factories import csrf_for
 from tests.test_form_validation import CAREGIVER
 
 pytestmark = BOTH_DATABASES

@@ -18,7 +18,7 @@ from booking.core.models import (
 )
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
-from tests.conftest import csrf_for, sign_in
+from tests.factories import csrf_for, sign_in
 from tests.helpers import offered_times
 
 

@@ -9,12 +9,12 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import require_postgres
 from tests.databases import (
     NAMED_URL,
     NotATestDatabase,
     check_test_database,
     database_name,
+    require_postgres,
     throwaway_database,
     with_database,
     worker_url,

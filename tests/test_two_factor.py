@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from booking.core.models import AuditEvent, RecoveryCode, StaffUser
 from booking.extensions import db
 from booking.staff_accounts.accounts import new_staff_user
-from tests.conftest import BOTH_DATABASES, STAFF_PASSWORD, csrf_for, next_code, sign_in
+from tests.databases import BOTH_DATABASES
+from tests.factories import STAFF_PASSWORD, csrf_for, next_code, sign_in
 from tests.helpers import csrf_token
 
 pytestmark = BOTH_DATABASES

@@ -15,7 +15,8 @@ from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
 from booking.messages.reminders import queue_due_reminders
-from tests.conftest import BOTH_DATABASES, csrf_for
+from tests.databases import BOTH_DATABASES
+from tests.factories import csrf_for
 
 LINK = re.compile(r"^https://meet\.jit\.si/consult-[0-9a-f]{32}$")
 

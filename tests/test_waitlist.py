@@ -20,7 +20,8 @@ from booking.messages.outbox import dispatch_outbox
 from booking.privacy.notice import NOTICE_VERSION
 from booking.privacy.retention import apply_retention
 from booking.scheduling.availability import free_slots, slot_rules
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS
 from tests.helpers import assert_only_app_markup, csrf_token
 
 JOIN = {

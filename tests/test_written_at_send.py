@@ -10,7 +10,7 @@ from booking.core.models import Appointment, OutboundEmail, PreVisitQuestion
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.outbox import backoff, dispatch_outbox
-from tests.conftest import BOTH_DATABASES
+from tests.databases import BOTH_DATABASES
 
 
 def raw_outbox():

@@ -18,8 +18,10 @@ from booking.messages.reminders import queue_due_reminders
 from booking.privacy.erasure import erase
 from booking.privacy.notice import NOTICE_VERSION
 from booking.privacy.retention import apply_retention
+from tests.apps import make_app
 from tests.clock import monday_ahead
-from tests.conftest import BOTH_DATABASES, VALID_ANSWERS, make_app
+from tests.databases import BOTH_DATABASES
+from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token, offered_times
 
 pytestmark = BOTH_DATABASES
