@@ -147,7 +147,8 @@ CONSULT_MODE_HOW = {
 }
 
 # The red-flag checklist. Ticking any box makes the booking urgent: staff call back, and the
-# patient is told at once what to do. The wording needs a clinician's review (see README).
+# patient is told at once what to do. The wording needs a clinician's review
+# (docs/safety-and-clinical-content.md).
 RED_FLAGS_EMERGENCY = [
     ("chest_pain", "Chest pain"),
     ("breathing", "Severe difficulty breathing"),
@@ -167,7 +168,8 @@ RED_FLAGS_TODAY = [
 NO_RED_FLAGS = "none"
 RED_FLAGS = [*RED_FLAGS_EMERGENCY, *RED_FLAGS_TODAY, (NO_RED_FLAGS, "None of these")]
 
-# The pre-consult health questionnaire. The wording needs a clinician's review (see README).
+# The pre-consult health questionnaire. The wording needs a clinician's review
+# (docs/safety-and-clinical-content.md).
 EARLIER_IMMUNOTHERAPY = [
     ("checkpoint", "Checkpoint inhibitors (for example nivolumab, pembrolizumab, ipilimumab)"),
     ("interleukin2", "Interleukin-2 (IL-2, aldesleukin)"),

@@ -1,0 +1,29 @@
+"""The README and docs/ name files that exist: a module moved or renamed without its page
+fails here instead of sending a newcomer to a file that is not there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+NAMED = re.compile(r"`((?:booking|tests|bench|templates|migrations|deploy)/[\w./-]+)`")
+
+
+def test_every_file_the_docs_name_exists():
+    named = [(page.name, name) for page in PAGES for name in NAMED.findall(page.read_text())]
+    assert len(named) > 20  # the pattern finds what the pages name
+    missing = [f"{page}: {name}" for page, name in named if "*" not in name]
+    missing = [entry for entry in missing if not (ROOT / entry.split(": ", 1)[1]).exists()]
+    assert missing == []
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    unlinked = [page.name for page in PAGES[1:] if f"docs/{page.name}" not in readme]
+    assert unlinked == []
+
+
+def test_the_readme_stays_short():
+    assert len((ROOT / "README.md").read_text().splitlines()) < 250
