@@ -33,22 +33,10 @@ test: $(VENV)/.dev browser-deps
 test-fast: $(VENV)/.dev
 	$(BIN)/python -m pytest -n auto -q -m "not browser"
 
-# The tests that read the clock, run again with the machine's clock a year ahead (libfaketime;
-# the monotonic clock stays real so timeouts still work), then every test but the browser and
-# the sleeping one at three awkward moments of the day (tests/awkward_moments.py says which).
-# These runs are serial: under libfaketime, pytest-xdist's workers and the tests that start
-# a subprocess failed with EINVAL, and the two-worker reminder test once came up short.
-TIME_SENSITIVE := tests/test_reminders.py tests/test_manage.py tests/test_safety.py \
-	tests/test_booking_flow.py tests/test_availability.py tests/test_staff_appointments.py \
-	tests/test_outbox.py tests/test_staff_auth.py
-
-test-future: $(VENV)/.dev /usr/bin/faketime
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+365d' $(BIN)/python -m pytest -q $(TIME_SENSITIVE)
-	$(BIN)/python -m tests.awkward_moments -q -p no:cacheprovider -m "not browser and not real_clock"
-
-/usr/bin/faketime:
-	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq faketime; \
-	else sudo apt-get update -qq && sudo apt-get install -y -qq faketime; fi
+# The tests that read the clock, with their clock a year ahead at awkward moments of the day
+# (tests/awkward_moments.py says which and why).
+test-future: $(VENV)/.dev
+	$(BIN)/python -m tests.awkward_moments -n auto -q -p no:cacheprovider
 
 # The browser tests drive Debian's Chromium (never a downloaded browser) and inject axe-core.
 browser-deps: /usr/bin/chromium node_modules/axe-core/axe.min.js

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -51,20 +52,48 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 def pytest_configure(config):
     """Stop before anything is dropped when TEST_DATABASE_URL names a database not meant for
     tests; draw the property tests' seed before Hypothesis reads it (and before xdist hands
-    the options to its workers, so every worker uses the same one)."""
+    the options to its workers, so every worker uses the same one); set the clock when
+    ``TESTS_AT`` asks."""
     try:
         check_test_database(NAMED_URL)
     except NotATestDatabase as refused:
         raise pytest.UsageError(str(refused)) from None
     if not settings.default.derandomize and config.getoption("hypothesis_seed") is None:
         config.option.hypothesis_seed = str(secrets.randbelow(2**32))
+    _travel(config)
+
+
+def _travel(config) -> None:
+    """With ``TESTS_AT`` set (``tests/awkward_moments.py`` sets it), every clock the code reads
+    (``datetime.now``, ``time.time``) starts at that moment and ticks on; the monotonic clock,
+    sleeps, other processes and the database server keep the real time."""
+    moment = os.environ.get("TESTS_AT")
+    if moment:
+        import time_machine
+
+        config._travel = time_machine.travel(datetime.fromisoformat(moment), tick=True)
+        config._travel.start()
+
+
+def pytest_unconfigure(config):
+    travel = getattr(config, "_travel", None)
+    if travel is not None:
+        travel.stop()
 
 
 def pytest_report_header(config):
+    moment = os.environ.get("TESTS_AT")
+    clock = [f"clock: set to {moment} (ticking)"] if moment else []
     if settings.default.derandomize:
-        return f"hypothesis: profile {settings.get_current_profile_name()!r}, derandomized"
+        return [
+            *clock,
+            f"hypothesis: profile {settings.get_current_profile_name()!r}, derandomized",
+        ]
     seed = config.getoption("hypothesis_seed")
-    return f"hypothesis: profile 'dev', seed {seed} (replay with --hypothesis-seed={seed})"
+    return [
+        *clock,
+        f"hypothesis: profile 'dev', seed {seed} (replay with --hypothesis-seed={seed})",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -219,7 +219,6 @@ def test_a_domain_in_another_script_is_kept_in_its_ascii_form(client, consultant
     assert appointment.patient_email == "asha@xn--bcher-kva.example"
 
 
-@pytest.mark.real_clock
 def test_expired_csrf_token_keeps_the_answers_and_asks_again(app, client, consultant, booking_form):
     app.config["WTF_CSRF_TIME_LIMIT"] = 1
     data = booking_form()

@@ -19,6 +19,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.apps import free_port
 from tests.browser import ROOT
 from tests.factories import VALID_ANSWERS
@@ -56,6 +58,7 @@ def received(folder: Path) -> list[email.message.EmailMessage]:
     ]
 
 
+@pytest.mark.real_clock  # waits for the server with time.sleep
 def test_make_run_starts_a_server_whose_worker_sends_the_booking_emails(tmp_path):
     port = free_port()
     instance = tmp_path / "instance"

@@ -276,6 +276,7 @@ def test_reminder_on_the_morning_of_a_clock_change_comes_24_real_hours_before(
     assert "tomorrow at 09:00 EDT" in reminder["Subject"]
 
 
+@pytest.mark.load
 @BOTH_DATABASES
 def test_two_workers_two_hundred_reminders_no_duplicates(app, create_consultant, book_at, smtp):
     app.config["REMINDER_OFFSETS"] = [timedelta(hours=24)]

@@ -159,6 +159,7 @@ def test_staff_passwords_are_hashed_with_scrypt_outside_the_tests():
     assert user.password_hash.startswith("scrypt:")
 
 
+@pytest.mark.real_clock  # waits on gunicorn, a subprocess
 @pytest.mark.parametrize(
     ("storage", "workers", "warned"),
     [("", 2, True), ("memory://", 1, False), ("redis://127.0.0.1:6379/0", 2, False)],

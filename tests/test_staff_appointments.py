@@ -412,6 +412,7 @@ def test_every_view_and_change_is_audited_once_without_health_data(
         assert value not in logged
 
 
+@pytest.mark.load
 def test_list_queries_do_not_grow_with_page_size(app, staff_client, create_consultant):
     """100,000 appointments: a page costs the same few queries at 25 or 100 rows."""
     consultant = create_consultant("Dr Busy")

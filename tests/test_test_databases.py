@@ -39,6 +39,7 @@ def test_each_parallel_worker_has_its_own_database_named_for_tests():
         check_test_database(url)
 
 
+@pytest.mark.real_clock  # waits on a subprocess
 def test_pytest_stops_before_touching_a_clinic_database(tmp_path):
     """A run pointed at a real database ends at once with the reason, and drops nothing."""
     env = dict(os.environ, TEST_DATABASE_URL=with_database(NAMED_URL, "clinic"))
