@@ -43,7 +43,7 @@ class StaffUser(UserMixin, Model):
     # Bumped on sign-out and password change: a cookie carrying an older version is refused.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
-    # Two-factor sign-in (booking/two_factor.py): the TOTP secret, encrypted; when it was
+    # Two-factor sign-in (staff_accounts/two_factor.py): the TOTP secret, encrypted; when it was
     # confirmed with a first code (until then the account is still setting it up); and the
     # last time step accepted, so a code is never accepted twice.
     totp_secret: so.Mapped[str | None] = so.mapped_column(EncryptedText())
@@ -61,7 +61,7 @@ class StaffUser(UserMixin, Model):
     __table_args__ = (check_in("role", StaffRole, "role"),)
 
     def get_id(self) -> str:
-        """The session cookie's user id carries the session version (see accounts.py)."""
+        """The session cookie's user id carries the session version (staff_accounts/accounts.py)."""
         return f"{self.id}:{self.session_version}"
 
     @property
@@ -148,7 +148,7 @@ class Appointment(Model):
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
     consent_reminders_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
-    # The privacy notice version (booking/privacy.py) each consent was given against; empty
+    # The privacy notice version (privacy/notice.py) each consent was given against; empty
     # for consents given before the notice had versions.
     consent_health_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     consent_reminders_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
@@ -168,7 +168,7 @@ class Appointment(Model):
     # Names, emails, phone digits and the reference, normalised for the staff search (see
     # booking/search.py); set whenever the booking is written.
     search_text: so.Mapped[str] = so.mapped_column(sa.Text(), default="")
-    # A video consult's meeting link (booking/video.py); empty for phone and WhatsApp calls.
+    # A video consult's meeting link (appointments/video.py); empty for phone and WhatsApp calls.
     video_link: so.Mapped[str | None] = so.mapped_column(sa.String(500))
 
     consultant: so.Mapped[StaffUser] = so.relationship()
@@ -421,7 +421,7 @@ class OutboundEmail(Model):
     )
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
     # Empty until written: a booking's confirmation and staff notice are queued unwritten and
-    # written by the worker when it sends them (booking/written_at_send.py).
+    # written by the worker when it sends them (booking/messages/writing.py).
     subject: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # Bodies can carry the patient's own questions and urgent-care guidance: encrypted.
     body_text: so.Mapped[str | None] = so.mapped_column(EncryptedText())
@@ -608,7 +608,7 @@ class WaitlistOffer(Model):
 
 class ScheduleVersion(Model):
     """How often each consultant's bookable time has changed (scope 0: clinic-wide changes).
-    The free-time cache is keyed on these; see ``schedule.py``."""
+    The free-time cache is keyed on these; see ``scheduling/schedule_version.py``."""
 
     __tablename__ = "schedule_version"
 

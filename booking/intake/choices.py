@@ -1,7 +1,7 @@
 """The fixed answer lists of the intake, shared by forms, models, emails and the question list.
 
 Values are stored; labels are shown. Categorical answers stay plain in the database (staff filter
-on them); free text is encrypted (see ``crypto.py``).
+on them); free text is encrypted (see ``core/crypto.py``).
 """
 
 from collections.abc import Sequence

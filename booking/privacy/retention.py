@@ -1,8 +1,8 @@
 """The retention job: personal data is not kept longer than the privacy notice says.
 
 Once a day the worker erases every booking whose consult ended (or which was cancelled) more
-than ``RETENTION_DAYS`` ago, as booking/erasure.py does for a patient's request, audited as done
-by the system. Bookings are claimed in batches by setting ``erased_at`` (booking/claims.py), so
+than ``RETENTION_DAYS`` ago, as privacy/erasure.py does for a patient's request, audited as done
+by the system. Bookings are taken in batches by setting ``erased_at`` (core/due_rows.py), so
 two workers never erase one twice and a run that dies part-way loses nothing: the rest are
 still due tomorrow. Waitlist entries go the same number of days after they ended (or were
 made, if still waiting), and audit events, which hold no health data, after

@@ -1,6 +1,6 @@
 """The patient's pages: choosing a time (held while the form is filled in), the details form,
-the confirmation and its calendar file. The steps themselves are in ``flow.py``, shared with
-the staff's booking for a caller."""
+the confirmation and its calendar file. The steps themselves are in ``web/booking_flow.py``,
+shared with the staff's booking for a caller."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The staff home page: urgent call-backs still waiting, questionnaires that ask for a call,
-the consults coming next (see booking/front_desk.py), and bookings per day."""
+the consults coming next (see appointments/front_desk.py), and bookings per day."""
 
 from __future__ import annotations
 
