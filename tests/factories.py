@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from booking.core.models import StaffUser, WeeklyHours
 from booking.extensions import db
+from booking.intake.booking_questions import DEFINED_ONLY
 from tests.helpers import csrf_token
 
 STAFF_PASSWORD = "correct horse battery staple"
@@ -91,7 +92,9 @@ def booking_request(starts_at, index=0, **changes):
         consent_reminders=True,
     )
     values.update(changes)
-    return BookingRequest(**values)
+    # Questions handled from their definition alone travel in ``more_answers``.
+    more = {q.name: q.stored(values.pop(q.name)) for q in DEFINED_ONLY if q.name in values}
+    return BookingRequest(**values, more_answers=more)
 
 
 def book_at_moment(starts_at, now, index=0, **changes):

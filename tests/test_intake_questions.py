@@ -3,11 +3,21 @@ their definitions, and every stored intake column has its question."""
 
 from __future__ import annotations
 
-from booking.core.models import Intake
-from booking.intake.booking_questions import BOOKING_QUESTIONS, NOT_ASKED, label_and_words
+import pytest
+import sqlalchemy as sa
+
+from booking.core.models import Appointment, Intake
+from booking.extensions import db
+from booking.intake.booking_questions import (
+    BOOKING_QUESTIONS,
+    NOT_ASKED,
+    Question,
+    label_and_words,
+)
 from booking.intake.questionnaire_questions import QUESTIONNAIRE, answer_rows
 from booking.web.booking_form import BookingForm
 from booking.web.questionnaire_form import QuestionnaireForm
+from booking.web.rebook import answers_of_booking
 
 
 def test_every_intake_column_has_its_question_in_words(app):
@@ -47,3 +57,43 @@ def test_stored_answers_read_in_the_forms_words():
     rows = answer_rows({"condition_heart": "yes", "distress": "7", "worries": ["money"]})
     assert [(label, attention) for label, _, attention in rows][0][1] is True
     assert rows[1][1] == "7"
+
+
+def test_a_question_defined_only_here_is_asked_kept_and_shown(
+    client, staff_client, consultant, booking_form
+):
+    """treating_hospital is handled from its definition alone: the form shows it in its
+    section, the booking keeps it encrypted, and the staff page, the data download and a new
+    booking after a cancellation read it back, all without naming it."""
+    typed = "Tata Memorial, Dr Rao"
+    refused = client.post("/book", data=booking_form(treating_hospital=typed, consent_health=None))
+    page = refused.get_data(as_text=True)
+    treatment = page[page.index('id="s-treatment"') : page.index('id="s-payment"')]
+    assert f'name="treating_hospital" type="text" value="{typed}"' in treatment
+    booked = client.post("/book", data=booking_form(treating_hospital=typed))
+    assert booked.status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    raw = db.session.execute(sa.text("SELECT treating_hospital FROM intake")).scalar_one()
+    assert "Tata" not in raw  # encrypted, as its definition's stored_as says
+    detail = staff_client.get(f"/staff/appointments/{appointment.reference}")
+    shown = detail.get_data(as_text=True)
+    assert "<dt>Treating hospital or oncologist</dt><dd>Tata Memorial, Dr Rao</dd>" in shown
+    assert answers_of_booking(appointment)["treating_hospital"] == "Tata Memorial, Dr Rao"
+
+
+@pytest.mark.parametrize(
+    ("stored_as", "answer", "kept", "shown_again"),
+    [
+        ("codes", ["b", "a"], "a,b", ["a", "b"]),
+        ("codes", [], None, []),
+        ("flag", "y", True, True),
+        ("code", "", None, None),
+        ("text", "Some words", "Some words", "Some words"),
+    ],
+)
+def test_an_answer_is_kept_as_its_definition_says(stored_as, answer, kept, shown_again):
+    question = Question(
+        "probe", "Probe", "checkboxes", (("a", "A"), ("b", "B")), stored_as=stored_as
+    )
+    assert question.stored(answer) == kept
+    assert question.for_form(kept) == shown_again

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -90,13 +91,15 @@ class BookingRequest:
     cancer_type_other: str | None = None
     diagnosis_details: str | None = None
     treatment_details: str | None = None
-    treating_hospital: str | None = None
     insurer: str | None = None
     policy_holder: str | None = None
     own_questions: str | None = None
     # The red-flag checklist's codes, or ["none"]; ``urgent`` is true when any flag is ticked.
     red_flags: list[str] = field(default_factory=list)
     ip_address: str | None = None
+    # Answers to the questions handled from their definition alone, as their columns keep them
+    # (intake/booking_questions.py: treating_hospital, and any added since).
+    more_answers: dict[str, Any] = field(default_factory=dict)
     # The hash of the browser's hold key: its hold on ``starts_at`` becomes the booking's claim.
     holder: str | None = None
 
@@ -188,7 +191,6 @@ def rows_for(
         "diagnosis_details": request.diagnosis_details,
         "treatments": ",".join(request.treatments),
         "treatment_details": request.treatment_details,
-        "treating_hospital": request.treating_hospital,
         "has_insurance": insurance_answer(request.payment_routes),
         "payment_routes": ",".join(request.payment_routes) or None,
         "state_scheme": request.state_scheme,
@@ -201,6 +203,7 @@ def rows_for(
         "therapy": request.therapy,
         "own_questions": request.own_questions,
         "red_flags": ",".join(request.red_flags) or None,
+        **request.more_answers,
     }
     # The emails are written by the worker when it sends them: this request only adds rows.
     emails = [(MessageKind.CONFIRMATION, request.patient_email)]

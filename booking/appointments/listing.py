@@ -20,6 +20,7 @@ from ..core.statuses import AppointmentStatus, QuestionnaireStatus
 from ..core.timeutil import now_utc
 from ..extensions import Session
 from ..intake import choices
+from ..intake.booking_questions import DEFINED_ONLY
 from . import search
 
 PAGE_SIZES = (25, 50, 100)
@@ -218,6 +219,8 @@ def _page_items(session: Session, query: sa.Select, filters: Filters, page: int)
 QUESTIONNAIRE_WORDS = [("not_yet", "not yet"), ("started", "started"), ("done", "done")]
 
 # (code column, heading in words, the answer list whose labels the words export shows)
+EXPORTED_DEFINED = [question for question in DEFINED_ONLY if question.stored_as != "text"]
+
 CSV_COLUMNS = [
     ("reference", "Reference", None),
     ("starts_at_utc", "Time (UTC)", None),
@@ -242,6 +245,11 @@ CSV_COLUMNS = [
     ("has_insurance", "Insured", choices.YES_NO_UNSURE),
     ("preauthorisation", "Pre-authorisation", None),
     ("questionnaire", "Health questionnaire", QUESTIONNAIRE_WORDS),
+    # The questions handled from their definition alone, but free text (never exported).
+    *(
+        (question.name, question.staff_label, list(question.choices) or None)
+        for question in EXPORTED_DEFINED
+    ),
 ]
 
 
@@ -318,7 +326,17 @@ def _intake_values(intake: Intake | None) -> dict[str, str]:
         "cost_help": "yes" if intake.cost_help else "no",
         "has_insurance": intake.has_insurance,
         "preauthorisation": intake.preauthorisation or "",
+        **{
+            question.name: _csv_answer(getattr(intake, question.name))
+            for question in EXPORTED_DEFINED
+        },
     }
+
+
+def _csv_answer(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value or ""
 
 
 INTAKE_CSV_COLUMNS = (
@@ -331,6 +349,7 @@ INTAKE_CSV_COLUMNS = (
     "cost_help",
     "has_insurance",
     "preauthorisation",
+    *(question.name for question in EXPORTED_DEFINED),
 )
 
 

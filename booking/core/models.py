@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 
 from ..extensions import Model
+from ..intake.booking_questions import DEFINED_ONLY
 from . import statuses
 from .crypto import EncryptedText
 from .statuses import (
@@ -286,7 +287,6 @@ class Intake(Model):
     # Comma-separated values from choices.TREATMENTS, e.g. "chemotherapy,interferon".
     treatments: so.Mapped[str] = so.mapped_column(sa.String(200))
     treatment_details: so.Mapped[str | None] = so.mapped_column(EncryptedText())
-    treating_hospital: so.Mapped[str | None] = so.mapped_column(EncryptedText())
     # "yes" when a private or employer insurance is among the payment routes, "not_sure" when
     # the patient does not know, else "no"; kept for the list filter and older bookings.
     has_insurance: so.Mapped[str] = so.mapped_column(sa.String(10), index=True)
@@ -308,6 +308,12 @@ class Intake(Model):
     # Comma-separated codes from choices.RED_FLAGS ("none" when none was ticked); empty for
     # bookings made before the checklist, which answered one yes/no question.
     red_flags: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+
+    # The columns of the questions handled from their definition alone (treating_hospital,
+    # and any added since): made from intake/booking_questions.py, each with its migration.
+    for _question in DEFINED_ONLY:
+        locals()[_question.name] = so.mapped_column(_question.column_type())
+    del _question
 
     appointment: so.Mapped[Appointment] = so.relationship(back_populates="intake")
 

@@ -7,8 +7,12 @@ written here once, for the form's check and for what is stored (a question that 
 is not kept). Every answer here is health data: it lives in the ``intake`` table, encrypted
 when it is free text, plain when it is a category staff filter on.
 
-Adding a question: an entry here, a column on ``Intake`` with its migration, and a line in the
-form's template where it is shown (see docs/architecture.md).
+A question with a ``section`` is handled from this definition alone: its ``Intake`` column is
+made from ``stored_as``, the form shows it at the end of its section, the booking stores it,
+the staff page, the CSV (unless free text), the data download and a new booking from a
+cancelled one show it. Adding such a question is an entry here and a migration that adds its
+column (docs/architecture.md). The questions without a section are older ones, placed by hand
+in the templates and read by name in the code.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
+from ..core.crypto import EncryptedText
 from . import choices
 
 Answers = Mapping[str, Any]
@@ -50,6 +57,12 @@ class Question:
     required_when: Callable[[Answers], bool] | None = None
     max_length: int | None = None
     hint: str | None = None
+    # How the answer is kept: ``text`` (encrypted), ``code`` or ``codes`` (plain, for filters;
+    # ``codes`` comma-separated), ``flag`` (yes or no).
+    stored_as: str = "code"
+    # Where the details form shows it when the template does not place it by hand: diagnosis,
+    # treatment, payment or questions (None: placed by hand, read by name).
+    section: str | None = None
 
     @property
     def conditional(self) -> bool:
@@ -63,6 +76,32 @@ class Question:
         if self.required is None or not self.asked(answers):
             return False
         return self.required_when is None or self.required_when(answers)
+
+    @property
+    def staff_label(self) -> str:
+        """The question as the staff pages head its answer."""
+        return self.label.removesuffix(" (optional)")
+
+    def stored(self, data: Any) -> Any:
+        """An answer from the form as its column keeps it."""
+        if self.stored_as == "codes":
+            return ",".join(value for value, _ in self.choices if value in (data or ())) or None
+        if self.stored_as == "flag":
+            return bool(data)
+        return data or None
+
+    def for_form(self, value: Any) -> Any:
+        """A kept answer as the form shows it again."""
+        if self.stored_as == "codes":
+            return [code for code in (value or "").split(",") if code]
+        return value
+
+    def column_type(self) -> sa.types.TypeEngine:
+        if self.stored_as == "text":
+            return EncryptedText()
+        if self.stored_as == "flag":
+            return sa.Boolean()
+        return sa.String(200 if self.stored_as == "codes" else 20)
 
     def in_words(self, value: Any) -> Any:
         """A stored answer in the words the form showed beside it."""
@@ -145,7 +184,12 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         hint="Needed if you chose 'Other'; optional otherwise (medicines, doses, when it started).",
     ),
     Question(
-        "treating_hospital", "Treating hospital or oncologist (optional)", "line", max_length=200
+        "treating_hospital",
+        "Treating hospital or oncologist (optional)",
+        "line",
+        max_length=200,
+        stored_as="text",
+        section="treatment",
     ),
     Question(
         "payment_routes",
@@ -214,6 +258,28 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
 )
 
 BY_NAME = {question.name: question for question in BOOKING_QUESTIONS}
+# The questions handled from their definition alone (see the module's docstring).
+DEFINED_ONLY = tuple(question for question in BOOKING_QUESTIONS if question.section)
+
+
+def stored_answers(answers: Answers) -> dict[str, Any]:
+    """The form's answers to the questions handled from their definition alone, as their
+    columns keep them; a question that was not asked keeps nothing."""
+    return {
+        question.name: question.stored(answers.get(question.name))
+        if question.asked(answers)
+        else None
+        for question in DEFINED_ONLY
+    }
+
+
+def answers_in_words(intake: Any) -> list[tuple[str, Any]]:
+    """Those questions and their kept answers, in staff's words."""
+    return [
+        (question.staff_label, question.in_words(getattr(intake, question.name)))
+        for question in DEFINED_ONLY
+    ]
+
 
 # Intake columns the form does not ask in these words: worked out from other answers, or asked
 # by an earlier form and still stored for bookings made then.

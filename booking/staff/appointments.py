@@ -44,6 +44,7 @@ from ..core.statuses import AppointmentStatus
 from ..core.timeutil import clinic_today, clinic_zone, now_utc
 from ..extensions import db
 from ..intake import choices
+from ..intake.booking_questions import answers_in_words
 from ..intake.consultant_summary import consultant_summary
 from ..intake.health_questionnaire import answers_of, record_follow_up
 from ..intake.health_questionnaire import state as questionnaire_state
@@ -214,6 +215,7 @@ def _detail(appointment: Appointment, status=200, **forms):
             "staff/appointment.html",
             appointment=appointment,
             intake=appointment.intake,
+            intake_more=answers_in_words(appointment.intake) if appointment.intake else [],
             emails=emails,
             trail=trail,
             notes=notes,

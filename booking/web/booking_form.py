@@ -27,7 +27,13 @@ from ..appointments.bookings import BookingRequest
 from ..core.timeutil import clinic_today
 from ..intake import choices
 from ..intake.birth_dates import ADULT_AGE, age_on, parse_birth_date
-from ..intake.booking_questions import BOOKING_QUESTIONS, BY_NAME, Question
+from ..intake.booking_questions import (
+    BOOKING_QUESTIONS,
+    BY_NAME,
+    DEFINED_ONLY,
+    Question,
+    stored_answers,
+)
 from ..intake.safety import is_urgent
 from .fields import (
     MultiCheckboxField,
@@ -274,6 +280,10 @@ class BookingForm(TimeChoiceForm):
         if not set(chosen) <= set(dict(choices.PAYMENT_ROUTES)):
             raise ValidationError("Choose from the list.")
 
+    def in_section(self, section: str) -> list:
+        """The fields of the questions a section shows from their definition alone."""
+        return [self[question.name] for question in DEFINED_ONLY if question.section == section]
+
     def answers(self) -> dict:
         """The answers as typed, by question name, for the rules that depend on them."""
         return {name: field.data for name, field in self._fields.items()}
@@ -334,7 +344,6 @@ class BookingForm(TimeChoiceForm):
             diagnosis_details=asked("diagnosis_details"),
             treatments=treatments,
             treatment_details=asked("treatment_details"),
-            treating_hospital=asked("treating_hospital"),
             payment_routes=routes,
             state_scheme=asked("state_scheme"),
             insurer=asked("insurer"),
@@ -349,6 +358,7 @@ class BookingForm(TimeChoiceForm):
             consent_health=bool(self.consent_health.data),
             consent_reminders=bool(self.consent_reminders.data),
             ip_address=ip_address,
+            more_answers=stored_answers(answers),
         )
 
 

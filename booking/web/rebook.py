@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..core.models import Appointment
+from ..intake.booking_questions import DEFINED_ONLY
 
 
 def answers_of_booking(appointment: Appointment) -> dict:
@@ -45,7 +46,6 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "diagnosis_details": intake.diagnosis_details,
         "treatments": intake.treatment_list,
         "treatment_details": intake.treatment_details,
-        "treating_hospital": intake.treating_hospital,
         "payment_routes": intake.payment_route_list,
         "state_scheme": intake.state_scheme,
         "insurer": intake.insurer,
@@ -54,4 +54,5 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "policy_after_diagnosis": intake.policy_after_diagnosis,
         "cost_help": intake.cost_help,
         "own_questions": intake.own_questions,
+        **{q.name: q.for_form(getattr(intake, q.name)) for q in DEFINED_ONLY},
     }
