@@ -20,7 +20,7 @@ BATCH = 2000
 
 
 def _normalise(text):
-    # A copy of booking.appointments.search.normalise as it is today: a migration must not change when the
+    # A copy of booking.search.normalise as it is today: a migration must not change when the
     # application does.
     decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
     kept = []
