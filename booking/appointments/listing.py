@@ -20,7 +20,7 @@ from ..core.statuses import AppointmentStatus, QuestionnaireStatus
 from ..core.timeutil import now_utc
 from ..extensions import Session
 from ..intake import choices
-from ..intake.booking_questions import DEFINED_ONLY
+from ..intake.booking_questions import DEFINED_ONLY, Question
 from . import search
 
 PAGE_SIZES = (25, 50, 100)
@@ -326,17 +326,18 @@ def _intake_values(intake: Intake | None) -> dict[str, str]:
         "cost_help": "yes" if intake.cost_help else "no",
         "has_insurance": intake.has_insurance,
         "preauthorisation": intake.preauthorisation or "",
-        **{
-            question.name: _csv_answer(getattr(intake, question.name))
-            for question in EXPORTED_DEFINED
-        },
+        **defined_values(intake, EXPORTED_DEFINED),
     }
 
 
-def _csv_answer(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return value or ""
+def defined_values(intake: Intake, questions: list[Question]) -> dict[str, str]:
+    """The stored codes of questions handled from their definition alone, as CSV cells
+    ("yes"/"no" for a flag, as ``cost_help`` is written)."""
+    values = {}
+    for question in questions:
+        value = getattr(intake, question.name)
+        values[question.name] = ("yes" if value else "no") if isinstance(value, bool) else value
+    return {name: value or "" for name, value in values.items()}
 
 
 INTAKE_CSV_COLUMNS = (

@@ -17,7 +17,7 @@ from . import choices
 from .birth_dates import age_on
 from .health_questionnaire import answers_of
 from .health_questionnaire import state as questionnaire_state
-from .safety import BEFORE_CHECKLIST, appointment_guidance, severity
+from .safety import BEFORE_CHECKLIST, Guidance, appointment_guidance, severity
 
 # High-dose IL-2 and most cytokine trials ask for ECOG 0-1; from ECOG 2 the consultant should
 # look first.
@@ -118,12 +118,11 @@ def red_flags_text(appointment: Appointment) -> str:
     return BEFORE_CHECKLIST[True] if appointment.urgent else "—"
 
 
-def call_back_text(appointment: Appointment) -> str:
+def call_back_text(appointment: Appointment, guidance: Guidance) -> str:
     case = appointment.urgent_case
     if case is None:
         return "Not needed"
     if case.closed_at is None:
-        guidance = appointment_guidance(appointment)
         return "Waiting: " + severity(guidance, appointment.intake.red_flag_list)[1]
     return "Done"
 
@@ -148,7 +147,8 @@ def summary_lines(appointment: Appointment, answers: dict, today: date) -> list[
     cancer = choices.label(choices.CANCER_TYPES, intake.cancer_type)
     if intake.cancer_type_other:
         cancer += f": {intake.cancer_type_other}"
-    call_back = call_back_text(appointment)
+    guidance = appointment_guidance(appointment)
+    call_back = call_back_text(appointment, guidance)
     lines = [
         Line("Age", age_text(appointment, today), intake.birth_date is None),
         Line("Cancer", f"{cancer}, {choices.label(choices.STAGES, intake.stage)}"),
@@ -170,9 +170,7 @@ def summary_lines(appointment: Appointment, answers: dict, today: date) -> list[
             distress if distress is not None else "Not answered yet",
             distress is not None and int(distress) >= choices.DISTRESS_FOLLOW_UP,
         ),
-        Line(
-            "Red flags", red_flags_text(appointment), bool(appointment_guidance(appointment).urgent)
-        ),
+        Line("Red flags", red_flags_text(appointment), bool(guidance.urgent)),
         Line("Call-back", call_back, call_back.startswith("Waiting")),
     ]
     if follow_up := follow_up_line(appointment):

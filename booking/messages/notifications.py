@@ -29,7 +29,7 @@ from .kinds import CONSULTANT_VIDEO_CHANGE, template_of
 class Email:
     """One rendered email, ready to become an outbox row."""
 
-    kind: str
+    kind: MessageKind
     recipient: str
     subject: str
     text: str
@@ -133,14 +133,14 @@ def safety_context(appointment: Appointment) -> dict:
     }
 
 
-def render_email(
-    template: str, *, recipient: str, kind: str | None = None, ics: str | None = None, **context
-) -> Email:
-    """One email from its folder ``templates/email/<template>/``: ``subject.txt``, ``body.txt``
-    and ``body.html``. Only the HTML is autoescaped, so the HTML includes only HTML partials.
-    Patient emails also get what every one of them shows: the safety guidance."""
+def render_email(kind: MessageKind, *, recipient: str, ics: str | None = None, **context) -> Email:
+    """One email of a kind, from the folder ``messages/kinds.py`` names for it under
+    ``templates/email/``: ``subject.txt``, ``body.txt`` and ``body.html``. Only the HTML is
+    autoescaped, so the HTML includes only HTML partials. Patient emails also get what every
+    one of them shows: the safety guidance."""
+    template = template_of(kind)
     context.setdefault("clinic", current_app.config)
-    context.setdefault("email_kind", template)
+    context.setdefault("email_kind", str(kind))
     appointment = context.get("appointment")
     if appointment is not None and not template.startswith("staff_"):
         # Every patient email carries "when to get help"; an urgent booking's also says what
@@ -148,7 +148,7 @@ def render_email(
         context = {**safety_context(appointment), **context}
     subject = render_template(f"email/{template}/subject.txt", **context)
     return Email(
-        kind=kind or template,
+        kind=kind,
         recipient=recipient,
         # One line, whatever a template or a value says: a line break would start a new header.
         subject=" ".join(subject.split()),
@@ -159,7 +159,7 @@ def render_email(
 
 
 def _patient_email(
-    kind: str,
+    kind: MessageKind,
     appointment: Appointment,
     questions: list[str],
     own_questions: str | None,
@@ -227,7 +227,7 @@ def reminder_email(
     tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
     when = when_phrase(appointment.starts_at, now, tz)
     return _patient_email(
-        "reminder", appointment, questions, own_questions, manage_token, when=when
+        MessageKind.REMINDER, appointment, questions, own_questions, manage_token, when=when
     )
 
 
@@ -235,7 +235,7 @@ def moved_email(
     appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
 ) -> Email:
     """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
-    return _patient_email("moved", appointment, questions, own_questions, manage_token)
+    return _patient_email(MessageKind.MOVED, appointment, questions, own_questions, manage_token)
 
 
 def cancelled_email(
@@ -249,7 +249,7 @@ def cancelled_email(
     with the answers already given."""
     base = current_app.config["BASE_URL"]
     return render_email(
-        "cancelled",
+        MessageKind.CANCELLED,
         recipient=appointment.patient_email,
         ics=build_ics(appointment, cancel=True),
         appointment=appointment,
@@ -272,8 +272,7 @@ def staff_change_email(
     patient through their link); like every staff email, no intake data."""
     clinic_tz = clinic_zone()
     return render_email(
-        "staff_change",
-        kind=MessageKind(f"staff_{change}"),
+        MessageKind(f"staff_{change}"),
         recipient=recipient,
         appointment=appointment,
         change=change,
@@ -304,8 +303,7 @@ def consultant_video_email(
     which): the reference, the time and, unless cancelled, the link; nothing about the
     patient's health."""
     return render_email(
-        template_of(kind),
-        kind=kind,
+        kind,
         recipient=recipient,
         appointment=appointment,
         change=CONSULTANT_VIDEO_CHANGE[kind],
@@ -318,8 +316,7 @@ def urgent_escalation_email(appointment: Appointment, recipient: str, waited: ti
     """Nobody has recorded a call-back in time: the reference, the wait and a link, nothing
     about the symptoms (escalation addresses are inboxes, and inboxes are forwarded)."""
     return render_email(
-        "staff_urgent_escalation",
-        kind=MessageKind.URGENT_ESCALATION,
+        MessageKind.URGENT_ESCALATION,
         recipient=recipient,
         appointment=appointment,
         waiting=format_waiting(waited),
@@ -334,7 +331,7 @@ def waitlist_offer_email(entry, offer, token: str) -> Email:
     tz = zone(entry.timezone, current_app.config["CLINIC_TIMEZONE"])
     clinic_tz = zone(current_app.config["CLINIC_TIMEZONE"], "UTC")
     return render_email(
-        "waitlist_offer",
+        MessageKind.WAITLIST_OFFER,
         recipient=entry.email,
         entry=entry,
         when=format_local(offer.starts_at, tz),

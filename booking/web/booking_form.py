@@ -31,14 +31,12 @@ from ..intake.booking_questions import (
     BOOKING_QUESTIONS,
     BY_NAME,
     DEFINED_ONLY,
-    Question,
     stored_answers,
 )
 from ..intake.safety import is_urgent
 from .fields import (
     MultiCheckboxField,
     QuickRadioField,
-    QuickSelectField,
     TimeChoiceForm,
     chosen_timezone,
     clean_line,
@@ -46,42 +44,10 @@ from .fields import (
     plain_name,
     required,
     text,
-    with_placeholder,
 )
+from .question_fields import check_required, field_for
 
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-
-
-def field_for(question: Question):
-    """The form field that asks one intake question. A question asked only under a condition,
-    or required only under one, is checked by :meth:`BookingForm.validate`, which knows the
-    other answers; one always required gets its message as a validator here."""
-    always = question.required if question.required and not question.conditional else None
-    validators = [required(always)] if always else []
-    options = dict(question.choices)
-    kwargs = {"description": question.hint or ""}
-    if question.kind == "line":
-        return line(question.label, question.max_length, *validators, **kwargs)
-    if question.kind == "text":
-        return text(question.label, question.max_length, *validators, **kwargs)
-    if question.kind == "select":
-        return QuickSelectField(
-            question.label, choices=with_placeholder(options), validators=validators, **kwargs
-        )
-    if question.kind == "radio":
-        # A conditional one is checked only when asked (in BookingForm.validate).
-        return QuickRadioField(
-            question.label,
-            choices=options,
-            validators=validators,
-            validate_choice=not question.conditional,
-            **kwargs,
-        )
-    if question.kind == "checkboxes":
-        return MultiCheckboxField(question.label, choices=options, **kwargs)
-    if question.kind == "box":
-        return BooleanField(question.label, **kwargs)
-    raise ValueError(f"no field for a question of kind {question.kind!r}")
 
 
 def email_field() -> EmailField:
@@ -292,18 +258,7 @@ class BookingForm(TimeChoiceForm):
         """The field checks, then every intake question that the other answers make required
         (a question not asked is never required)."""
         valid = super().validate(extra_validators)
-        answers = self.answers()
-        for question in BOOKING_QUESTIONS:
-            field = self[question.name]
-            if field.errors or not question.needs_answer(answers):
-                continue
-            answered = field.data not in (None, "", [], False)
-            if question.choices and question.kind == "radio":
-                answered = field.data in dict(question.choices)
-            if not answered:
-                field.errors = [*field.errors, question.required]
-                valid = False
-        return valid
+        return check_required(self, BOOKING_QUESTIONS) and valid
 
     def to_request(self, ip_address: str | None) -> BookingRequest:
         """The validated answers as plain values; answers to questions that do not apply are

@@ -6,12 +6,11 @@ saves part-way; sending it as finished asks for the answers a consultant cannot 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField
+from wtforms import RadioField
 from wtforms.validators import ValidationError
 
-from ..intake.booking_questions import Question
 from ..intake.questionnaire_questions import NEEDED_TO_FINISH, QUESTIONNAIRE
-from .fields import MultiCheckboxField, line, text
+from .question_fields import check_required, field_for
 
 NEEDED = "Please answer this before sending."
 
@@ -24,39 +23,17 @@ class OptionalRadio(RadioField):
             raise ValidationError("Choose from the list.")
 
 
-def field_for(question: Question):
-    """The field for one questionnaire question: a radio group may stay unanswered."""
-    kwargs = {"description": question.hint or ""}
-    if question.kind == "line":
-        return line(question.label, question.max_length, **kwargs)
-    if question.kind == "text":
-        return text(question.label, question.max_length, **kwargs)
-    if question.kind == "radio":
-        return OptionalRadio(question.label, choices=dict(question.choices), **kwargs)
-    if question.kind == "checkboxes":
-        return MultiCheckboxField(question.label, choices=dict(question.choices), **kwargs)
-    if question.kind == "box":
-        return BooleanField(question.label, **kwargs)
-    raise ValueError(f"no field for a question of kind {question.kind!r}")
-
-
 class QuestionnaireForm(FlaskForm):
     # The questions, from their one definition (intake/questionnaire_questions.py).
     for _question in QUESTIONNAIRE:
-        locals()[_question.name] = field_for(_question)
+        locals()[_question.name] = field_for(_question, radio=OptionalRadio)
     del _question
 
     def validate(self, extra_validators=None) -> bool:
         """The field checks, then each question another answer makes required (the policy
         number once the patient asks staff to check the cover)."""
         valid = super().validate(extra_validators)
-        answers = {name: field.data for name, field in self._fields.items()}
-        for question in QUESTIONNAIRE:
-            field = self[question.name]
-            if question.needs_answer(answers) and not field.data and not field.errors:
-                field.errors = [*field.errors, question.required]
-                valid = False
-        return valid
+        return check_required(self, QUESTIONNAIRE) and valid
 
     def answers(self) -> dict:
         """What was answered, by field name; questions left blank, or not asked, are not
