@@ -12,9 +12,11 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 
-from booking.core.models import StaffUser, WeeklyHours
+from booking.core.models import OutboundEmail, StaffUser, WeeklyHours
+from booking.core.statuses import MessageKind
 from booking.extensions import db
 from booking.intake.booking_questions import DEFINED_ONLY
+from booking.messages.outbox import new_email_values
 from tests.helpers import csrf_token
 
 STAFF_PASSWORD = "correct horse battery staple"
@@ -178,3 +180,21 @@ def sign_in(client, email, password=STAFF_PASSWORD, next_page=None):
 def csrf_for(client, path="/staff/") -> str:
     """A valid CSRF token for this client's session."""
     return csrf_token(client.get(path).get_data(as_text=True))
+
+
+def add_written_message(
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    now: datetime,
+    ics: str | None = None,
+    kind: MessageKind = MessageKind.REMINDER,
+) -> OutboundEmail:
+    """An outbox row already written (as after a failed first attempt), for tests of sending
+    itself: what goes over the wire, retries, claims. Every real message is queued with
+    ``queue_message`` and written by the worker."""
+    row = OutboundEmail(**new_email_values(kind, recipient, now, None))
+    row.subject, row.body_text, row.body_html, row.ics = subject, text, html, ics
+    db.session.add(row)
+    return row

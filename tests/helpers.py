@@ -90,11 +90,13 @@ def write_unwritten_emails(session) -> None:
 
     from booking.core.models import OutboundEmail
     from booking.core.timeutil import now_utc
-    from booking.messages.writing import write
+    from booking.messages.writing import read_facts, write
 
-    unwritten = sa.select(OutboundEmail).where(OutboundEmail.body_text.is_(None))
+    unwritten = sa.select(OutboundEmail).where(
+        OutboundEmail.body_text.is_(None), OutboundEmail.status == "pending"
+    )
     for row in session.scalars(unwritten).all():
-        write(session, row, now_utc())
+        write(session, row, read_facts(row.context), now_utc())
     session.commit()
 
 

@@ -10,7 +10,13 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from booking.core.statuses import ActorKind, AppointmentStatus, OutboxStatus, ReminderStatus
+from booking.core.statuses import (
+    ActorKind,
+    AppointmentStatus,
+    MessageKind,
+    OutboxStatus,
+    ReminderStatus,
+)
 from booking.extensions import db
 from tests.databases import BOTH_DATABASES
 
@@ -68,8 +74,10 @@ def test_every_check_constraint_matches_the_models(app):
         ("reminder", ReminderStatus),
         ("outbound_email", OutboxStatus),
         ("audit_event", ActorKind),
+        ("outbound_email", MessageKind),
     ],
 )
 def test_status_checks_come_from_their_enums(table, enum):
-    name = f"ck_{table}_{'actor' if enum is ActorKind else 'status'}"
+    column = {ActorKind: "actor", MessageKind: "kind"}.get(enum, "status")
+    name = f"ck_{table}_{column}"
     assert declared()[(table, name)] == {member.value for member in enum}

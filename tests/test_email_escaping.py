@@ -63,6 +63,7 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
             **hostile,
         )
         queue_due_reminders(db.session, starts_at - timedelta(hours=23))
+        write_unwritten_emails(db.session)  # before the move withdraws it
         appointment = db.session.get(Appointment, result.appointment.id)
         move_and_commit(
             db.session, appointment, starts_at + timedelta(days=1), now, actor=Actor.patient()
@@ -103,6 +104,7 @@ def test_the_staff_notice_of_an_erasure_shows_typed_markup_as_text(
     appointment = db.session.get(Appointment, result.appointment.id)
     erase(db.session, appointment, now, Actor.staff(admin.id), "request_by_phone")
     db.session.commit()
+    write_unwritten_emails(db.session)
     notices = db.session.scalars(
         sa.select(OutboundEmail).where(OutboundEmail.kind == "staff_erased")
     ).all()

@@ -5,10 +5,15 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from booking.appointments.changes import cancel_appointment
+from booking.core.audit import Actor
+from booking.core.crypto import fernet
 from booking.core.models import Appointment, PreVisitQuestion
+from booking.core.timeutil import now_utc
 from booking.core.tokens import find_by_token, hash_token
 from booking.extensions import db
-from tests.apps import make_app
+from booking.messages.outbox import dispatch_outbox
+from tests.apps import Smtp, make_app
 from tests.databases import require_postgres, throwaway_database
 
 
@@ -470,8 +475,6 @@ def test_0014_keeps_existing_consents_unversioned_and_lets_them_be_erased(empty_
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     assert runner.invoke(args=["db", "check"]).exit_code == 0
     with app.app_context():
-        from booking.core.audit import Actor
-        from booking.core.timeutil import now_utc
         from booking.privacy.erasure import erase
 
         appointment = db.session.scalar(sa.select(Appointment))
@@ -511,4 +514,62 @@ def test_0015_sends_existing_staff_to_two_factor_set_up_without_forcing_a_new_pa
     assert runner.invoke(args=["db", "downgrade", "0014"]).exit_code == 0
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
+        db.engine.dispose()
+
+
+def test_0016_sends_what_was_queued_before_it_and_refuses_to_go_back_over_new_messages(
+    empty_database,
+):
+    sink = Smtp().start()
+    app = make_app(empty_database, MAIL_PORT=sink.port)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0015"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-FFFFF1", "2027-03-01")
+        insert_email("old", fernet().encrypt(b"written before 0016").decode())
+        db.session.execute(  # a staff notice queued unwritten, as a booking did before 0016
+            sa.text(
+                "INSERT INTO outbound_email (kind, appointment_id, recipient, message_id,"
+                " status, attempts, next_attempt_at, created_at) VALUES ('staff_new_booking',"
+                " 1, 'desk@c.example', '<unwritten@c.example>', 'pending', 0,"
+                " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        assert dispatch_outbox(db.session).sent == 2
+        by_recipient = {message["To"]: message for message in sink.messages}
+        assert "CT-FFFFF1" in by_recipient["desk@c.example"]["Subject"]
+        old = by_recipient["p@example.com"].get_body(("plain",)).get_content()
+        assert old.strip() == "written before 0016"
+        # A kind the service does not know is refused by the database itself.
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(
+                sa.text("UPDATE outbound_email SET kind = 'newsletter' WHERE id = 1")
+            )
+            db.session.flush()
+        db.session.rollback()
+        # A cancellation queued now waits unwritten, with its facts.
+        appointment = db.session.get_one(Appointment, 1)
+        cancel_appointment(db.session, appointment, now_utc(), Actor.patient())
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    refused = runner.invoke(args=["db", "downgrade", "0015"])
+    assert refused.exit_code != 0 and "not written yet" in refused.output
+    with app.app_context():
+        dispatch_outbox(db.session)
+        db.session.remove()
+        db.engine.dispose()
+    sink.stop()
+    assert runner.invoke(args=["db", "downgrade", "0015"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        kinds = db.session.scalars(sa.text("SELECT kind FROM outbound_email ORDER BY id"))
+        assert kinds.all()[:3] == ["confirmation", "staff_new_booking", "cancelled"]
+        db.session.remove()
         db.engine.dispose()

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from booking.core.models import OutboundEmail
 from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.messages.notifications import Email
-from booking.messages.outbox import dispatch_outbox, enqueue
+from booking.messages.outbox import dispatch_outbox
+from tests.factories import add_written_message
 
 HINDI = "आपका परामर्श — सोमवार 30 नवंबर, 11:30"
 LONG_LINE = "क्या मैं इलाज के दौरान काम कर सकता हूँ? " * 60  # one paragraph, far over 998 bytes
@@ -18,7 +18,7 @@ def test_what_arrives_reads_back_as_written(app, smtp):
     app.config["MAIL_DEFAULT_SENDER"] = "Clinic Consults — परामर्श <consults@clinic.example>"
     text = f"{HINDI}\n\n{LONG_LINE}\nA line that starts with a dot follows.\n.\nEnd."
     html = f"<p>{HINDI}</p><p>{LONG_LINE}</p>"
-    enqueue(db.session, Email("test", "patient@example.com", HINDI, text, html, ICS), now_utc())
+    add_written_message("patient@example.com", HINDI, text, html, now_utc(), ICS)
     db.session.commit()
     assert dispatch_outbox(db.session).sent == 1
 
@@ -38,7 +38,7 @@ def test_what_arrives_reads_back_as_written(app, smtp):
 
 
 def test_a_message_without_a_calendar_file_has_no_attachment(app, smtp):
-    enqueue(db.session, Email("test", "p@example.com", "Hello", "Text", "<p>Html</p>"), now_utc())
+    add_written_message("p@example.com", "Hello", "Text", "<p>Html</p>", now_utc())
     db.session.commit()
     assert dispatch_outbox(db.session).sent == 1
     [message] = smtp.messages

@@ -12,24 +12,21 @@ from booking.core.models import OutboundEmail
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.mailsink import MailSink
-from booking.messages.notifications import Email
 from booking.messages.outbox import (
     backoff,
     claim_due_rows,
     claim_outbox_batch,
     dispatch_outbox,
-    enqueue,
 )
 from tests.apps import free_port
 from tests.databases import BOTH_DATABASES
+from tests.factories import add_written_message
 
 
 def add_emails(count, now, recipient="patient{}@example.com"):
     rows = [
-        enqueue(
-            db.session,
-            Email("test", recipient.format(i), f"Subject {i}", f"Body {i}", f"<p>Body {i}</p>"),
-            now,
+        add_written_message(
+            recipient.format(i), f"Subject {i}", f"Body {i}", f"<p>Body {i}</p>", now
         )
         for i in range(count)
     ]

@@ -22,7 +22,7 @@ from booking.privacy.retention import apply_retention
 from booking.scheduling.availability import free_slots, slot_rules
 from tests.databases import BOTH_DATABASES
 from tests.factories import VALID_ANSWERS
-from tests.helpers import assert_only_app_markup, csrf_token
+from tests.helpers import assert_only_app_markup, csrf_token, write_unwritten_emails
 
 JOIN = {
     "name": "Meera Nair",
@@ -169,6 +169,7 @@ def test_an_offer_email_shows_the_name_as_typed_and_nothing_else(app, client, cr
     create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
     join(client, name="Anita D'Souza & family")
     assert make_offers(db.session, daytime()) == 1
+    write_unwritten_emails(db.session)
     email = db.session.scalar(sa.select(OutboundEmail))
     assert email.kind == "waitlist_offer" and email.appointment_id is None
     parsed = assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)

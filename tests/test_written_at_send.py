@@ -1,13 +1,16 @@
-"""A booking's confirmation and staff notice are written by the worker when it sends them: the
-request only inserts rows, and what is sent tells the truth at the moment it leaves."""
+"""Every message is written by the worker when it sends it: a request only inserts rows, each
+message reports its own change, and what is sent is current where it can be (the question
+list, a fresh manage link)."""
 
 import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.appointments.changes import cancel_appointment, move_and_commit
+from booking.core.audit import Actor
 from booking.core.models import Appointment, OutboundEmail, PreVisitQuestion
-from booking.core.timeutil import now_utc
+from booking.core.timeutil import clinic_zone, format_local, now_utc
 from booking.extensions import db
 from booking.messages.outbox import backoff, dispatch_outbox
 from tests.databases import BOTH_DATABASES
@@ -78,3 +81,50 @@ def test_an_email_whose_booking_is_gone_is_withdrawn(app, client, consultant, bo
     report = dispatch_outbox(db.session)
     assert report.claimed == 1 and report.sent == 0 and smtp.messages == []
     assert db.session.scalar(sa.select(OutboundEmail.status)) == "withdrawn"
+
+
+@BOTH_DATABASES
+def test_a_move_then_a_cancellation_each_report_their_own_change(
+    app, client, consultant, booking_form, smtp
+):
+    """The worker is behind (the mail server was down): a move and then a cancellation are
+    written later, yet each tells what happened at its moment, in order."""
+    app.config["STAFF_NOTIFY_EMAILS"] = ["desk@clinic.example"]
+    assert client.post("/book", data=booking_form()).status_code == 302
+    appointment = db.session.scalar(sa.select(Appointment))
+    first_start = appointment.starts_at
+    new_start = first_start + timedelta(days=1)
+    now = now_utc()
+    move_and_commit(db.session, appointment, new_start, now, Actor.patient())
+    appointment = db.session.scalar(sa.select(Appointment))
+    cancel_appointment(
+        db.session, appointment, now, Actor.staff(consultant.id), category="consultant_unavailable"
+    )
+    db.session.commit()
+
+    while dispatch_outbox(db.session).claimed:
+        pass
+    to_patient = [m for m in smtp.messages if m["To"] == "asha.verma@example.com"]
+    to_staff = [m for m in smtp.messages if m["To"] == "desk@clinic.example"]
+    new_time = format_local(new_start, clinic_zone())
+    assert [m["Subject"] for m in to_patient] == [
+        f"Your free consult is booked: {format_local(first_start, clinic_zone())}"
+        f" ({appointment.reference})",
+        f"Your consult has moved to {new_time} ({appointment.reference})",
+        f"Your consult {appointment.reference} is cancelled",
+    ]
+    # Each calendar entry carries the booking's version at its change.
+    sequences = [calendar_sequence(message) for message in to_patient]
+    assert sequences == [0, 1, 2]
+    cancelled = to_patient[2].get_body(("plain",)).get_content()
+    assert "the consultant is unavailable" in cancelled
+    staff_texts = [m.get_body(("plain",)).get_content() for m in to_staff]
+    assert [m["Subject"].split(" ")[0] for m in to_staff] == ["New", "Moved:", "Cancelled:"]
+    first_time = format_local(first_start, clinic_zone())
+    assert f"moved from {first_time} by the patient" in staff_texts[1]
+    assert "cancelled by" in staff_texts[2] and consultant.name in staff_texts[2]
+
+
+def calendar_sequence(message) -> int:
+    [calendar] = list(message.iter_attachments())
+    return int(re.search(r"SEQUENCE:(\d+)", calendar.get_content())[1])

@@ -52,6 +52,7 @@ from ..core.models import (
 )
 from ..core.statuses import MessageKind
 from ..messages.outbox import new_email_values
+from ..messages.writing import recorded_facts
 from ..scheduling.schedule_version import bump_on
 from .search import search_text_of
 
@@ -151,9 +152,13 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
             statements["consultant_email"], {"id": rows.consultant_id}
         ).scalar_one()
         emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email))
+    context = recorded_facts(appointment)  # the booking as it is made, for every message
     connection.execute(
         statements["email"],
-        [{**new_email_values(kind, recipient, now), **owned} for kind, recipient in emails],
+        [
+            {**new_email_values(kind, recipient, now, context), **owned}
+            for kind, recipient in emails
+        ],
     )
     connection.execute(statements["audit"], {**rows.audit, **owned})
     bump_on(connection, {rows.consultant_id})
@@ -163,9 +168,11 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
 def _write_postgres(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
     """PostgreSQL: every row in one statement (see the module's docstring)."""
     appointment = rows.full_appointment()
-    emails = [new_email_values(kind, recipient, now) for kind, recipient in rows.emails]
+    context = recorded_facts(appointment)  # the booking as it is made, for every message
+    emails = [new_email_values(kind, recipient, now, context) for kind, recipient in rows.emails]
     if appointment.get("video_link"):  # the consultant's address is read by the statement
-        emails.append(new_email_values(MessageKind.CONSULTANT_VIDEO, None, now))  # type: ignore[arg-type]
+        consultant = new_email_values(MessageKind.CONSULTANT_VIDEO, None, now, context)  # type: ignore[arg-type]
+        emails.append(consultant)
     dialect = connection.dialect
     parts = {
         "appointment": _processed(dialect, Appointment, [appointment]),

@@ -20,11 +20,8 @@ from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, AppointmentNote, StaffUser
 from ..core.statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus, MessageKind
-from ..core.tokens import issue_manage_token
 from ..extensions import Session
-from ..intake.previsit_questions import questions_for
-from ..messages.notifications import cancelled_email, moved_email, staff_change_email
-from ..messages.outbox import enqueue, withdraw_reminder_emails
+from ..messages.outbox import queue_message, withdraw_reminder_emails
 from ..messages.reminders import cancel_reminders, retime_reminders
 from ..scheduling.availability import slot_rules
 from ..scheduling.chosen_time import consultants_free_at
@@ -68,8 +65,15 @@ def notify_staff(
     if also and also not in recipients:
         recipients.append(also)
     for recipient in recipients:
-        email = staff_change_email(appointment, recipient, change, previous_start, by)
-        enqueue(session, email, now, appointment)
+        queue_message(
+            session,
+            MessageKind(f"staff_{change}"),
+            recipient,
+            now,
+            appointment,
+            by=by,
+            previous_start=previous_start,
+        )
 
 
 def cancel_appointment(
@@ -96,11 +100,17 @@ def cancel_appointment(
     appointment.version += 1
     cancel_reminders(appointment)
     withdraw_reminder_emails(session, appointment)
-    # For the link to book again with the answers filled in.
-    token = issue_manage_token(session, appointment, now) if rebook else None
     by_patient = actor.kind == ActorKind.PATIENT
-    email = cancelled_email(appointment, by_patient, None if by_patient else category, token)
-    enqueue(session, email, now, appointment)
+    queue_message(
+        session,
+        MessageKind.CANCELLED,
+        appointment.patient_email,
+        now,
+        appointment,
+        by_patient=by_patient,
+        category=None if by_patient else category,
+        rebook=rebook,  # a link to book again with the answers filled in
+    )
     notify_staff(session, appointment, "cancelled", now, actor)
     if appointment.video_link:  # the consultant has the link: they must not wait in the room
         tell_consultant(
@@ -138,9 +148,6 @@ def move_and_commit(
     if not free:
         raise SlotTaken()
     appointment_id = appointment.id
-    intake = appointment.intake
-    questions = questions_for(session, intake)
-    intake_questions = intake.own_questions
     for consultant_id in free:
         appointment = session.get_one(Appointment, appointment_id)
         previous_start = appointment.starts_at
@@ -154,10 +161,8 @@ def move_and_commit(
             appointment.version += 1
             withdrawn = withdraw_reminder_emails(session, appointment)
             retime_reminders(appointment, now, withdrawn)
-            token = issue_manage_token(session, appointment, now)
             give_link(session, appointment, now)  # a video consult keeps its link
-            email = moved_email(appointment, questions, intake_questions, token)
-            enqueue(session, email, now, appointment)
+            queue_message(session, MessageKind.MOVED, appointment.patient_email, now, appointment)
             notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
                 tell_consultant(

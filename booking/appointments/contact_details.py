@@ -18,7 +18,7 @@ from ..core.audit import Actor
 from ..core.models import Appointment, OutboundEmail
 from ..core.statuses import MessageKind, OutboxStatus
 from ..extensions import Session
-from ..messages.outbox import ENCRYPTED_BODY, enqueue_unwritten
+from ..messages.outbox import ENCRYPTED_BODY, queue_message
 
 CONTACT_FIELDS = {
     "patient_name": "patient's name",
@@ -89,9 +89,7 @@ def resend_confirmation(
 ) -> None:
     """Queue the confirmation again, to the current address; the worker writes it when it
     sends it, with the consult's current details and a fresh manage link. The caller commits."""
-    enqueue_unwritten(
-        session, MessageKind.CONFIRMATION, appointment.patient_email, appointment, now
-    )
+    queue_message(session, MessageKind.CONFIRMATION, appointment.patient_email, now, appointment)
     audit.record(session, "confirmation_resent", now, actor, appointment=appointment)
 
 

@@ -22,7 +22,7 @@ from ..core.audit import Actor
 from ..core.models import Appointment, StaffUser
 from ..core.statuses import MessageKind
 from ..extensions import Session
-from ..messages.outbox import enqueue_unwritten
+from ..messages.outbox import queue_message
 
 MAX_LINK = 500
 
@@ -54,7 +54,7 @@ def tell_consultant(
 ) -> None:
     """Queue the consultant's notice (written by the worker when sent; its kind keeps which
     change it reports: booked or given a new link, moved, or cancelled)."""
-    enqueue_unwritten(session, kind, consultant_email, appointment, now)
+    queue_message(session, kind, consultant_email, now, appointment)
 
 
 def give_link(session: Session, appointment: Appointment, now: datetime) -> None:

@@ -21,13 +21,12 @@ from flask import current_app
 from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, SlotClaim, WaitlistEntry, WaitlistOffer
-from ..core.statuses import OfferStatus, WaitlistStatus
+from ..core.statuses import MessageKind, OfferStatus, WaitlistStatus
 from ..core.timeutil import zone
 from ..core.tokens import TOKEN_SHAPE, hash_token
 from ..extensions import Session
 from ..intake.choices import DAY_PART_HOURS
-from ..messages.notifications import waitlist_offer_email
-from ..messages.outbox import enqueue
+from ..messages.outbox import queue_message
 from ..scheduling.availability import free_slots, slot_rules
 from ..scheduling.chosen_time import consultants_free_at
 from ..scheduling.holds import clear_expired, hold_period, holder_hash
@@ -140,8 +139,17 @@ def _offer(session: Session, entry_id: int, moment: datetime, rules, now: dateti
         status=OfferStatus.OPEN,
     )
     session.add(offer)
-    enqueue(session, waitlist_offer_email(entry, offer, token), now)
     try:
+        session.flush()  # the offer's id, for the message written from it
+        queue_message(
+            session,
+            MessageKind.WAITLIST_OFFER,
+            entry.email,
+            now,
+            entry_id=entry.id,
+            offer_id=offer.id,
+            token=token,
+        )
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()

@@ -16,6 +16,7 @@ from .statuses import (
     ActorKind,
     AppointmentStatus,
     CallBackOutcome,
+    MessageKind,
     OfferStatus,
     OutboxStatus,
     QuestionnaireStatus,
@@ -426,8 +427,11 @@ class OutboundEmail(Model):
         sa.ForeignKey("reminder.id", ondelete="SET NULL"), index=True
     )
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
-    # Empty until written: a booking's confirmation and staff notice are queued unwritten and
-    # written by the worker when it sends them (booking/messages/writing.py).
+    # What the message is written from, recorded by the change that queued it: the booking as
+    # it stood then and the change's own facts (booking/messages/writing.py). Encrypted: it
+    # can hold names and a waitlist offer's link.
+    context: so.Mapped[str | None] = so.mapped_column(EncryptedText())
+    # Empty until written: every message is written by the worker when it sends it.
     subject: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # Bodies can carry the patient's own questions and urgent-care guidance: encrypted.
     body_text: so.Mapped[str | None] = so.mapped_column(EncryptedText())
@@ -448,6 +452,7 @@ class OutboundEmail(Model):
     __table_args__ = (
         sa.Index("ix_outbound_email_status_next_attempt_at", "status", "next_attempt_at"),
         check_in("status", OutboxStatus, "status"),
+        check_in("kind", MessageKind, "kind"),
     )
 
 

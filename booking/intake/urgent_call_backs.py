@@ -21,10 +21,9 @@ from ..core import audit
 from ..core.audit import Actor
 from ..core.due_rows import take_due
 from ..core.models import Appointment, CallBack, UrgentCase
-from ..core.statuses import CallBackOutcome
+from ..core.statuses import CallBackOutcome, MessageKind
 from ..extensions import Session
-from ..messages.notifications import urgent_escalation_email
-from ..messages.outbox import enqueue
+from ..messages.outbox import queue_message
 from . import choices
 from .safety import appointment_guidance, severity
 
@@ -148,8 +147,14 @@ def escalate_waiting(session: Session, now: datetime, limit: int = 50) -> int:
     ).all()
     for case in cases:
         for recipient in current_app.config["URGENT_ESCALATION_EMAILS"]:
-            email = urgent_escalation_email(case.appointment, recipient, now - case.raised_at)
-            enqueue(session, email, now, case.appointment)
+            queue_message(
+                session,
+                MessageKind.URGENT_ESCALATION,
+                recipient,
+                now,
+                case.appointment,
+                raised_at=case.raised_at,
+            )
         log.warning("urgent call-back for %s escalated", case.appointment.reference)
     session.commit()
     return len(ids)

@@ -5,11 +5,8 @@ whom a kind is for, how staff call it, and which template folder writes it on ea
 A new channel adds a template to the kinds it carries, not a code path. Email is the only
 channel so far.
 
-Three kinds are queued unwritten by the request that causes them and written by the worker
-when sent (``writing.py``): the booking's confirmation and staff notice, and the consultant's
-video notices. Their kind says which change they report, so a notice written late still says
-what happened then (a move followed by a cancellation reaches the consultant as "moved", then
-"cancelled"). The other kinds are written in the request or the job that queues them.
+Every kind is queued unwritten by the change that causes it (``outbox.queue_message``) and
+written by the worker when sent (``writing.py``), from the facts its row recorded.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What the service says to people: emails (a template folder per kind: subject, text and HTML)
 and .ics files.
 
-Everything here renders from plain values handed in; nothing queries the database. The emails
-are written into the outbox by the caller's transaction and sent later by the worker.
+Everything here renders from plain values handed in; nothing queries the database. The
+worker calls these when it sends a message (``writing.py``); the staff questions page calls
+``reminder_email`` for its preview.
 Staff notifications carry the reference, the time and a link, never the intake's answers:
 staff inboxes are shared and forwarded, the staff page is where health data is shown.
 """

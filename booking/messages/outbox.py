@@ -38,60 +38,48 @@ from ..core.timeutil import now_utc
 from ..extensions import Session
 from .mime import message_bytes
 from .notifications import Email
-from .writing import NothingToWrite, write
+from .writing import NothingToWrite, read_facts, recorded_facts, write
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 ENCRYPTED_BODY = (OutboundEmail.body_text, OutboundEmail.body_html, OutboundEmail.ics)
+# The facts a message is written from (see writing.py); encrypted like the bodies.
+ENCRYPTED = (*ENCRYPTED_BODY, OutboundEmail.context)
 
 # Sent rows are recorded in groups: a worker killed mid-batch resends at most this many
 # messages (with their original Message-IDs), in exchange for far fewer commits.
 MARK_SENT_EVERY = 20
 
 
-def enqueue(
+def queue_message(
     session: Session,
-    email: Email,
+    kind: MessageKind,
+    recipient: str,
     now: datetime,
     appointment: Appointment | None = None,
     reminder: Reminder | None = None,
+    **facts,
 ) -> OutboundEmail:
-    """Add one email to the outbox, in the caller's transaction."""
-    row = _new_row(email.kind, email.recipient, now, appointment)
-    row.reminder = reminder
-    row.subject, row.body_text, row.body_html, row.ics = (
-        email.subject,
-        email.text,
-        email.html,
-        email.ics,
+    """Add one message to the outbox, in the caller's transaction: the worker writes it when
+    it sends it (:mod:`booking.messages.writing`), from the booking as it stands now and the
+    change's ``facts``."""
+    row = OutboundEmail(
+        appointment=appointment,
+        reminder=reminder,
+        **new_email_values(kind, recipient, now, recorded_facts(appointment, **facts)),
     )
     session.add(row)
     return row
 
 
-def enqueue_unwritten(
-    session: Session, kind: MessageKind, recipient: str, appointment: Appointment, now: datetime
-) -> OutboundEmail:
-    """Add an email the worker writes when it sends it (see :mod:`booking.messages.writing`):
-    the request that caused it only inserts this row."""
-    row = _new_row(kind, recipient, now, appointment)
-    session.add(row)
-    return row
-
-
-def _new_row(
-    kind: str, recipient: str, now: datetime, appointment: Appointment | None
-) -> OutboundEmail:
-    return OutboundEmail(appointment=appointment, **new_email_values(kind, recipient, now))
-
-
-def new_email_values(kind: str, recipient: str, now: datetime) -> dict:
-    """A new email's columns but its appointment (shared with the booking's Core insert)."""
+def new_email_values(kind: str, recipient: str, now: datetime, context: str) -> dict:
+    """A new message's columns but its appointment (shared with the booking's Core insert)."""
     sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
     return {
         "kind": kind,
         "recipient": recipient,
+        "context": context,
         "message_id": make_msgid(domain=sender_domain or None),
         "status": OutboxStatus.PENDING,
         "attempts": 0,
@@ -312,10 +300,10 @@ def _mark_failed(
     session.commit()
 
 
-def _write_now(session: Session, row: OutboundEmail, now: datetime) -> Email:
+def _write_now(session: Session, row: OutboundEmail, context: str | None, now: datetime) -> Email:
     """Write an unwritten row; if that fails, nothing it added (a manage token) is kept."""
     try:
-        email = write(session, row, now)
+        email = write(session, row, read_facts(decrypt(context) if context else None), now)
         session.flush()
     except Exception:
         for added in list(session.new):
@@ -341,24 +329,24 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
 def prepare_batch(
     session: Session, ids: list[int], now: datetime, report: DispatchReport
 ) -> list[_Claimed]:
-    """The claimed rows as messages ready to send: stored bodies decrypted, unwritten ones
-    written now (and kept). A row with nothing left to tell is withdrawn; a row that cannot
-    be read or written fails alone, counting an attempt."""
+    """The claimed rows as messages ready to send: unwritten ones written now (and kept),
+    stored bodies (a retry) decrypted. A row with nothing left to tell is withdrawn; a row
+    that cannot be read or written fails alone, counting an attempt."""
     # The bodies are read as stored and decrypted row by row: one that cannot be decrypted
     # (a key removed too early, a damaged value) then fails alone like any malformed row.
-    text_col, html_col, ics_col = (sa.type_coerce(c, sa.Text) for c in ENCRYPTED_BODY)
+    text_col, html_col, ics_col, context_col = (sa.type_coerce(c, sa.Text) for c in ENCRYPTED)
     rows = session.execute(
-        sa.select(OutboundEmail, text_col, html_col, ics_col)
+        sa.select(OutboundEmail, text_col, html_col, ics_col, context_col)
         .where(OutboundEmail.id.in_(ids))
-        .options(*(so.defer(column) for column in ENCRYPTED_BODY))
+        .options(*(so.defer(column) for column in ENCRYPTED))
         .order_by(OutboundEmail.id)
     ).all()
     items, broken, gone = [], [], []
-    for row, stored_text, stored_html, stored_ics in rows:
+    for row, stored_text, stored_html, stored_ics, context in rows:
         try:
-            if stored_text is None:  # queued unwritten by a booking: written now, kept
-                email = _write_now(session, row, now)
-                bodies = (email.text, email.html, email.ics)
+            if stored_text is None:  # not written yet: written now, and kept
+                email = _write_now(session, row, context, now)
+                bodies: tuple[str | None, ...] = (email.text, email.html, email.ics)
             else:
                 bodies = (decrypt(stored_text), decrypt(stored_html), decrypt(stored_ics))
             plain = OutboundEmail(

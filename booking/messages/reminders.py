@@ -7,8 +7,8 @@ Rules:
   the question list. So is every reminder of a patient who did not want reminder emails.
 - The job queues every ``pending`` reminder whose time has come, even late after an outage,
   as long as the consult has not started; one for a consult already under way is ``skipped``.
-- The email is rendered when it is queued: the consult's current time, the current question
-  list, a fresh manage link.
+- The email is written when the worker sends it: the consult's current time, the current
+  question list, a fresh manage link.
 - Claims are atomic (one ``UPDATE ... RETURNING``, ``SKIP LOCKED`` on PostgreSQL) and the
   outbox rows are written in the same transaction, so two workers never queue one reminder
   twice and a crash never queues it zero times.
@@ -26,12 +26,9 @@ import sqlalchemy.orm as so
 
 from ..core.due_rows import take_due
 from ..core.models import Appointment, Reminder
-from ..core.statuses import AppointmentStatus, ReminderStatus
-from ..core.tokens import issue_manage_token
+from ..core.statuses import AppointmentStatus, MessageKind, ReminderStatus
 from ..extensions import Session
-from ..intake.previsit_questions import questions_for
-from .notifications import reminder_email
-from .outbox import enqueue
+from .outbox import queue_message
 
 
 def reminder_plan(
@@ -156,10 +153,9 @@ def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> Qu
     reminders = session.scalars(
         sa.select(Reminder)
         .where(Reminder.id.in_(ids))
-        .options(so.joinedload(Reminder.appointment).joinedload(Appointment.intake))
+        .options(so.joinedload(Reminder.appointment))
         .order_by(Reminder.due_at)
     ).all()
-    lists: dict[tuple[str, str | None, str], list[str]] = {}
     for reminder in _latest_per_consult(session, reminders, now, report):
         appointment = reminder.appointment
         if appointment.status != AppointmentStatus.CONFIRMED:
@@ -170,13 +166,14 @@ def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> Qu
             reminder.status = ReminderStatus.SKIPPED
             report.skipped += 1
             continue
-        intake = appointment.intake
-        key = (intake.cancer_type, intake.therapy, intake.treatments)
-        if key not in lists:
-            lists[key] = questions_for(session, intake)
-        token = issue_manage_token(session, appointment, now)
-        email = reminder_email(appointment, lists[key], intake.own_questions, token, now)
-        enqueue(session, email, now, appointment, reminder=reminder)
+        queue_message(
+            session,
+            MessageKind.REMINDER,
+            appointment.patient_email,
+            now,
+            appointment,
+            reminder=reminder,
+        )
         report.queued += 1
     session.commit()
     return report

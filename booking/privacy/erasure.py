@@ -89,7 +89,7 @@ def _blank_emails(session: Session, appointment: Appointment) -> None:
     session.execute(
         sa.update(OutboundEmail)
         .where(OutboundEmail.appointment_id == appointment.id)
-        .values(recipient="", subject=None, body_text=None, body_html=None, ics=None)
+        .values(recipient="", subject=None, body_text=None, body_html=None, ics=None, context=None)
     )
 
 
@@ -192,7 +192,7 @@ def withdraw_health_consent(
             OutboundEmail.appointment_id == appointment.id,
             OutboundEmail.status.in_((OutboxStatus.SENT, OutboxStatus.DEAD)),
         )
-        .values(body_text=None, body_html=None, ics=None)
+        .values(body_text=None, body_html=None, ics=None, context=None)
     )
     audit.record(session, "health_consent_withdrawn", now, actor, appointment=appointment)
 
