@@ -231,6 +231,11 @@ def register_template_helpers(app: Flask) -> None:
     from .messages.notifications import readable_phone
 
     app.add_template_filter(readable_phone)
+    # Whom staff call about a booking: the relative, when the messages go to them.
+    from .messages.readers import messages_to_words, numbers_to_call
+
+    app.jinja_env.globals["numbers_to_call"] = numbers_to_call
+    app.jinja_env.globals["messages_to_words"] = messages_to_words
 
     @app.template_filter()
     def waiting(since):

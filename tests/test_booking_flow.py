@@ -176,13 +176,14 @@ def test_caregiver_booking_keeps_who_booked(client, consultant, booking_form, sm
     appointment = db.session.scalar(sa.select(Appointment))
     assert (appointment.booker_name, appointment.booker_relationship) == ("Ravi Verma", "son")
     dispatch_outbox(db.session)
+    # The patient knows and agrees, so both get the messages, each spoken to in turn.
     text = body(by_recipient(smtp.messages, "asha.verma@example.com")[0])
-    assert text.startswith("Hello Ravi Verma")
-    assert "consult for Asha Verma" in text
-    # The relative gets a copy, with a manage link of their own.
+    assert text.startswith(
+        "Hello Asha Verma,\r\nYour son Ravi Verma booked a free consult for you."
+    )
     [copy] = by_recipient(smtp.messages, "ravi@example.com")
     assert "is booked" in copy["Subject"] and re.search(r"/manage/[\w-]+", body(copy))
-    assert body(copy).startswith("Hello Ravi Verma")
+    assert body(copy).startswith("Hello Ravi Verma,\r\nYou booked a free consult for Asha Verma.")
 
 
 def test_a_relative_who_gives_the_patient_s_address_gets_one_confirmation(

@@ -84,9 +84,8 @@ def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book
         elif email.kind.startswith("staff_"):
             assert f"Dr {MARKUP}" in parsed.seen, email.kind
         else:
-            greeted = (
-                "booker_name" if email.appointment.booked_by == "caregiver" else "patient_name"
-            )
+            relative_copy = email.recipient == email.appointment.booker_email
+            greeted = "booker_name" if relative_copy else "patient_name"
             assert f"Hello {hostile[greeted]}," in parsed.seen, email.kind
         if email.kind in {"confirmation", "reminder", "moved"}:
             assert hostile["own_questions"] in parsed.seen, email.kind

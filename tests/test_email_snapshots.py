@@ -14,6 +14,7 @@ import pytest
 from booking.core.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
 from booking.core.statuses import MessageKind
 from booking.messages import notifications
+from booking.messages.readers import reader_of
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 STARTS = datetime(2030, 1, 7, 4, 30, tzinfo=UTC)  # fixed: the text says the date
@@ -38,6 +39,11 @@ def fixed_booking(urgent: bool) -> Appointment:
         booked_by="caregiver",
         booker_name="Arjun Iyer",
         booker_relationship="son",
+        booker_email="arjun@example.com",
+        booker_phone="+14155550123",
+        patient_agrees="yes",
+        messages_to="both",
+        relative_timezone="America/Los_Angeles",
         version=1,
     )
     appointment.intake = Intake(
@@ -51,19 +57,53 @@ def fixed_booking(urgent: bool) -> Appointment:
     return appointment
 
 
+def in_voices(write) -> dict:
+    """A patient-side kind as each reader gets it: the patient (booked for them by their
+    son), the son, a patient who does not yet know (discreet), and a patient who booked."""
+    urgent = fixed_booking(True)
+    discreet = fixed_booking(True)
+    discreet.patient_agrees = "not_yet"
+    own = fixed_booking(True)
+    own.booked_by, own.booker_name, own.booker_relationship = "self", None, None
+    own.booker_email = own.booker_phone = own.relative_timezone = None
+    own.messages_to = "patient"
+    return {
+        "": write(urgent, reader_of(urgent, "patient")),
+        "-relative": write(urgent, reader_of(urgent, "relative")),
+        "-discreet": write(discreet, reader_of(discreet, "patient")),
+        "-self": write(own, reader_of(own, "patient")),
+    }
+
+
+VOICES = ("", "-relative", "-discreet", "-self")
+
+
+def patient_side_kinds() -> dict:
+    later = STARTS - timedelta(hours=24)
+    writers = {
+        "confirmation": lambda a, r: notifications.confirmation_email(a, QUESTIONS, OWN, "tok", r),
+        "reminder": lambda a, r: notifications.reminder_email(a, QUESTIONS, OWN, "tok", later, r),
+        "moved": lambda a, r: notifications.moved_email(a, QUESTIONS, OWN, "tok", r),
+        "cancelled": lambda a, r: notifications.cancelled_email(a, False, reader=r),
+        "cancelled-by-the-son": lambda a, r: notifications.cancelled_email(
+            a, True, reader=r, by_reader="relative"
+        ),
+    }
+    return {
+        f"{name}{voice}": email
+        for name, write in writers.items()
+        for voice, email in in_voices(write).items()
+    }
+
+
 def every_kind():
     urgent, calm = fixed_booking(True), fixed_booking(False)
     video, cancelled_video = video_booking("confirmed"), video_booking("cancelled")
     entry, offer = waitlist_offer()
     staff = "reception@clinic.example"
     return {
-        "confirmation": notifications.confirmation_email(urgent, QUESTIONS, OWN, "tok"),
+        **patient_side_kinds(),
         "confirmation-not-urgent": notifications.confirmation_email(calm, QUESTIONS, OWN, "tok"),
-        "reminder": notifications.reminder_email(
-            urgent, QUESTIONS, OWN, "tok", STARTS - timedelta(hours=24)
-        ),
-        "moved": notifications.moved_email(urgent, QUESTIONS, OWN, "tok"),
-        "cancelled": notifications.cancelled_email(urgent, by_patient=False),
         "staff_new_booking": notifications.staff_new_booking_email(urgent, staff),
         "staff_moved": notifications.staff_change_email(
             urgent, staff, "moved", STARTS - timedelta(days=1)
@@ -117,11 +157,12 @@ def rendered(app):
 
 
 NAMES = [
-    "confirmation",
+    *(
+        f"{kind}{voice}"
+        for kind in ("confirmation", "reminder", "moved", "cancelled", "cancelled-by-the-son")
+        for voice in VOICES
+    ),
     "confirmation-not-urgent",
-    "reminder",
-    "moved",
-    "cancelled",
     "staff_new_booking",
     "staff_moved",
     "staff_cancelled",

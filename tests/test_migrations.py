@@ -559,17 +559,69 @@ def test_0016_sends_what_was_queued_before_it_and_refuses_to_go_back_over_new_me
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0016"]).exit_code == 0
     refused = runner.invoke(args=["db", "downgrade", "0015"])
     assert refused.exit_code != 0 and "not written yet" in refused.output
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
-        dispatch_outbox(db.session)
+        report = dispatch_outbox(db.session)
+        assert report.sent == report.claimed == 2  # the cancellation and its staff notice
         db.session.remove()
         db.engine.dispose()
     sink.stop()
-    assert runner.invoke(args=["db", "downgrade", "0015"]).exit_code == 0
+    back = runner.invoke(args=["db", "downgrade", "0015"])
+    assert back.exit_code == 0, back.output
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         kinds = db.session.scalars(sa.text("SELECT kind FROM outbound_email ORDER BY id"))
         assert kinds.all()[:3] == ["confirmation", "staff_new_booking", "cancelled"]
         db.session.remove()
+        db.engine.dispose()
+
+
+def test_0017_sends_a_relatives_booking_to_the_relative_when_the_patient_may_not_know(
+    empty_database,
+):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0016"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        for reference, day in (("CT-GGGGG1", "2027-03-01"), ("CT-GGGGG2", "2027-03-02")):
+            insert_appointment(reference, day)
+        insert_appointment("CT-GGGGG3", "2027-03-03")
+        db.session.execute(
+            sa.text(
+                "UPDATE appointment SET booked_by = 'caregiver', booker_name = 'Ravi',"
+                " booker_email = 'ravi@example.com', booker_phone = '+919123456789',"
+                " patient_timezone = 'America/New_York', patient_agrees = CASE reference"
+                " WHEN 'CT-GGGGG1' THEN 'not_yet' ELSE 'yes' END"
+                " WHERE reference IN ('CT-GGGGG1', 'CT-GGGGG2')"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(
+            sa.text(
+                "SELECT reference, messages_to, relative_timezone FROM appointment"
+                " ORDER BY reference"
+            )
+        ).all()
+        assert [tuple(row) for row in rows] == [
+            ("CT-GGGGG1", "relative", "America/New_York"),
+            ("CT-GGGGG2", "both", "America/New_York"),
+            ("CT-GGGGG3", "patient", None),
+        ]
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE appointment SET messages_to = 'neighbour'"))
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0016"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
         db.engine.dispose()

@@ -66,8 +66,9 @@ class BookingRows:
     intake: dict
     reminders: list[dict]
     audit: dict
-    # (kind, recipient) of each email; the consultant's video email is added at the write.
-    emails: list[tuple[MessageKind, str]] = field(default_factory=list)
+    # (kind, recipient, facts) of each message; the consultant's video email is added at the
+    # write.
+    emails: list[tuple[MessageKind, str, dict]] = field(default_factory=list)
     urgent_case: dict | None = None
     # The browser's hold on this time, which becomes the booking's claim.
     hold_id: int | None = None
@@ -151,26 +152,28 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
         consultant_email = connection.execute(
             statements["consultant_email"], {"id": rows.consultant_id}
         ).scalar_one()
-        emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email))
-    context = recorded_facts(appointment)  # the booking as it is made, for every message
-    connection.execute(
-        statements["email"],
-        [
-            {**new_email_values(kind, recipient, now, context), **owned}
-            for kind, recipient in emails
-        ],
-    )
+        emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email, {}))
+    messages = _emails(rows.appointment, emails, now)
+    connection.execute(statements["email"], [{**row, **owned} for row in messages])
     connection.execute(statements["audit"], {**rows.audit, **owned})
     bump_on(connection, {rows.consultant_id})
     return appointment_id
 
 
+def _emails(appointment: dict, emails: list, now: datetime) -> list[dict]:
+    """The message rows, each with the booking as it is made and its own facts (whose copy)."""
+    return [
+        new_email_values(kind, recipient, now, recorded_facts(appointment, **facts))
+        for kind, recipient, facts in emails
+    ]
+
+
 def _write_postgres(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
     """PostgreSQL: every row in one statement (see the module's docstring)."""
     appointment = rows.full_appointment()
-    context = recorded_facts(appointment)  # the booking as it is made, for every message
-    emails = [new_email_values(kind, recipient, now, context) for kind, recipient in rows.emails]
+    emails = _emails(appointment, rows.emails, now)
     if appointment.get("video_link"):  # the consultant's address is read by the statement
+        context = recorded_facts(appointment)
         consultant = new_email_values(MessageKind.CONSULTANT_VIDEO, None, now, context)  # type: ignore[arg-type]
         emails.append(consultant)
     dialect = connection.dialect

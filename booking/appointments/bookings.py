@@ -14,7 +14,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,6 +27,7 @@ from ..core.timeutil import UTCDateTime
 from ..extensions import Session
 from ..intake.choices import INSURED_ROUTES
 from ..intake.urgent_call_backs import new_case_values
+from ..messages.readers import default_messages_to, readers
 from ..messages.reminders import reminder_plan
 from ..privacy.notice import NOTICE_VERSION
 from ..scheduling.availability import SlotRules, slot_rules
@@ -80,6 +82,11 @@ class BookingRequest:
     booker_email: str | None = None
     booker_phone: str | None = None
     patient_agrees: str | None = None
+    # Who gets the messages (statuses.Reader); empty: the default for who booked and whether
+    # the patient knows (readers.default_messages_to).
+    messages_to: str | None = None
+    # The zone the relative booked in, for the relative's own messages.
+    relative_timezone: str | None = None
     # ISO date; empty only for bookings made by code that does not ask (tests of old paths).
     birth_date: str | None = None
     therapy: str | None = None
@@ -153,6 +160,7 @@ def rows_for(
     the booking's claim, or a new claim on the consultant's time."""
     config = current_app.config
     video = request.consult_mode == "video"
+    caregiver = request.booked_by == "caregiver"
     appointment = {
         "reference": new_reference(),
         "consultant_id": consultant_id,
@@ -172,6 +180,9 @@ def rows_for(
         "booker_email": request.booker_email,
         "booker_phone": request.booker_phone,
         "patient_agrees": request.patient_agrees,
+        "messages_to": request.messages_to
+        or default_messages_to(request.booked_by, request.patient_agrees),
+        "relative_timezone": request.relative_timezone if caregiver else None,
         "consent_health_at": now,
         "consent_health_version": NOTICE_VERSION,
         "consent_reminders": request.consent_reminders,
@@ -206,14 +217,15 @@ def rows_for(
         **request.more_answers,
     }
     # The emails are written by the worker when it sends them: this request only adds rows.
-    emails = [(MessageKind.CONFIRMATION, request.patient_email)]
-    # A relative who gave an address of their own gets a copy: it carries the manage link they
-    # need to change or cancel for the patient.
-    relative = request.booker_email if request.booked_by == "caregiver" else None
-    if relative and relative.lower() != request.patient_email.lower():
-        emails.append((MessageKind.CONFIRMATION, relative))
+    # The confirmation goes to whoever reads this booking's messages, each in their own voice
+    # and with a manage link of their own (messages/readers.py).
+    emails: list[tuple[MessageKind, str, dict]] = [
+        (MessageKind.CONFIRMATION, reader.email, {"reader": reader.role})
+        for reader in readers(cast(Appointment, SimpleNamespace(**appointment)))
+    ]
     emails += [
-        (MessageKind.STAFF_NEW_BOOKING, recipient) for recipient in config["STAFF_NOTIFY_EMAILS"]
+        (MessageKind.STAFF_NEW_BOOKING, recipient, {})
+        for recipient in config["STAFF_NOTIFY_EMAILS"]
     ]
     # A booking taken by phone says so: staff booked it for the patient.
     action = "booked_by_staff" if actor.is_staff else "booked"

@@ -19,9 +19,10 @@ from flask import current_app
 from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, AppointmentNote, StaffUser
-from ..core.statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus, MessageKind
+from ..core.statuses import ACTIVE_STATUSES, ActorKind, AppointmentStatus, MessageKind, Reader
 from ..extensions import Session
-from ..messages.outbox import queue_message, withdraw_reminder_emails
+from ..messages.outbox import queue_for_readers, queue_message, withdraw_reminder_emails
+from ..messages.readers import relative_words
 from ..messages.reminders import cancel_reminders, retime_reminders
 from ..scheduling.availability import slot_rules
 from ..scheduling.chosen_time import consultants_free_at
@@ -45,12 +46,14 @@ def patient_can_change(appointment: Appointment, now: datetime) -> bool:
     return appointment.status == AppointmentStatus.CONFIRMED and now < change_deadline(appointment)
 
 
-def _by_whom(session: Session, actor: Actor) -> str:
+def _by_whom(session: Session, appointment: Appointment, actor: Actor) -> str:
     """Who made a change, as the staff email says it."""
     if actor.is_staff:
         user = session.get(StaffUser, actor.staff_user_id)
         return user.name if user else "a member of staff"
     if actor.kind == ActorKind.PATIENT:
+        if actor.reader == Reader.RELATIVE:
+            return f"{relative_words(appointment)}, with the link in their email"
         return "the patient, with the link in their email"
     return "the system"
 
@@ -60,7 +63,7 @@ def notify_staff(
 ) -> None:
     """Tell the staff addresses (and ``also``, once) what happened to a booking ("cancelled",
     "moved", "erased") and who did it."""
-    by = _by_whom(session, actor)
+    by = _by_whom(session, appointment, actor)
     recipients = list(current_app.config["STAFF_NOTIFY_EMAILS"])
     if also and also not in recipients:
         recipients.append(also)
@@ -101,13 +104,13 @@ def cancel_appointment(
     cancel_reminders(appointment)
     withdraw_reminder_emails(session, appointment)
     by_patient = actor.kind == ActorKind.PATIENT
-    queue_message(
+    queue_for_readers(
         session,
         MessageKind.CANCELLED,
-        appointment.patient_email,
         now,
         appointment,
         by_patient=by_patient,
+        by_reader=actor.reader if by_patient else None,
         category=None if by_patient else category,
         rebook=rebook,  # a link to book again with the answers filled in
     )
@@ -162,7 +165,7 @@ def move_and_commit(
             withdrawn = withdraw_reminder_emails(session, appointment)
             retime_reminders(appointment, now, withdrawn)
             give_link(session, appointment, now)  # a video consult keeps its link
-            queue_message(session, MessageKind.MOVED, appointment.patient_email, now, appointment)
+            queue_for_readers(session, MessageKind.MOVED, now, appointment)
             notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
                 tell_consultant(

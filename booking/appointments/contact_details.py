@@ -18,7 +18,7 @@ from ..core.audit import Actor
 from ..core.models import Appointment, OutboundEmail
 from ..core.statuses import MessageKind, OutboxStatus
 from ..extensions import Session
-from ..messages.outbox import ENCRYPTED_BODY, queue_message
+from ..messages.outbox import ENCRYPTED_BODY, queue_for_readers
 
 CONTACT_FIELDS = {
     "patient_name": "patient's name",
@@ -28,6 +28,7 @@ CONTACT_FIELDS = {
     "booker_name": "booker's name",
     "booker_email": "booker's email",
     "booker_phone": "booker's phone",
+    "messages_to": "messages go to",
 }
 PATIENT_KINDS = (
     MessageKind.CONFIRMATION,
@@ -89,7 +90,7 @@ def resend_confirmation(
 ) -> None:
     """Queue the confirmation again, to the current address; the worker writes it when it
     sends it, with the consult's current details and a fresh manage link. The caller commits."""
-    queue_message(session, MessageKind.CONFIRMATION, appointment.patient_email, now, appointment)
+    queue_for_readers(session, MessageKind.CONFIRMATION, now, appointment)
     audit.record(session, "confirmation_resent", now, actor, appointment=appointment)
 
 

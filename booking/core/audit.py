@@ -18,10 +18,14 @@ class Actor:
     kind: ActorKind
     staff_user_id: int | None = None
     ip_address: str | None = None
+    # For a change made through a manage link: whose message carried it (statuses.Reader), so
+    # staff and the other reader are told who made it. Empty when not known.
+    reader: str | None = None
 
     @classmethod
-    def patient(cls, ip_address: str | None = None) -> Actor:
-        return cls(ActorKind.PATIENT, None, ip_address)
+    def patient(cls, ip_address: str | None = None, reader: str | None = None) -> Actor:
+        """The patient's side: the patient, or the relative who booked for them (``reader``)."""
+        return cls(ActorKind.PATIENT, None, ip_address, reader)
 
     @classmethod
     def staff(cls, staff_user_id: int, ip_address: str | None = None) -> Actor:

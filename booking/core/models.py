@@ -20,6 +20,7 @@ from .statuses import (
     OfferStatus,
     OutboxStatus,
     QuestionnaireStatus,
+    Reader,
     ReminderStatus,
     StaffRole,
     WaitlistStatus,
@@ -146,6 +147,10 @@ class Appointment(Model):
     booker_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     booker_phone: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     patient_agrees: so.Mapped[str | None] = so.mapped_column(sa.String(15))
+    # Who gets the messages and calls about the consult (statuses.Reader): the patient, the
+    # relative who booked, or both. A relative's messages show times in their own zone.
+    messages_to: so.Mapped[str] = so.mapped_column(sa.String(10), default=Reader.PATIENT)
+    relative_timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
@@ -205,6 +210,7 @@ class Appointment(Model):
             postgresql_where=sa.text(f"status != '{AppointmentStatus.CANCELLED}'"),
         ),
         check_in("status", AppointmentStatus, "status"),
+        check_in("messages_to", Reader, "messages_to"),
         # The staff list filters on these and always sorts by start time.
         sa.Index("ix_appointment_status_starts_at", "status", "starts_at"),
         sa.Index("ix_appointment_consultant_starts_at", "consultant_id", "starts_at"),
@@ -267,6 +273,9 @@ class ManageToken(Model):
     )
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+    # Whose message carried it (statuses.Reader), so a change made with it is told truthfully
+    # ("cancelled by Ravi Kumar, the patient's son"); empty for links sent before it was kept.
+    reader: so.Mapped[str | None] = so.mapped_column(sa.String(10))
 
     appointment: so.Mapped[Appointment] = so.relationship(back_populates="manage_tokens")
 

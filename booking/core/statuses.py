@@ -60,6 +60,15 @@ class MessageKind(StrEnum):
     WAITLIST_OFFER = "waitlist_offer"
 
 
+class Reader(StrEnum):
+    """Who reads the messages about a booking: the patient, the relative who booked, or
+    both (``Appointment.messages_to``); a message and a manage link are for one of the two."""
+
+    PATIENT = "patient"
+    RELATIVE = "relative"
+    BOTH = "both"
+
+
 class ActorKind(StrEnum):
     """Who an audit event is by: a signed-in member of staff, the patient through their manage
     link (or the booking form), or the worker."""

@@ -23,10 +23,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def issue_manage_token(session: Session, appointment: Appointment, now: datetime) -> str:
-    """A new token for one email; the caller's transaction stores its hash."""
+def issue_manage_token(
+    session: Session, appointment: Appointment, now: datetime, reader: str | None = None
+) -> str:
+    """A new token for one message to ``reader`` (the patient or the relative); the caller's
+    transaction stores its hash."""
     token = secrets.token_urlsafe(32)
-    session.add(ManageToken(appointment=appointment, token_hash=hash_token(token), created_at=now))
+    session.add(
+        ManageToken(
+            appointment=appointment, token_hash=hash_token(token), created_at=now, reader=reader
+        )
+    )
     return token
 
 
@@ -37,4 +44,13 @@ def find_by_token(session: Session, token: str) -> Appointment | None:
         sa.select(Appointment)
         .join(ManageToken, ManageToken.appointment_id == Appointment.id)
         .where(ManageToken.token_hash == hash_token(token))
+    )
+
+
+def reader_of_token(session: Session, token: str) -> str | None:
+    """Whose message carried this link (``statuses.Reader``), when that was kept."""
+    if not TOKEN_SHAPE.match(token or ""):
+        return None
+    return session.scalar(
+        sa.select(ManageToken.reader).where(ManageToken.token_hash == hash_token(token))
     )

@@ -84,6 +84,13 @@ PATIENT_AGREES = [
     ("cannot_decide", "The patient cannot decide for themselves"),
 ]
 
+# Who gets the messages and calls about a consult a relative booked (statuses.Reader).
+MESSAGES_TO = [
+    ("relative", "Me"),
+    ("patient", "The patient"),
+    ("both", "Both of us"),
+]
+
 STAGES = [
     ("1", "Stage I"),
     ("2", "Stage II"),

@@ -19,11 +19,12 @@ import phonenumbers
 from flask import current_app, render_template
 
 from ..core.models import Appointment
-from ..core.statuses import MessageKind
+from ..core.statuses import MessageKind, Reader
 from ..core.timeutil import clinic_zone, format_local, format_waiting, zone
 from ..intake import choices
-from ..intake.safety import appointment_guidance
+from ..intake.safety import appointment_guidance, guidance_for
 from .kinds import CONSULTANT_VIDEO_CHANGE, template_of
+from .readers import ReaderOf, booked_by_relative, numbers_to_call, reader_of
 
 
 @dataclass
@@ -52,10 +53,11 @@ def ics_uid(appointment: Appointment) -> str:
     return f"{appointment.reference}@{host or 'consult.local'}"
 
 
-def times(appointment: Appointment) -> dict[str, str]:
-    """The consult's start in the patient's zone and the clinic's, for every template."""
+def times(appointment: Appointment, timezone: str | None = None) -> dict[str, str]:
+    """The consult's start in the reader's zone (the patient's unless ``timezone`` says) and
+    the clinic's, for every template."""
     config = current_app.config
-    patient_tz = zone(appointment.patient_timezone, config["CLINIC_TIMEZONE"])
+    patient_tz = zone(timezone or appointment.patient_timezone, config["CLINIC_TIMEZONE"])
     clinic_tz = clinic_zone()
     return {
         "patient_time": format_local(appointment.starts_at, patient_tz),
@@ -75,14 +77,23 @@ def readable_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def consult_how(appointment: Appointment) -> str:
-    return choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
-        phone=readable_phone(appointment.patient_phone),
+def consult_how(appointment: Appointment, reader: ReaderOf | None = None) -> str:
+    """How the consult happens, said to ``reader``: a call goes to the first number staff
+    call, which is the reader's own ("We will call you on ...") or someone else's ("We will
+    call Kamla Devi on ...")."""
+    name, phone = numbers_to_call(appointment)[0]
+    how = choices.CONSULT_MODE_HOW[appointment.consult_mode].format(
+        phone=readable_phone(phone),
         link=appointment.video_link or "(the link will follow by email)",
     )
+    if reader is not None and phone != reader.phone:
+        how = how.replace("call you ", f"call {name} ", 1).replace("your consult", "the consult")
+    return how
 
 
-def build_ics(appointment: Appointment, cancel: bool = False) -> str:
+def build_ics(
+    appointment: Appointment, cancel: bool = False, reader: ReaderOf | None = None
+) -> str:
     """A calendar entry with a stable UID and SEQUENCE = the booking's version.
 
     The summary says "free consult" and nothing about the diagnosis: calendars are synced to
@@ -116,21 +127,23 @@ def build_ics(appointment: Appointment, cancel: bool = False) -> str:
     event.add(
         "organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": config["CLINIC_NAME"]}
     )
-    event.add(
-        "attendee",
-        f"mailto:{appointment.patient_email}",
-        parameters={"cn": appointment.patient_name},
-    )
+    attendee = reader or reader_of(appointment, Reader.PATIENT)
+    event.add("attendee", f"mailto:{attendee.email}", parameters={"cn": attendee.name})
     calendar.add_component(event)
     return calendar.to_ical().decode("utf-8")
 
 
-def safety_context(appointment: Appointment) -> dict:
+def safety_context(appointment: Appointment, reader: ReaderOf | None = None) -> dict:
     """What every patient-facing page and email about a booking needs to say when to get help:
-    the guidance for the red flags reported, and the number our team will call."""
+    the guidance for the red flags reported, and whom our team will call on which number. A
+    discreet reader (a patient who may not yet know) gets neither: only "when to get help"."""
+    if reader is not None and reader.discreet:
+        return {"guidance": guidance_for([], False), "callback_phone": None, "callback_to": None}
+    name, phone = numbers_to_call(appointment)[0]
     return {
         "guidance": appointment_guidance(appointment),
-        "callback_phone": readable_phone(appointment.patient_phone),
+        "callback_phone": readable_phone(phone),
+        "callback_to": None if reader is None or phone == reader.phone else name,
     }
 
 
@@ -146,7 +159,7 @@ def render_email(kind: MessageKind, *, recipient: str, ics: str | None = None, *
     if appointment is not None and not template.startswith("staff_"):
         # Every patient email carries "when to get help"; an urgent booking's also says what
         # to do about the symptoms reported, and who will call.
-        context = {**safety_context(appointment), **context}
+        context = {**safety_context(appointment, context.get("reader")), **context}
     subject = render_template(f"email/{template}/subject.txt", **context)
     return Email(
         kind=kind,
@@ -159,40 +172,75 @@ def render_email(kind: MessageKind, *, recipient: str, ics: str | None = None, *
     )
 
 
+def reader_context(appointment: Appointment, reader: ReaderOf | None) -> dict:
+    """Whom a patient-side message speaks to, and about whom: ``reader`` (the patient when
+    not given), and the relative's words for the patient's copy of a booking they made."""
+    reader = reader or reader_of(appointment, Reader.PATIENT)
+    if reader.is_patient:
+        consult_of, short_of = "your free consult", "your consult"
+        booked_line = "Your free consult is booked."
+        if booked_by_relative(appointment):
+            relationship = (appointment.booker_relationship or "").strip()
+            who = f"Your {relationship} {appointment.booker_name}" if relationship else None
+            booked_line = f"{who or appointment.booker_name} booked a free consult for you."
+    else:
+        consult_of = f"the free consult for {appointment.patient_name}"
+        short_of = f"the consult for {appointment.patient_name}"
+        booked_line = f"You booked a free consult for {appointment.patient_name}."
+    return {
+        "reader": reader,
+        "consult_of": consult_of,  # "your free consult", "the free consult for Kamla Devi"
+        "Consult_of": consult_of[0].upper() + consult_of[1:],
+        "short_of": short_of,  # for subjects: "your consult", "the consult for Kamla Devi"
+        "Short_of": short_of[0].upper() + short_of[1:],
+        "booked_line": booked_line,
+        **times(appointment, reader.timezone),
+    }
+
+
 def _patient_email(
     kind: MessageKind,
     appointment: Appointment,
     questions: list[str],
     own_questions: str | None,
     manage_token: str,
+    reader: ReaderOf | None = None,
     **context,
 ) -> Email:
-    """An email to the patient about a booking that stands: the consult's details, the
-    question list, a manage link and the current calendar entry."""
+    """An email to the patient or the relative about a booking that stands: the consult's
+    details, the question list (none for a discreet reader), a manage link and the current
+    calendar entry."""
+    words = reader_context(appointment, reader)
+    reader = words["reader"]
     link = manage_url(manage_token)
     questionnaire = appointment.questionnaire
+    discreet = reader.discreet
     return render_email(
         kind,
-        recipient=appointment.patient_email,
-        ics=build_ics(appointment),
+        recipient=reader.email,
+        ics=build_ics(appointment, reader=reader),
         appointment=appointment,
-        questions=questions,
-        own_questions=own_questions,
+        questions=[] if discreet else questions,
+        own_questions=None if discreet else own_questions,
         manage_link=link,
-        questionnaire_link=f"{link}/questionnaire",
+        questionnaire_link=None if discreet else f"{link}/questionnaire",
         questionnaire_done=questionnaire is not None and questionnaire.status == "done",
-        how=consult_how(appointment),
-        **times(appointment),
+        how=consult_how(appointment, reader),
+        **words,
         **context,
     )
 
 
 def confirmation_email(
-    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+    reader: ReaderOf | None = None,
 ) -> Email:
-    """The patient's confirmation: time, how it happens, the question list and the .ics."""
+    """The confirmation: time, how it happens, the question list and the .ics."""
     return _patient_email(
-        MessageKind.CONFIRMATION, appointment, questions, own_questions, manage_token
+        MessageKind.CONFIRMATION, appointment, questions, own_questions, manage_token, reader
     )
 
 
@@ -223,20 +271,34 @@ def reminder_email(
     own_questions: str | None,
     manage_token: str,
     now: datetime,
+    reader: ReaderOf | None = None,
 ) -> Email:
     """A reminder, rendered when it is due: current time, current question list."""
-    tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+    timezone = reader.timezone if reader else appointment.patient_timezone
+    tz = zone(timezone, current_app.config["CLINIC_TIMEZONE"])
     when = when_phrase(appointment.starts_at, now, tz)
     return _patient_email(
-        MessageKind.REMINDER, appointment, questions, own_questions, manage_token, when=when
+        MessageKind.REMINDER,
+        appointment,
+        questions,
+        own_questions,
+        manage_token,
+        reader,
+        when=when,
     )
 
 
 def moved_email(
-    appointment: Appointment, questions: list[str], own_questions: str | None, manage_token: str
+    appointment: Appointment,
+    questions: list[str],
+    own_questions: str | None,
+    manage_token: str,
+    reader: ReaderOf | None = None,
 ) -> Email:
     """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
-    return _patient_email(MessageKind.MOVED, appointment, questions, own_questions, manage_token)
+    return _patient_email(
+        MessageKind.MOVED, appointment, questions, own_questions, manage_token, reader
+    )
 
 
 def cancelled_email(
@@ -244,21 +306,31 @@ def cancelled_email(
     by_patient: bool,
     category: str | None = None,
     manage_token: str | None = None,
+    reader: ReaderOf | None = None,
+    by_reader: str | None = None,
 ) -> Email:
-    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event; when the
-    clinic cancelled, why (a category, never clinical detail); and a link to choose a new time
-    with the answers already given."""
+    """The cancellation, with a METHOD:CANCEL calendar entry that removes the event; who
+    cancelled (the reader, the other reader, or the clinic, then why: a category, never
+    clinical detail); and a link to choose a new time with the answers already given."""
     base = current_app.config["BASE_URL"]
+    words = reader_context(appointment, reader)
+    reader = words["reader"]
+    # "As you asked" only to whoever cancelled; the other reader is told who did.
+    by_other = None
+    if by_patient and by_reader and by_reader != reader.role:
+        other = reader_of(appointment, by_reader)
+        by_other = other.name if other.role == by_reader else None
     return render_email(
         MessageKind.CANCELLED,
-        recipient=appointment.patient_email,
-        ics=build_ics(appointment, cancel=True),
+        recipient=reader.email,
+        ics=build_ics(appointment, cancel=True, reader=reader),
         appointment=appointment,
         by_patient=by_patient,
+        by_other=by_other,
         because=choices.label(choices.CANCEL_CATEGORIES, category) if category else None,
         book_link=f"{base}/book",
         rebook_link=f"{base}/manage/{manage_token}/rebook" if manage_token else None,
-        **times(appointment),
+        **words,
     )
 
 

@@ -38,6 +38,7 @@ from ..core.timeutil import now_utc
 from ..extensions import Session
 from .mime import message_bytes
 from .notifications import Email
+from .readers import readers
 from .writing import NothingToWrite, read_facts, recorded_facts, write
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,22 @@ def queue_message(
     )
     session.add(row)
     return row
+
+
+def queue_for_readers(
+    session: Session,
+    kind: MessageKind,
+    now: datetime,
+    appointment: Appointment,
+    reminder: Reminder | None = None,
+    **facts,
+) -> None:
+    """Queue a patient-side message to everyone who reads this booking's messages (the
+    patient, the relative who booked, or both: ``readers.py``), each written in their voice."""
+    for reader in readers(appointment):
+        queue_message(
+            session, kind, reader.email, now, appointment, reminder, reader=reader.role, **facts
+        )
 
 
 def new_email_values(kind: str, recipient: str, now: datetime, context: str) -> dict:

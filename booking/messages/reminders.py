@@ -28,7 +28,7 @@ from ..core.due_rows import take_due
 from ..core.models import Appointment, Reminder
 from ..core.statuses import AppointmentStatus, MessageKind, ReminderStatus
 from ..extensions import Session
-from .outbox import queue_message
+from .outbox import queue_for_readers
 
 
 def reminder_plan(
@@ -166,14 +166,7 @@ def queue_due_reminders(session: Session, now: datetime, limit: int = 200) -> Qu
             reminder.status = ReminderStatus.SKIPPED
             report.skipped += 1
             continue
-        queue_message(
-            session,
-            MessageKind.REMINDER,
-            appointment.patient_email,
-            now,
-            appointment,
-            reminder=reminder,
-        )
+        queue_for_readers(session, MessageKind.REMINDER, now, appointment, reminder)
         report.queued += 1
     session.commit()
     return report

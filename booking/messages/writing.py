@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from ..core.models import Appointment, OutboundEmail, StaffUser, WaitlistEntry, WaitlistOffer
-from ..core.statuses import MessageKind
+from ..core.statuses import MessageKind, Reader
 from ..core.tokens import issue_manage_token
 from ..extensions import Session
 from ..intake.previsit_questions import questions_for
@@ -36,6 +36,7 @@ from .notifications import (
     urgent_escalation_email,
     waitlist_offer_email,
 )
+from .readers import ReaderOf, reader_of
 
 
 class NothingToWrite(Exception):
@@ -90,28 +91,54 @@ def _question_list(session: Session, appointment: Appointment) -> tuple[list[str
     return questions_for(session, intake), intake.own_questions
 
 
+def _reader(row: OutboundEmail, appointment: Appointment, facts: dict) -> ReaderOf:
+    """Whom a patient-side message is for. A row queued before readers were recorded is the
+    relative's copy when it goes to the relative's address."""
+    role = facts.get("reader")
+    if role is None:
+        is_relative = row.recipient and row.recipient == appointment.booker_email
+        role = Reader.RELATIVE if is_relative else Reader.PATIENT
+    return reader_of(appointment, role)
+
+
+def _token(session: Session, row: OutboundEmail, reader: ReaderOf, now: datetime) -> str:
+    """A manage link of the reader's own: a change made with it is told as theirs."""
+    return issue_manage_token(session, cast(Appointment, row.appointment), now, reader.role)
+
+
 def _confirmation(session, row, appointment, facts, now) -> Email:
     questions, own = _question_list(session, appointment)
-    token = issue_manage_token(session, row.appointment, now)
-    return confirmation_email(appointment, questions, own, token)
+    reader = _reader(row, appointment, facts)
+    token = _token(session, row, reader, now)
+    return confirmation_email(appointment, questions, own, token, reader)
 
 
 def _reminder(session, row, appointment, facts, now) -> Email:
     questions, own = _question_list(session, appointment)
-    token = issue_manage_token(session, row.appointment, now)
-    return reminder_email(appointment, questions, own, token, now)
+    reader = _reader(row, appointment, facts)
+    token = _token(session, row, reader, now)
+    return reminder_email(appointment, questions, own, token, now, reader)
 
 
 def _moved(session, row, appointment, facts, now) -> Email:
     questions, own = _question_list(session, appointment)
-    token = issue_manage_token(session, row.appointment, now)
-    return moved_email(appointment, questions, own, token)
+    reader = _reader(row, appointment, facts)
+    token = _token(session, row, reader, now)
+    return moved_email(appointment, questions, own, token, reader)
 
 
 def _cancelled(session, row, appointment, facts, now) -> Email:
+    reader = _reader(row, appointment, facts)
     # The link to book again with the answers filled in, unless the patient withdrew them.
-    token = issue_manage_token(session, row.appointment, now) if facts.get("rebook") else None
-    return cancelled_email(appointment, facts["by_patient"], facts.get("category"), token)
+    token = _token(session, row, reader, now) if facts.get("rebook") else None
+    return cancelled_email(
+        appointment,
+        facts["by_patient"],
+        facts.get("category"),
+        token,
+        reader,
+        facts.get("by_reader"),
+    )
 
 
 def _staff_change(session, row, appointment, facts, now) -> Email:

@@ -20,7 +20,7 @@ from ..core.audit import Actor
 from ..core.models import Appointment
 from ..core.statuses import AppointmentStatus
 from ..core.timeutil import format_local, now_utc, zone
-from ..core.tokens import find_by_token
+from ..core.tokens import find_by_token, reader_of_token
 from ..extensions import csrf, db, limiter
 from ..intake import choices
 from ..intake.health_questionnaire import state as questionnaire_state
@@ -145,7 +145,7 @@ def manage_cancel(token):
             db.session,
             appointment,
             now,
-            Actor.patient(request.remote_addr),
+            Actor.patient(request.remote_addr, reader_of_token(db.session, token)),
             reason=form.reason.data,
         )
     except ChangeRefused:
@@ -199,7 +199,7 @@ def manage_move(token):
                 appointment,
                 rules,
                 now,
-                Actor.patient(request.remote_addr),
+                Actor.patient(request.remote_addr, reader_of_token(db.session, token)),
             )
             if moved:
                 flash("Your consult has moved. We have emailed you the new time.")

@@ -12,12 +12,13 @@ from flask import Response, abort, current_app, redirect, render_template, sessi
 from ..appointments.changes import patient_can_change
 from ..appointments.waitlist import OFFER_KEY, take_offer
 from ..core.models import Appointment
-from ..core.statuses import AppointmentStatus
+from ..core.statuses import AppointmentStatus, Reader
 from ..core.timeutil import now_utc
 from ..core.tokens import issue_manage_token
 from ..extensions import csrf, db, limiter
 from ..intake import choices
 from ..messages.notifications import build_ics, safety_context, times
+from ..messages.readers import reader_of, readers
 from ..privacy.notice import NOTICE_VERSION, grievance_contact
 from ..web import booking_flow as steps
 from ..web.booking_flow import CONFIRMED_KEY, REBOOK_KEY, Flow, patient_actor
@@ -114,13 +115,17 @@ def _confirmed_appointment() -> Appointment:
 @bp.get("/book/confirmed")
 def confirmed():
     appointment = _confirmed_appointment()
+    # Whoever filled in the form reads this page: the relative, when they booked.
+    reader = reader_of(appointment, Reader.RELATIVE)
     return render_template(
         "public/confirmed.html",
         appointment=appointment,
         can_change=patient_can_change(appointment, now_utc()),
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
-        **safety_context(appointment),
-        **times(appointment),
+        readers=readers(appointment),
+        reader=reader,
+        **safety_context(appointment, reader),
+        **times(appointment, reader.timezone),
     )
 
 
@@ -130,7 +135,9 @@ def confirmed_link(page):
     """From the confirmation page to the booking's manage page or questionnaire: a manage link
     is made when the patient follows it, for this browser's own booking."""
     appointment = _confirmed_appointment()
-    token = issue_manage_token(db.session, appointment, now_utc())
+    # The link of whoever booked: a change made with it is told as theirs.
+    reader = reader_of(appointment, Reader.RELATIVE).role
+    token = issue_manage_token(db.session, appointment, now_utc(), reader)
     db.session.commit()
     if page == "questionnaire":
         return redirect(url_for(".questionnaire", token=token))

@@ -12,8 +12,9 @@ from ..appointments.contact_details import correct_contact, resend_confirmation
 from ..core.statuses import AppointmentStatus
 from ..core.timeutil import now_utc
 from ..extensions import db
+from ..messages.readers import readers
 from ..web.booking_form import channel_field, checked_email, checked_phone, email_field, phone_field
-from ..web.fields import clean_line, line, plain_name, required
+from ..web.fields import QuickRadioField, clean_line, line, plain_name, required
 from . import bp
 from .access import staff_actor
 from .appointments import load
@@ -35,12 +36,21 @@ class ContactForm(FlaskForm):
     booker_phone = TelField(
         "Booker's phone, with country code", [Length(max=40)], filters=[clean_line]
     )
+    messages_to = QuickRadioField(
+        "Who gets the messages and calls",
+        choices={
+            "relative": "The person who booked",
+            "patient": "The patient",
+            "both": "Both",
+        },
+        validators=[required("Choose who gets the messages.")],
+    )
 
     def __init__(self, *args, caregiver: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.caregiver = caregiver
         if not caregiver:
-            for name in ("booker_name", "booker_email", "booker_phone"):
+            for name in ("booker_name", "booker_email", "booker_phone", "messages_to"):
                 del self[name]
 
     def validate_patient_email(self, field):
@@ -92,5 +102,6 @@ def appointment_resend(reference):
     else:
         resend_confirmation(db.session, appointment, now_utc(), staff_actor())
         db.session.commit()
-        flash(f"The confirmation is on its way to {appointment.patient_email}.")
+        to = " and ".join(reader.email for reader in readers(appointment))
+        flash(f"The confirmation is on its way to {to}.")
     return redirect(url_for(".appointment_detail", reference=appointment.reference))

@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import Length, ValidationError
 
 from ..appointments.bookings import BookingRequest
+from ..core.statuses import Reader
 from ..core.timeutil import clinic_today
 from ..intake import choices
 from ..intake.birth_dates import ADULT_AGE, age_on, parse_birth_date
@@ -131,6 +132,12 @@ class BookingForm(TimeChoiceForm):
         choices=dict(choices.PATIENT_AGREES),
         validate_choice=False,  # checked in validate_patient_agrees, only when a caregiver books
     )
+    messages_to = QuickRadioField(
+        "Who should get messages and calls about this consult?",
+        choices=dict(choices.MESSAGES_TO),
+        validate_choice=False,  # optional: empty means readers.default_messages_to
+    )
+    patient_in_my_zone = BooleanField("The patient lives in the same time zone as me")
 
     patient_name = line(
         "Patient's full name", 120, required("Enter the patient's name."), plain_name
@@ -191,6 +198,11 @@ class BookingForm(TimeChoiceForm):
             return
         if field.data not in dict(choices.PATIENT_AGREES):
             raise ValidationError("Tell us whether the patient knows about this booking.")
+
+    def validate_messages_to(self, field):
+        chosen = field.data or None
+        if self.booked_by.data == "caregiver" and chosen and chosen not in set(Reader):
+            raise ValidationError("Choose who should get the messages, or leave it to us.")
 
     def validate_birth_date(self, field):
         today = clinic_today()
@@ -260,6 +272,14 @@ class BookingForm(TimeChoiceForm):
         valid = super().validate(extra_validators)
         return check_required(self, BOOKING_QUESTIONS) and valid
 
+    def patient_timezone(self) -> str:
+        """The zone of the patient's own messages: the zone the form was filled in, unless a
+        relative filled it in (a daughter in New Jersey booking for her mother in Pune): then
+        the clinic's, unless they said the patient lives in their zone too."""
+        if self.booked_by.data == "caregiver" and not self.patient_in_my_zone.data:
+            return current_app.config["CLINIC_TIMEZONE"]
+        return self.timezone.data
+
     def to_request(self, ip_address: str | None) -> BookingRequest:
         """The validated answers as plain values; answers to questions that do not apply are
         dropped, so nothing is stored that the patient was not asked for."""
@@ -279,13 +299,15 @@ class BookingForm(TimeChoiceForm):
         return BookingRequest(
             submission_key=self.submission_key.data,
             starts_at=self.slot_start(),
-            patient_timezone=self.timezone.data,
+            patient_timezone=self.patient_timezone(),
             booked_by=self.booked_by.data,
             booker_name=optional(self.booker_name, caregiver),
             booker_relationship=optional(self.booker_relationship, caregiver),
             booker_email=optional(self.booker_email, caregiver),
             booker_phone=optional(self.booker_phone, caregiver),
             patient_agrees=optional(self.patient_agrees, caregiver),
+            messages_to=optional(self.messages_to, caregiver),
+            relative_timezone=self.timezone.data if caregiver else None,
             patient_name=self.patient_name.data,
             birth_date=self.born.isoformat(),
             patient_email=self.patient_email.data,

@@ -25,6 +25,7 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "booker_email": appointment.booker_email,
         "booker_phone": appointment.booker_phone,
         "patient_agrees": appointment.patient_agrees,
+        "messages_to": appointment.messages_to if appointment.booked_by == "caregiver" else None,
         "patient_name": appointment.patient_name,
         "patient_email": appointment.patient_email,
         "patient_phone": appointment.patient_phone,
