@@ -72,6 +72,26 @@ class Config:
     # Flask-Mail would silently drop every email under TESTING; the tests use a real server.
     MAIL_SUPPRESS_SEND = False
 
+    # WhatsApp Business Cloud API (messages/whatsapp.py). A channel with a setting missing is
+    # off: its readers get email only, and the staff home page says why.
+    WHATSAPP_API_URL = env("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0")
+    WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID")
+    WHATSAPP_TOKEN = env("WHATSAPP_TOKEN")
+    WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET")
+    WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN")
+    # The registered templates' language code, and a prefix of their names (README lists them).
+    WHATSAPP_LANGUAGE = env("WHATSAPP_LANGUAGE", "en")
+    WHATSAPP_TEMPLATE_PREFIX = env("WHATSAPP_TEMPLATE_PREFIX", "consult_")
+    # SMS through Twilio's Messages API (messages/sms.py), with India's DLT registration: the
+    # Principal Entity ID, and each text's template id (SMS_DLT_TEMPLATE_IDS, kind=id,...).
+    TWILIO_API_URL = env("TWILIO_API_URL", "https://api.twilio.com")
+    TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
+    TWILIO_FROM = env("TWILIO_FROM")
+    SMS_DLT_ENTITY_ID = env("SMS_DLT_ENTITY_ID")
+    SMS_DLT_TEMPLATE_IDS = env("SMS_DLT_TEMPLATE_IDS")
+    PROVIDER_TIMEOUT = env("PROVIDER_TIMEOUT", "15s")
+
     OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
     OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "8"))
     OUTBOX_LEASE = env("OUTBOX_LEASE", "5m")

@@ -114,6 +114,7 @@ def parse_settings(app: Flask) -> None:
         "RETENTION_INTERVAL",
         "STAFF_SESSION_MAX",
         "MAIL_TIMEOUT",
+        "PROVIDER_TIMEOUT",
     ):
         value = app.config[name]
         if isinstance(value, str):
@@ -223,7 +224,7 @@ def register_template_helpers(app: Flask) -> None:
     from .core import plain_words
     from .messages.kinds import email_kind_words
 
-    for name in ("action_words", "email_status_words"):
+    for name in ("action_words", "email_status_words", "channel_words"):
         app.add_template_filter(getattr(plain_words, name))
     app.add_template_filter(email_kind_words)
     app.add_template_filter(plain_words.readable, "readable_log")

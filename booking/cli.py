@@ -22,6 +22,8 @@ from .core.models import Appointment, StaffUser, WeeklyHours
 from .core.statuses import StaffRole
 from .core.timeutil import now_utc
 from .extensions import db
+from .messages.channels import channel_notes
+from .messages.local_provider import LocalProvider, Settings
 from .privacy.erasure import erase
 from .scheduling.availability import set_weekly_hours
 from .staff_accounts.accounts import PasswordRejected, new_staff_user, reset_password
@@ -229,6 +231,8 @@ def worker():
     """Send the outbox and queue reminders, forever. Run one or more beside the web servers."""
     app = current_app._get_current_object()
     click.echo("Worker started: sending the outbox.")
+    for note in channel_notes(app.config):  # a channel off says so once, at start-up
+        click.echo(note)
     try:
         _scheduler_for(app, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
@@ -261,6 +265,9 @@ def serve(port):
         )
     else:
         click.echo(f"Sending mail through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    provider = _local_provider(app)
+    for note in channel_notes(app.config):
+        click.echo(note)
     # SIGTERM (from a process manager, or `kill`) stops everything like Ctrl-C does: the
     # finally below stops the worker and the sink instead of leaving them behind.
     signal.signal(signal.SIGTERM, _stop)
@@ -274,3 +281,40 @@ def serve(port):
         scheduler.shutdown(wait=False)
         if sink:
             sink.stop()
+        if provider:
+            provider.stop()
+
+
+def _local_provider(app: Flask):
+    """Unless a real WhatsApp or SMS account is set up, start the local stand-in and point
+    both channels at it: every text is kept as a JSON file in ``instance/messages/``."""
+    config = app.config
+    if config.get("WHATSAPP_PHONE_NUMBER_ID") or config.get("TWILIO_ACCOUNT_SID"):
+        return None
+    folder = Path(app.instance_path) / "messages"
+    settings = {
+        "WHATSAPP_PHONE_NUMBER_ID": "local",
+        "WHATSAPP_TOKEN": secrets.token_urlsafe(24),
+        "WHATSAPP_APP_SECRET": secrets.token_urlsafe(24),
+        "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(12),
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "TWILIO_FROM": "+15005550006",
+        "SMS_DLT_ENTITY_ID": "local",
+    }
+    provider = LocalProvider(
+        Settings(
+            folder=folder,
+            whatsapp_token=settings["WHATSAPP_TOKEN"],
+            whatsapp_app_secret=settings["WHATSAPP_APP_SECRET"],
+            whatsapp_webhook=f"{config['BASE_URL']}/webhooks/whatsapp",
+            twilio_account_sid=settings["TWILIO_ACCOUNT_SID"],
+            twilio_auth_token=settings["TWILIO_AUTH_TOKEN"],
+        )
+    ).start()
+    config.update(settings, WHATSAPP_API_URL=f"{provider.url}/v21.0", TWILIO_API_URL=provider.url)
+    click.echo(
+        f"WhatsApp and SMS stand-in on {provider.url}: every text is kept as a JSON file in "
+        f"{folder}/"
+    )
+    return provider

@@ -1,13 +1,16 @@
 """The app as the tests build it: on a database they name, with a key of the run's own, a
-client whose ``g`` starts empty at each request like production's, and a real SMTP sink."""
+client whose ``g`` starts empty at each request like production's, a real SMTP sink, and the
+app served over HTTP for the webhooks of the WhatsApp and SMS stand-in."""
 
 from __future__ import annotations
 
 import socket
+import threading
 
 from cryptography.fernet import Fernet
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from booking import create_app
 from booking.messages.mailsink import start_sink
@@ -60,3 +63,36 @@ class Smtp:
     @property
     def messages(self):
         return self.sink.messages if self.sink else []
+
+
+# The WhatsApp and SMS settings the tests' stand-in checks requests against.
+TEXTS_SETTINGS = {
+    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "WHATSAPP_TOKEN": "test-whatsapp-token",
+    "WHATSAPP_APP_SECRET": "test-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "test-verify-token",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "test-auth-token",
+    "TWILIO_FROM": "+15005550006",
+    "SMS_DLT_ENTITY_ID": "1201159100000000000",
+}
+
+
+class ServedApp:
+    """The app behind a real HTTP server in a thread, as providers reach it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> ServedApp:
+        self.app.config["BASE_URL"] = self.url
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -21,7 +21,9 @@ from flask_migrate import upgrade
 from hypothesis import settings
 
 from booking.extensions import db
-from tests.apps import FreshGlobalsClient, Smtp, make_app
+from booking.messages.local_provider import LocalProvider
+from booking.messages.local_provider import Settings as ProviderSettings
+from tests.apps import TEXTS_SETTINGS, FreshGlobalsClient, ServedApp, Smtp, make_app
 from tests.databases import (
     NAMED_URL,
     PG_URL,
@@ -232,3 +234,32 @@ def admin_client(app, create_staff):
     assert sign_in(client, user.email).status_code == 302
     client.user = user
     return client
+
+
+@pytest.fixture
+def served(app):
+    """The app served over real HTTP on loopback (for webhooks the stand-in posts back);
+    ``BASE_URL`` points at it, so links and callbacks do too."""
+    server = ServedApp(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def texts(app, served, tmp_path):
+    """The local WhatsApp and SMS stand-in, with both channels of the app pointed at it."""
+    provider = LocalProvider(
+        ProviderSettings(
+            folder=tmp_path / "messages",
+            whatsapp_token=TEXTS_SETTINGS["WHATSAPP_TOKEN"],
+            whatsapp_app_secret=TEXTS_SETTINGS["WHATSAPP_APP_SECRET"],
+            whatsapp_webhook=f"{served.url}/webhooks/whatsapp",
+            twilio_account_sid=TEXTS_SETTINGS["TWILIO_ACCOUNT_SID"],
+            twilio_auth_token=TEXTS_SETTINGS["TWILIO_AUTH_TOKEN"],
+        )
+    ).start()
+    app.config.update(
+        TEXTS_SETTINGS, WHATSAPP_API_URL=f"{provider.url}/v21.0", TWILIO_API_URL=provider.url
+    )
+    yield provider
+    provider.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from booking.core.models import Appointment, Intake, StaffUser, WaitlistEntry, WaitlistOffer
-from booking.core.statuses import MessageKind
+from booking.core.statuses import Channel, MessageKind
 from booking.messages import notifications
 from booking.messages.readers import reader_of
 
@@ -208,4 +208,52 @@ def test_every_kind_has_a_snapshot(rendered):
         "consultant_video_cancelled",
         "waitlist_offer",
     }
-    assert kinds == set(MessageKind)  # every kind the service sends has its snapshot
+    # Every kind the service sends by email has its snapshot; the one text-only kind below.
+    assert kinds == set(MessageKind) - {MessageKind.CHANGE_LINK}
+
+
+def every_text() -> dict:
+    """Each short text as WhatsApp and SMS carry it, to the son in California; the manage
+    link's token is fixed."""
+    booking = fixed_booking(True)
+    son = reader_of(booking, "relative")
+    texts = {}
+    for kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.MOVED):
+        for channel in (Channel.WHATSAPP, Channel.SMS):
+            texts[f"text-{kind}-{channel}"] = notifications.short_text(
+                kind, channel, booking, son, "tok", {}
+            )
+    texts["text-cancelled-whatsapp"] = notifications.short_text(
+        MessageKind.CANCELLED, Channel.WHATSAPP, booking, son, "tok", {"rebook": True}
+    )
+    texts["text-change_link-whatsapp"] = notifications.short_text(
+        MessageKind.CHANGE_LINK, Channel.WHATSAPP, booking, son, "tok", {}
+    )
+    return texts
+
+
+TEXT_NAMES = [
+    *(
+        f"text-{kind}-{channel}"
+        for kind in ("confirmation", "reminder", "moved")
+        for channel in ("whatsapp", "sms")
+    ),
+    "text-cancelled-whatsapp",
+    "text-change_link-whatsapp",
+]
+
+
+@pytest.mark.parametrize("name", TEXT_NAMES)
+def test_text_matches_its_snapshot(app, name):
+    """What a shared phone shows: the reference, the time, how, a link, the clinic's phone;
+    never a word about health (the intake's answers are not in these values at all)."""
+    with app.app_context():
+        app.config["BASE_URL"] = "https://book.clinic.example"
+        text = every_text()[name]
+    body = f"Template: {text.subject}\n\n{text.text}\n\nSent: {text.html}\n"
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        path.write_text(body, encoding="utf-8")
+    assert body == path.read_text(encoding="utf-8"), f"{path.name} differs from its snapshot"
+    for private in ("elanoma", "Stage", "fever", "self", "Iyer"):
+        assert private not in text.text, private

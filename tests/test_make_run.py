@@ -1,12 +1,14 @@
 """``make run`` as a newcomer meets it: the Makefile's own commands migrate an empty database,
-add the demo staff and start the server with its worker and mail sink; one booking made over
-HTTP reaches the sink as emails, sent by that worker."""
+add the demo staff and start the server with its worker, mail sink and WhatsApp/SMS stand-in;
+one booking made over HTTP reaches the sink as emails and the stand-in as a WhatsApp message,
+sent by that worker."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -109,6 +111,7 @@ def test_make_run_starts_a_server_whose_worker_sends_the_booking_emails(tmp_path
         details = get("/book/details")
         answers = dict(
             VALID_ANSWERS,
+            preferred_channel="whatsapp",
             csrf_token=csrf_token(details),
             submission_key=secrets.token_urlsafe(24),
             slot=slot,
@@ -125,6 +128,14 @@ def test_make_run_starts_a_server_whose_worker_sends_the_booking_emails(tmp_path
         ]
         assert len(to_patient) == 1 and "is booked" in to_patient[0]["Subject"]
         assert any(m["To"].addresses[0].addr_spec == "reception@clinic.example" for m in messages)
+
+        # The patient chose WhatsApp: the stand-in keeps the confirmation, as sent.
+        def whatsapp_confirmation():
+            kept = [json.loads(p.read_text()) for p in (instance / "messages").glob("*.json")]
+            return [m for m in kept if m["channel"] == "whatsapp"]
+
+        [text] = wait_for(whatsapp_confirmation, 30, "the WhatsApp confirmation")
+        assert text["to"] == "919876543210" and text["template"]["name"] == "consult_booked"
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=20)

@@ -66,9 +66,9 @@ class BookingRows:
     intake: dict
     reminders: list[dict]
     audit: dict
-    # (kind, recipient, facts) of each message; the consultant's video email is added at the
-    # write.
-    emails: list[tuple[MessageKind, str, dict]] = field(default_factory=list)
+    # (kind, recipient, facts, channel) of each message; the consultant's video email is added
+    # at the write.
+    emails: list[tuple[MessageKind, str, dict, str]] = field(default_factory=list)
     urgent_case: dict | None = None
     # The browser's hold on this time, which becomes the booking's claim.
     hold_id: int | None = None
@@ -152,7 +152,7 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
         consultant_email = connection.execute(
             statements["consultant_email"], {"id": rows.consultant_id}
         ).scalar_one()
-        emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email, {}))
+        emails.append((MessageKind.CONSULTANT_VIDEO, consultant_email, {}, "email"))
     messages = _emails(rows.appointment, emails, now)
     connection.execute(statements["email"], [{**row, **owned} for row in messages])
     connection.execute(statements["audit"], {**rows.audit, **owned})
@@ -163,8 +163,8 @@ def write(connection: sa.Connection, rows: BookingRows, now: datetime) -> int:
 def _emails(appointment: dict, emails: list, now: datetime) -> list[dict]:
     """The message rows, each with the booking as it is made and its own facts (whose copy)."""
     return [
-        new_email_values(kind, recipient, now, recorded_facts(appointment, **facts))
-        for kind, recipient, facts in emails
+        new_email_values(kind, recipient, now, recorded_facts(appointment, **facts), channel)
+        for kind, recipient, facts, channel in emails
     ]
 
 

@@ -22,11 +22,12 @@ from flask import current_app
 
 from ..core.audit import Actor, event_values
 from ..core.models import Appointment, SlotClaim
-from ..core.statuses import AppointmentStatus, MessageKind
+from ..core.statuses import AppointmentStatus, Channel, MessageKind
 from ..core.timeutil import UTCDateTime
 from ..extensions import Session
 from ..intake.choices import INSURED_ROUTES
 from ..intake.urgent_call_backs import new_case_values
+from ..messages.channels import channels_off_for, first_open
 from ..messages.readers import default_messages_to, readers
 from ..messages.reminders import reminder_plan
 from ..privacy.notice import NOTICE_VERSION
@@ -155,12 +156,14 @@ def rows_for(
     actor: Actor,
     rules: SlotRules,
     hold_id: int | None = None,
+    off: dict[str, dict[str, str]] | None = None,
 ) -> BookingRows:
     """The booking's rows, ready to write: with the browser's hold (``hold_id``) turned into
     the booking's claim, or a new claim on the consultant's time."""
     config = current_app.config
     video = request.consult_mode == "video"
     caregiver = request.booked_by == "caregiver"
+    off = off or {}  # the channels turned off for the readers' numbers
     appointment = {
         "reference": new_reference(),
         "consultant_id": consultant_id,
@@ -219,12 +222,16 @@ def rows_for(
     # The emails are written by the worker when it sends them: this request only adds rows.
     # The confirmation goes to whoever reads this booking's messages, each in their own voice
     # and with a manage link of their own (messages/readers.py).
-    emails: list[tuple[MessageKind, str, dict]] = [
-        (MessageKind.CONFIRMATION, reader.email, {"reader": reader.role})
-        for reader in readers(cast(Appointment, SimpleNamespace(**appointment)))
-    ]
+    # A reader whose channel is WhatsApp or SMS gets a short text too (messages/channels.py).
+    emails: list[tuple[MessageKind, str, dict, str]] = []
+    for reader in readers(cast(Appointment, SimpleNamespace(**appointment))):
+        facts = {"reader": reader.role}
+        emails.append((MessageKind.CONFIRMATION, reader.email, facts, Channel.EMAIL))
+        channel = first_open(reader.channel, off.get(reader.phone, {}))
+        if channel is not None:
+            emails.append((MessageKind.CONFIRMATION, reader.phone, facts, channel))
     emails += [
-        (MessageKind.STAFF_NEW_BOOKING, recipient, {})
+        (MessageKind.STAFF_NEW_BOOKING, recipient, {}, Channel.EMAIL)
         for recipient in config["STAFF_NOTIFY_EMAILS"]
     ]
     # A booking taken by phone says so: staff booked it for the patient.
@@ -279,6 +286,8 @@ def book_and_commit(
     if existing is not None:
         return existing
 
+    # Read now, before the write: which channels the readers' numbers turned off.
+    off = channels_off_for(session, [p for p in (request.patient_phone, request.booker_phone) if p])
     if request.holder:
         end_read_before_write(session)
         hold = checked.hold
@@ -290,7 +299,7 @@ def book_and_commit(
                 break
             hold_id, consultant_id = hold
             try:
-                rows = rows_for(request, consultant_id, now, actor, rules, hold_id)
+                rows = rows_for(request, consultant_id, now, actor, rules, hold_id, off)
                 return _commit(session, rows, now)
             except (sa.exc.IntegrityError, HoldGone):
                 session.rollback()
@@ -304,7 +313,8 @@ def book_and_commit(
         for _ in range(3):
             release_holds(session, request.holder)  # a hold on another time goes
             try:
-                return _commit(session, rows_for(request, consultant_id, now, actor, rules), now)
+                rows = rows_for(request, consultant_id, now, actor, rules, off=off)
+                return _commit(session, rows, now)
             except sa.exc.IntegrityError:
                 session.rollback()
                 sent_before = find_by_submission(session, request.submission_key)

@@ -16,6 +16,7 @@ from .statuses import (
     ActorKind,
     AppointmentStatus,
     CallBackOutcome,
+    Channel,
     MessageKind,
     OfferStatus,
     OutboxStatus,
@@ -151,6 +152,9 @@ class Appointment(Model):
     # relative who booked, or both. A relative's messages show times in their own zone.
     messages_to: so.Mapped[str] = so.mapped_column(sa.String(10), default=Reader.PATIENT)
     relative_timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # A reply to a WhatsApp reminder: "attending" or "change", and when it came.
+    attendance: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    attendance_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)
@@ -431,6 +435,14 @@ class OutboundEmail(Model):
     appointment_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
+    # email, or a short text on WhatsApp or SMS (statuses.Channel), sent by the same worker.
+    channel: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default=Channel.EMAIL, server_default=Channel.EMAIL.value
+    )
+    # For a text: the provider's id of the accepted message, and what it reported since.
+    provider_id: so.Mapped[str | None] = so.mapped_column(sa.String(100), unique=True)
+    delivery: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    delivery_error: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # Set on reminder emails, so a reminder still waiting in the outbox can be withdrawn.
     reminder_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("reminder.id", ondelete="SET NULL"), index=True
@@ -462,6 +474,7 @@ class OutboundEmail(Model):
         sa.Index("ix_outbound_email_status_next_attempt_at", "status", "next_attempt_at"),
         check_in("status", OutboxStatus, "status"),
         check_in("kind", MessageKind, "kind"),
+        check_in("channel", Channel, "channel"),
     )
 
 
@@ -634,3 +647,33 @@ class ScheduleVersion(Model):
 
     scope: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
     version: so.Mapped[int] = so.mapped_column(sa.BigInteger())
+
+
+class ChannelOff(Model):
+    """A phone number that must not get texts on a channel: its owner sent STOP (or chose
+    "stop messages"), or WhatsApp said the number is not on WhatsApp. Later messages go by
+    the next channel (SMS, then email only), and staff see why."""
+
+    __tablename__ = "channel_off"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(10))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(100))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+    __table_args__ = (
+        sa.UniqueConstraint("phone", "channel"),
+        check_in("channel", Channel, "channel"),
+    )
+
+
+class ProviderEvent(Model):
+    """Each webhook event already handled (a status or a reply, by the provider's own key):
+    providers deliver the same event more than once, and it must count once."""
+
+    __tablename__ = "provider_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)

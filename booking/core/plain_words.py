@@ -24,6 +24,9 @@ ACTIONS = {
     "video_link_changed": "changed the video link",
     "mode_changed": "changed how the consult happens",
     "called_back": "recorded a call-back",
+    "attendance_confirmed": 'answered "I will attend" on WhatsApp',
+    "change_asked": 'answered "I need to change" on WhatsApp',
+    "whatsapp_stopped": "sent STOP: no more WhatsApp messages",
     "questionnaire_saved": "saved the health questionnaire (not sent yet)",
     "questionnaire_sent": "sent the health questionnaire",
     "questionnaire_followed_up": "recorded the questionnaire follow-up call",
@@ -74,6 +77,13 @@ def action_words(action: str) -> str:
 
 def email_status_words(status: str) -> str:
     return EMAIL_STATUSES.get(status, status)
+
+
+CHANNELS = {"email": "Email", "whatsapp": "WhatsApp", "sms": "SMS"}
+
+
+def channel_words(channel: str) -> str:
+    return CHANNELS.get(channel, channel)
 
 
 def who(event) -> str:

@@ -42,6 +42,24 @@ class OutboxStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Channel(StrEnum):
+    """How a message travels: every reader gets email (the record, with the calendar file),
+    and a short WhatsApp or SMS text besides when that is their chosen channel."""
+
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+
+
+class Delivery(StrEnum):
+    """What WhatsApp or the SMS provider reported about a text after accepting it."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
 class MessageKind(StrEnum):
     """What a message is about; ``messages/kinds.py`` says who gets each and how it is written."""
 
@@ -58,6 +76,8 @@ class MessageKind(StrEnum):
     CONSULTANT_VIDEO_MOVED = "consultant_video_moved"
     CONSULTANT_VIDEO_CANCELLED = "consultant_video_cancelled"
     WAITLIST_OFFER = "waitlist_offer"
+    # A WhatsApp answer to "I need to change": the reader's manage link (a session message).
+    CHANGE_LINK = "change_link"
 
 
 class Reader(StrEnum):

@@ -17,6 +17,7 @@ CHANNELS = [
     ("email", "Email"),
     ("phone", "Phone call"),
     ("whatsapp", "WhatsApp"),
+    ("sms", "SMS (text message)"),
 ]
 
 # The seed page's types first, with the subtypes that change the answer (interferon is used

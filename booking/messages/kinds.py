@@ -2,8 +2,8 @@
 
 A kind is stored on its outbox row (``MessageKind``); this table is the one place that says
 whom a kind is for, how staff call it, and which template folder writes it on each channel.
-A new channel adds a template to the kinds it carries, not a code path. Email is the only
-channel so far.
+A new channel adds a template to the kinds it carries, not a code path: the patient-side
+kinds also travel as short texts on WhatsApp and SMS (their words in ``channels.TEXTS``).
 
 Every kind is queued unwritten by the change that causes it (``outbox.queue_message``) and
 written by the worker when sent (``writing.py``), from the facts its row recorded.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.statuses import MessageKind
+from .channels import TEXTS
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,25 @@ def _email(audience: str, words: str, template: str) -> KindSpec:
     return KindSpec(audience, words, {"email": template})
 
 
+READERS = "the patient, the relative who booked, or both (messages/readers.py)"
+
+
+def _to_readers(words: str, template: str) -> KindSpec:
+    """A patient-side kind: an email to each reader, and a short text on their channel."""
+    text = TEXTS[MessageKind(template)].template
+    return KindSpec(READERS, words, {"email": template, "whatsapp": text, "sms": text})
+
+
 KINDS: dict[MessageKind, KindSpec] = {
-    MessageKind.CONFIRMATION: _email(
-        "the patient, and the relative who booked", "Confirmation", "confirmation"
+    MessageKind.CONFIRMATION: _to_readers("Confirmation", "confirmation"),
+    MessageKind.REMINDER: _to_readers("Reminder", "reminder"),
+    MessageKind.MOVED: _to_readers("New time", "moved"),
+    MessageKind.CANCELLED: _to_readers("Cancellation", "cancelled"),
+    MessageKind.CHANGE_LINK: KindSpec(
+        'the reader who answered a reminder with "I need to change"',
+        "Link to change (answer on WhatsApp)",
+        {"whatsapp": "change_link"},
     ),
-    MessageKind.REMINDER: _email("the patient", "Reminder", "reminder"),
-    MessageKind.MOVED: _email("the patient", "New time", "moved"),
-    MessageKind.CANCELLED: _email("the patient", "Cancellation", "cancelled"),
     MessageKind.STAFF_NEW_BOOKING: _email(
         "the staff notification addresses", "New booking (to staff)", "staff_new_booking"
     ),

@@ -10,6 +10,7 @@ staff inboxes are shared and forwarded, the staff page is where health data is s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,10 +20,11 @@ import phonenumbers
 from flask import current_app, render_template
 
 from ..core.models import Appointment
-from ..core.statuses import MessageKind, Reader
+from ..core.statuses import Channel, MessageKind, Reader
 from ..core.timeutil import clinic_zone, format_local, format_waiting, zone
 from ..intake import choices
 from ..intake.safety import appointment_guidance, guidance_for
+from .channels import CHANGE_LINK_WORDS, TEXTS, dlt_template_ids, fill
 from .kinds import CONSULTANT_VIDEO_CHANGE, template_of
 from .readers import ReaderOf, booked_by_relative, numbers_to_call, reader_of
 
@@ -412,3 +414,55 @@ def waitlist_offer_email(entry, offer, token: str) -> Email:
         until=format_local(offer.expires_at, tz, with_date=False),
         offer_link=f"{current_app.config['BASE_URL']}/waitlist/offer/{token}",
     )
+
+
+def _how_briefly(appointment: Appointment, facts: dict, kind: MessageKind) -> str:
+    """How the consult happens, in a few words fit for a shared phone's lock screen."""
+    if kind == MessageKind.CANCELLED:
+        return "Cancelled as you asked." if facts.get("by_patient") else "Cancelled by the clinic."
+    if appointment.consult_mode == "video" and appointment.video_link:
+        return f"Video link: {appointment.video_link}"
+    return "By WhatsApp call." if appointment.consult_mode == "whatsapp" else "By phone call."
+
+
+def short_text(
+    kind: MessageKind,
+    channel: Channel,
+    appointment: Appointment,
+    reader: ReaderOf,
+    manage_token: str,
+    facts: dict,
+) -> Email:
+    """A short text on WhatsApp or SMS, from its registered words (``channels.TEXTS``): the
+    reference, the time in the reader's zone, how it happens, a link of the reader's own and
+    the clinic's phone. Nothing about health: these land on shared phones and lock screens.
+    ``html`` holds what the provider is sent (JSON); ``text`` the words as the reader sees
+    them, for the staff message log."""
+    config = current_app.config
+    base = config["BASE_URL"]
+    link = f"{base}/manage/{manage_token}"
+    if kind == MessageKind.CHANGE_LINK:
+        text = fill(CHANGE_LINK_WORDS, [appointment.reference, link, config["CLINIC_PHONE"]])
+        return Email(kind, reader.phone, "change_link", text, json.dumps({"text": text}))
+    if kind == MessageKind.CANCELLED:
+        link = f"{link}/rebook" if facts.get("rebook") else f"{base}/book"
+    tz = zone(reader.timezone, config["CLINIC_TIMEZONE"])
+    variables = [
+        appointment.reference,
+        format_local(appointment.starts_at, tz),
+        _how_briefly(appointment, facts, kind),
+        link,
+        config["CLINIC_PHONE"],
+    ]
+    spec = TEXTS[kind]
+    text = fill(spec.words, variables)
+    if channel == Channel.SMS:
+        template_id = dlt_template_ids(config).get(kind, "")
+        return Email(kind, reader.phone, template_id or kind, text, json.dumps({"text": text}))
+    payload = {
+        "template": config["WHATSAPP_TEMPLATE_PREFIX"] + spec.template,
+        "language": config["WHATSAPP_LANGUAGE"],
+        "variables": variables,
+        "buttons": spec.buttons,
+    }
+    return Email(kind, reader.phone, payload["template"], text, json.dumps(payload))

@@ -18,6 +18,7 @@ Sending, one batch at a time:
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -33,12 +34,14 @@ from flask_mail import Connection
 from ..core.crypto import decrypt
 from ..core.due_rows import take_due
 from ..core.models import Appointment, OutboundEmail, Reminder
-from ..core.statuses import MessageKind, OutboxStatus
+from ..core.statuses import Channel, Delivery, MessageKind, OutboxStatus
 from ..core.timeutil import now_utc
 from ..extensions import Session
+from .channels import TEXTS, text_channel, turn_off
 from .mime import message_bytes
 from .notifications import Email
 from .readers import readers
+from .texts import TextFailed, WhatsAppTemplate, send_sms, send_whatsapp, send_whatsapp_text
 from .writing import NothingToWrite, read_facts, recorded_facts, write
 
 log = logging.getLogger(__name__)
@@ -60,15 +63,16 @@ def queue_message(
     now: datetime,
     appointment: Appointment | None = None,
     reminder: Reminder | None = None,
+    channel: Channel = Channel.EMAIL,
     **facts,
 ) -> OutboundEmail:
     """Add one message to the outbox, in the caller's transaction: the worker writes it when
     it sends it (:mod:`booking.messages.writing`), from the booking as it stands now and the
-    change's ``facts``."""
+    change's ``facts``. ``recipient`` is an address, or a phone number for a text."""
     row = OutboundEmail(
         appointment=appointment,
         reminder=reminder,
-        **new_email_values(kind, recipient, now, recorded_facts(appointment, **facts)),
+        **new_email_values(kind, recipient, now, recorded_facts(appointment, **facts), channel),
     )
     session.add(row)
     return row
@@ -83,18 +87,35 @@ def queue_for_readers(
     **facts,
 ) -> None:
     """Queue a patient-side message to everyone who reads this booking's messages (the
-    patient, the relative who booked, or both: ``readers.py``), each written in their voice."""
+    patient, the relative who booked, or both: ``readers.py``), each written in their voice:
+    by email, and as a short text on WhatsApp or SMS when that is the reader's channel."""
     for reader in readers(appointment):
         queue_message(
             session, kind, reader.email, now, appointment, reminder, reader=reader.role, **facts
         )
+        channel = text_channel(session, reader.channel, reader.phone) if kind in TEXTS else None
+        if channel is not None:
+            queue_message(
+                session,
+                kind,
+                reader.phone,
+                now,
+                appointment,
+                reminder,
+                channel=channel,
+                reader=reader.role,
+                **facts,
+            )
 
 
-def new_email_values(kind: str, recipient: str, now: datetime, context: str) -> dict:
+def new_email_values(
+    kind: str, recipient: str, now: datetime, context: str | None, channel: str = Channel.EMAIL
+) -> dict:
     """A new message's columns but its appointment (shared with the booking's Core insert)."""
     sender_domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
     return {
         "kind": kind,
+        "channel": channel,
         "recipient": recipient,
         "context": context,
         "message_id": make_msgid(domain=sender_domain or None),
@@ -272,6 +293,8 @@ class _Claimed:
     attempts: int
     recipient: str
     message: bytes | None  # None when it could not be built; such a row is never sent
+    channel: str = Channel.EMAIL
+    text: dict | None = None  # a WhatsApp or SMS text: what the provider is sent
 
 
 def _mark_sent(session: Session, ids: list[int]) -> None:
@@ -338,8 +361,12 @@ def dispatch_outbox(session: Session, now: datetime | None = None) -> DispatchRe
     report.claimed = len(ids)
     if ids:
         items = prepare_batch(session, ids, now, report)
-        if items:
-            send_batch(session, items, now, report)
+        emails = [item for item in items if item.channel == Channel.EMAIL]
+        if emails:
+            send_batch(session, emails, now, report)
+        texts = [item for item in items if item.channel != Channel.EMAIL]
+        if texts:
+            send_texts(session, texts, now, report)
     return report
 
 
@@ -366,6 +393,12 @@ def prepare_batch(
                 bodies: tuple[str | None, ...] = (email.text, email.html, email.ics)
             else:
                 bodies = (decrypt(stored_text), decrypt(stored_html), decrypt(stored_ics))
+            if row.channel != Channel.EMAIL:  # a text: what the provider is to be sent
+                text = {"subject": row.subject, **json.loads(bodies[1] or "{}")}
+                items.append(
+                    _Claimed(row.id, row.kind, row.attempts, row.recipient, None, row.channel, text)
+                )
+                continue
             plain = OutboundEmail(
                 kind=row.kind,
                 recipient=row.recipient,
@@ -439,3 +472,87 @@ def send_batch(
     finally:
         _mark_sent(session, sent)
         connection.__exit__(None, None, None)
+
+
+def send_texts(
+    session: Session, items: list[_Claimed], now: datetime, report: DispatchReport
+) -> None:
+    """Send prepared WhatsApp and SMS texts one request each, recording each as the provider
+    answers: ``sent`` with the provider's id (its delivery comes back by webhook), a retry
+    with backoff, or, when the provider says the number cannot get that channel, the channel
+    turned off for the number and the text sent on the next one (WhatsApp, then SMS; email
+    always went)."""
+    for item in items:
+        text = cast(dict, item.text)
+        try:
+            if item.channel == Channel.WHATSAPP and "template" in text:
+                template = WhatsAppTemplate(
+                    text["template"], text["language"], text["variables"], text["buttons"]
+                )
+                provider_id = send_whatsapp(item.recipient, template, _reference(session, item))
+            elif item.channel == Channel.WHATSAPP:
+                provider_id = send_whatsapp_text(item.recipient, text["text"])
+            else:
+                provider_id = send_sms(item.recipient, text["text"])
+        except TextFailed as failure:
+            if failure.for_this_number:
+                not_reachable_on(session, item.id, str(failure), now)
+                report.dead += 1
+            else:
+                _mark_failed(session, [item], failure, now, report)
+            continue
+        session.execute(
+            sa.update(OutboundEmail)
+            .where(OutboundEmail.id == item.id)
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=now_utc(),
+                lease_expires_at=None,
+                last_error=None,
+                provider_id=provider_id,
+                delivery=Delivery.SENT,
+            )
+        )
+        session.commit()  # at once: the provider's status webhook names this id
+        report.sent += 1
+
+
+def _reference(session: Session, item: _Claimed) -> str:
+    """The booking's reference, which a reminder's quick replies carry back."""
+    reference = session.scalar(
+        sa.select(Appointment.reference)
+        .join(OutboundEmail, OutboundEmail.appointment_id == Appointment.id)
+        .where(OutboundEmail.id == item.id)
+    )
+    return reference or ""
+
+
+def not_reachable_on(session: Session, row_id: int, why: str, now: datetime) -> None:
+    """The provider says this row's number cannot get its channel: turn that channel off for
+    the number (staff see why), withdraw the row, and queue the same text on the next channel
+    when there is one. The reader's email went anyway."""
+    row = session.get_one(OutboundEmail, row_id)
+    reason = "not on WhatsApp" if row.channel == Channel.WHATSAPP else "cannot get SMS"
+    fallback = requeue_on_next_channel(session, row, reason, now)
+    row.status = OutboxStatus.WITHDRAWN if fallback else OutboxStatus.DEAD
+    row.lease_expires_at = None
+    row.last_error = f"{reason}: {why}"[:480] + ("; sent by SMS instead" if fallback else "")
+    session.commit()
+
+
+def requeue_on_next_channel(session: Session, row: OutboundEmail, reason: str, now) -> bool:
+    """Turn the row's channel off for its number, and queue the same text by SMS when the
+    row was on WhatsApp and SMS is open. True when it was queued again. The caller commits."""
+    turn_off(session, row.recipient, Channel(row.channel), reason, now)
+    if row.channel != Channel.WHATSAPP or row.kind == MessageKind.CHANGE_LINK:
+        return False
+    if text_channel(session, Channel.WHATSAPP, row.recipient) != Channel.SMS:
+        return False
+    session.add(
+        OutboundEmail(
+            appointment_id=row.appointment_id,
+            reminder_id=row.reminder_id,
+            **new_email_values(row.kind, row.recipient, now, row.context, Channel.SMS),
+        )
+    )
+    return True

@@ -33,6 +33,8 @@ class ReaderOf:
     phone: str
     timezone: str
     discreet: bool = False
+    # The channel chosen on the form (choices.CHANNELS); it is asked once, for the family.
+    channel: str = "email"
 
     @property
     def is_patient(self) -> bool:
@@ -57,6 +59,7 @@ def reader_of(appointment: Appointment, role: str | None) -> ReaderOf:
             appointment.booker_email or "",
             appointment.booker_phone or appointment.patient_phone,
             appointment.relative_timezone or appointment.patient_timezone,
+            channel=appointment.preferred_channel,
         )
     return ReaderOf(
         Reader.PATIENT,
@@ -65,6 +68,7 @@ def reader_of(appointment: Appointment, role: str | None) -> ReaderOf:
         appointment.patient_phone,
         appointment.patient_timezone,
         discreet=may_not_know(appointment),
+        channel=appointment.preferred_channel,
     )
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from ..core.models import Appointment, OutboundEmail, StaffUser, WaitlistEntry, WaitlistOffer
-from ..core.statuses import MessageKind, Reader
+from ..core.statuses import Channel, MessageKind, Reader
 from ..core.tokens import issue_manage_token
 from ..extensions import Session
 from ..intake.previsit_questions import questions_for
@@ -31,6 +31,7 @@ from .notifications import (
     consultant_video_email,
     moved_email,
     reminder_email,
+    short_text,
     staff_change_email,
     staff_new_booking_email,
     urgent_escalation_email,
@@ -186,6 +187,17 @@ def _waitlist_offer(session: Session, facts: dict) -> Email:
     return waitlist_offer_email(entry, offer, facts["token"])
 
 
+def write_text(
+    session: Session, row: OutboundEmail, appointment: Appointment, facts: dict, now: datetime
+) -> Email:
+    """A short text on WhatsApp or SMS, with a manage link of the reader's own."""
+    reader = _reader(row, appointment, facts)
+    token = _token(session, row, reader, now)
+    return short_text(
+        MessageKind(row.kind), Channel(row.channel), appointment, reader, token, facts
+    )
+
+
 def write(session: Session, row: OutboundEmail, facts: dict, now: datetime) -> Email:
     """Write a row from its recorded facts, and store what was written in it (the caller
     commits). An erased booking gets only the staff's notice of the erasure."""
@@ -202,7 +214,10 @@ def write(session: Session, row: OutboundEmail, facts: dict, now: datetime) -> E
         consultant_id = recorded.get("consultant_id")
         consultant = session.get(StaffUser, consultant_id) if consultant_id else None
         as_it_was = cast(Appointment, AsItWas(appointment, recorded, consultant))
-        email = WRITERS[kind](session, row, as_it_was, facts, now)
+        if row.channel != Channel.EMAIL:
+            email = write_text(session, row, as_it_was, facts, now)
+        else:
+            email = WRITERS[kind](session, row, as_it_was, facts, now)
     email.recipient = row.recipient
     row.subject, row.body_text, row.body_html, row.ics = (
         email.subject,

@@ -2,4 +2,11 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import manage, questionnaire, routes, waitlist, your_data  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    manage,
+    provider_webhooks,
+    questionnaire,
+    routes,
+    waitlist,
+    your_data,
+)

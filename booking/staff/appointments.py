@@ -51,6 +51,7 @@ from ..intake.health_questionnaire import state as questionnaire_state
 from ..intake.questionnaire_questions import answer_rows
 from ..intake.safety import BEFORE_CHECKLIST
 from ..intake.urgent_call_backs import CallBackRefused, record_call_back
+from ..messages.channels import channels_off
 from ..messages.outbox import ENCRYPTED_BODY
 from ..scheduling.chosen_time import consultants_free_at
 from ..web.fields import slot_choices
@@ -233,6 +234,11 @@ def _detail(appointment: Appointment, status=200, **forms):
             questionnaire_rows=answer_rows(answers_of(appointment.questionnaire)),
             questionnaire_state=questionnaire_state(appointment),
             undelivered=undelivered(db.session, appointment),
+            channels_off={
+                phone: channels_off(db.session, phone)
+                for phone in {appointment.patient_phone, appointment.booker_phone}
+                if phone
+            },
             video_form=forms.get("video_form") or VideoLinkForm(),
             mode_form=forms.get("mode_form") or ModeForm(consult_mode=appointment.consult_mode),
         ),

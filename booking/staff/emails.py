@@ -1,4 +1,5 @@
-"""The email log: every outbox row, filterable; a dead email can be sent again."""
+"""The message log: every outbox row (emails, WhatsApp and SMS texts), filterable by status,
+kind and channel, with what the provider reported; a dead message can be sent again."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, request, url_for
 
 from ..core.models import OutboundEmail
-from ..core.statuses import OutboxStatus
+from ..core.statuses import Channel, OutboxStatus
 from ..core.timeutil import now_utc
 from ..extensions import db
 from ..messages.outbox import ENCRYPTED_BODY, retry_dead
@@ -17,6 +18,7 @@ from .access import record
 from .forms import ActionForm
 
 STATUSES = list(OutboxStatus)
+CHANNELS = list(Channel)
 PER_PAGE = 50
 
 
@@ -24,10 +26,13 @@ PER_PAGE = 50
 def emails():
     status = request.args.get("status") or None
     kind = request.args.get("kind") or None
+    channel = request.args.get("channel") or None
     page = page_number(request.args)
     query = sa.select(OutboundEmail)
     if status in STATUSES:
         query = query.where(OutboundEmail.status == status)
+    if channel in CHANNELS:
+        query = query.where(OutboundEmail.channel == channel)
     if kind:
         query = query.where(OutboundEmail.kind == kind[:30])
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -48,6 +53,8 @@ def emails():
         rows=rows,
         status=status,
         kind=kind,
+        channel=channel,
+        channels=CHANNELS,
         statuses=STATUSES,
         kinds=list(kinds),
         page=page,
@@ -64,5 +71,5 @@ def email_retry(email_id):
         if retry_dead(db.session, email_id, now_utc()):
             record("email_retried", detail=f"email {email_id}")
             db.session.commit()
-            flash("The email will be sent again within a minute.")
+            flash("The message will be sent again within a minute.")
     return redirect(request.referrer or url_for(".emails"))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import render_template
+from flask import current_app, render_template
 
 from ..appointments.front_desk import desk_view
 from ..core.models import ACTIVE_STATUSES, Appointment, OutboundEmail, Questionnaire
@@ -16,6 +16,7 @@ from ..core.statuses import OutboxStatus
 from ..core.timeutil import clinic_zone, now_utc
 from ..extensions import db
 from ..intake.urgent_call_backs import waiting_cases
+from ..messages.channels import channel_notes
 from . import bp
 
 CHART_DAYS = 14
@@ -72,4 +73,5 @@ def home():
         chart=chart,
         chart_max=max(c for _, c, _ in chart) or 1,
         undelivered=undelivered,
+        channel_notes=channel_notes(current_app.config),
     )

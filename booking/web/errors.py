@@ -36,14 +36,21 @@ def render_error(code: int):
 
 
 FORM_ENCODED = "application/x-www-form-urlencoded"
+WHATSAPP_WEBHOOK = "/webhooks/whatsapp"
 
 
 def refuse_what_no_page_sends():
     """Every form here posts URL-encoded fields. A JSON body would otherwise reach the forms
     as data (Flask-WTF reads JSON too) and a file upload as a file object, where the checks
     expect text: refuse both before any view runs. A NUL in the query string is refused too:
-    no link of ours has one, and PostgreSQL refuses it in any query it reaches."""
-    if request.method == "POST" and (request.mimetype != FORM_ENCODED or request.files):
+    no link of ours has one, and PostgreSQL refuses it in any query it reaches. WhatsApp's
+    webhook is the one endpoint that takes JSON: it is signed, and read as JSON only."""
+    json_allowed = request.path == WHATSAPP_WEBHOOK and request.mimetype == "application/json"
+    if (
+        request.method == "POST"
+        and not json_allowed
+        and (request.mimetype != FORM_ENCODED or request.files)
+    ):
         abort(415)
     if any("\x00" in key + value for key, value in request.args.items(multi=True)):
         abort(400)
