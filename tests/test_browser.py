@@ -14,9 +14,11 @@ from playwright.sync_api import sync_playwright
 
 from booking.core.models import Appointment
 from booking.extensions import db
+from booking.messages.local_provider import LocalProvider
+from booking.messages.local_provider import Settings as ProviderSettings
 from booking.messages.mailsink import start_sink
 from booking.messages.outbox import dispatch_outbox
-from tests.apps import free_port
+from tests.apps import TEXTS_SETTINGS, free_port
 from tests.browser import (
     AXE,
     CHROMIUM,
@@ -344,3 +346,89 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     assert_accessible(desk, "weekly hours grid")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"
+
+
+def all_emails(folder: Path) -> list:
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_log(
+    browser, live, app, create_staff, mail_folder, tmp_path
+):
+    """Ravi books for his mother, who does not know yet, with WhatsApp for both of them; the
+    desk's message log shows each one's WhatsApp text, delivered, and her email says nothing
+    about the illness."""
+    provider = LocalProvider(
+        ProviderSettings(
+            folder=tmp_path / "messages",
+            whatsapp_token=TEXTS_SETTINGS["WHATSAPP_TOKEN"],
+            whatsapp_app_secret=TEXTS_SETTINGS["WHATSAPP_APP_SECRET"],
+            whatsapp_webhook=f"{live.url}/webhooks/whatsapp",
+            twilio_account_sid=TEXTS_SETTINGS["TWILIO_ACCOUNT_SID"],
+            twilio_auth_token=TEXTS_SETTINGS["TWILIO_AUTH_TOKEN"],
+        )
+    ).start()
+    app.config.update(
+        TEXTS_SETTINGS, WHATSAPP_API_URL=f"{provider.url}/v21.0", TWILIO_API_URL=provider.url
+    )
+    create_staff("reception@clinic.example")
+    try:
+        page = new_context(browser, viewport=PHONE).new_page()
+        page.goto(f"{live.url}/book")
+        choose_a_time_with_the_keyboard(page)
+        page.check("#booked_by-1")
+        page.fill("#booker_name", "Ravi Kumar")
+        page.fill("#booker_relationship", "son")
+        page.fill("#booker_email", "ravi@example.com")
+        page.fill("#booker_phone", "+91 91234 56789")
+        page.check("#patient_agrees-1")  # not yet
+        page.check("#messages_to-2")  # both of us
+        page.check("#red_flags-0")  # none of these
+        page.fill("#patient_name", "Kamla Devi")
+        page.fill("#patient_email", "kamla@example.com")
+        page.fill("#birth_date", "15/08/1958")
+        page.fill("#patient_phone", "+91 98765 43210")
+        page.check("#preferred_channel-2")  # WhatsApp
+        page.check("#therapy-0")
+        page.select_option("#cancer_type", "melanoma")
+        page.select_option("#stage", "3")
+        page.select_option("#diagnosed", "3to12m")
+        page.check("#treatments-0")
+        page.check("#payment_routes-8")  # self-pay or family
+        page.check("#consult_mode-0")
+        page.check("#consent_health")
+        page.click("button.primary")
+        page.wait_for_url("**/book/confirmed")
+        text = page.inner_text("main")
+        assert "you (ravi@example.com)" in text and "Kamla Devi (kamla@example.com)" in text
+        assert_accessible(page, "a relative's confirmation page")
+
+        db.session.remove()
+        dispatch_outbox(db.session)
+        sent = [m for m in provider.messages() if m["channel"] == "whatsapp"]
+        assert sorted(m["to"] for m in sent) == ["919123456789", "919876543210"]
+        hers = [m for m in all_emails(mail_folder) if m["To"] == "kamla@example.com"]
+        assert len(hers) == 1 and "elanoma" not in hers[0].get_body(("plain",)).get_content()
+
+        desk = new_context(browser).new_page()
+        desk.goto(f"{live.url}/staff/login")
+        desk.fill("#email", "reception@clinic.example")
+        desk.fill("#password", STAFF_PASSWORD)
+        desk.click("button.primary")
+        desk.fill("#code", next_code("reception@clinic.example"))
+        desk.click("button.primary")
+        desk.wait_for_url(f"{live.url}/staff/")
+        for _ in range(50):  # the stand-in reports delivery a moment later
+            desk.goto(f"{live.url}/staff/emails?channel=whatsapp")
+            if desk.locator("td:text-is('Delivered')").count() == 2:
+                break
+            desk.wait_for_timeout(100)
+        assert desk.locator("td:text-is('Delivered')").count() == 2
+        assert desk.locator("td:text-is('+919876543210')").count() == 1
+        shot(desk, "10-message-log")
+        assert_accessible(desk, "message log")
+    finally:
+        provider.stop()

@@ -5,6 +5,7 @@ signed statuses and replies back to the served app's webhooks."""
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.request
 from datetime import timedelta
@@ -20,6 +21,7 @@ from tests.apps import TEXTS_SETTINGS
 from tests.clock import monday_ahead
 from tests.databases import BOTH_DATABASES
 from tests.factories import add_staff, csrf_for, sign_in
+from tests.helpers import csrf_token
 
 CANARY = "Canary-Zebra-Lesion"  # typed into every free-text answer
 PHONE = "+919876543210"
@@ -298,3 +300,61 @@ def test_a_channel_without_its_settings_is_off_and_says_so(
     assert appointment.patient_email in [m["To"] for m in smtp.messages]
     home = staff_client.get("/staff/").get_data(as_text=True)
     assert "Whatsapp is off: set WHATSAPP_PHONE_NUMBER_ID" in home or "WhatsApp is off" in home
+
+
+def test_a_reader_stops_texts_on_the_manage_page_and_gets_email_only(
+    app, client, consultant, book_at, smtp, texts
+):
+    appointment, now = book(book_at, channel="sms")
+    dispatch_outbox(db.session, now)
+    [sms] = texts.messages()
+    link = sms["body"].split("cancel: ")[1].split(" ")[0].replace(app.config["BASE_URL"], "")
+    page = client.get(link).get_data(as_text=True)
+    assert "Stop SMS messages" in page
+    response = client.post(f"{link}/stop-texts", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert "Stop SMS messages" not in client.get(link).get_data(as_text=True)
+    day_before = appointment.starts_at - timedelta(hours=24)
+    queue_due_reminders(db.session, day_before)
+    dispatch_outbox(db.session, day_before)
+    assert len(texts.messages()) == 1
+    assert any(m["Subject"].startswith("Reminder") for m in smtp.messages)
+    actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert "texts_stopped" in actions
+
+
+@BOTH_DATABASES
+def test_two_workers_send_each_text_once(app, consultant, book_at, smtp, texts):
+    """Ten WhatsApp bookings and their reminders, sent by two workers at once: each text
+    reaches the provider exactly once."""
+    now = monday_ahead()
+    starts = now + timedelta(days=3)
+    for index in range(10):
+        book_at(
+            starts + timedelta(minutes=30 * index),
+            now,
+            index=index,
+            preferred_channel="whatsapp",
+            patient_phone=f"+9198765432{index:02d}",
+        )
+    queue_due_reminders(db.session, starts + timedelta(hours=6) - timedelta(hours=24))
+    app.config["OUTBOX_BATCH_SIZE"] = 3
+    db.session.remove()
+    at = starts + timedelta(hours=6) - timedelta(hours=24)
+
+    def work():
+        with app.app_context():
+            while dispatch_outbox(db.session, at).claimed:
+                pass
+            db.session.remove()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    sent = [
+        (m["to"], m["template"]["name"]) for m in texts.messages() if m["channel"] == "whatsapp"
+    ]
+    assert len(sent) == len(set(sent)) == 20  # a confirmation and a reminder each
+    assert {name for _, name in sent} == {"consult_booked", "consult_reminder"}

@@ -33,3 +33,14 @@ def test_every_docs_page_is_linked_from_the_readme():
 
 def test_the_readme_stays_short():
     assert len((ROOT / "README.md").read_text().splitlines()) < 250
+
+
+def test_the_readme_lists_each_text_as_it_must_be_registered():
+    """WhatsApp templates and India's DLT templates must match the text sent word for word:
+    the README's table is what the clinic registers, so it is the code's list."""
+    from booking.messages.channels import TEXTS
+
+    readme = (ROOT / "README.md").read_text()
+    for kind, text in TEXTS.items():
+        row = f"| {kind} | `consult_{text.template}` | {text.words} |"
+        assert row in readme, row

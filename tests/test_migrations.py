@@ -625,3 +625,44 @@ def test_0017_sends_a_relatives_booking_to_the_relative_when_the_patient_may_not
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0018_keeps_every_message_as_an_email_and_goes_back_without_the_texts(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0017"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-HHHHH1", "2027-03-01")
+        insert_email("old", fernet().encrypt(b"written before 0018").decode())
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        row = db.session.execute(sa.text("SELECT channel, delivery FROM outbound_email")).one()
+        assert tuple(row) == ("email", None)
+        db.session.execute(
+            sa.text(
+                "INSERT INTO outbound_email (kind, channel, appointment_id, recipient,"
+                " message_id, status, attempts, next_attempt_at, created_at) VALUES"
+                " ('change_link', 'whatsapp', 1, '+919876543210', '<t@c.example>', 'sent', 1,"
+                " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE outbound_email SET channel = 'pigeon'"))
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0017"]).exit_code == 0
+    with app.app_context():
+        kinds = db.session.scalars(sa.text("SELECT message_id FROM outbound_email")).all()
+        assert kinds == ["<old@c.example>"]
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

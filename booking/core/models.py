@@ -150,7 +150,9 @@ class Appointment(Model):
     patient_agrees: so.Mapped[str | None] = so.mapped_column(sa.String(15))
     # Who gets the messages and calls about the consult (statuses.Reader): the patient, the
     # relative who booked, or both. A relative's messages show times in their own zone.
-    messages_to: so.Mapped[str] = so.mapped_column(sa.String(10), default=Reader.PATIENT)
+    messages_to: so.Mapped[str] = so.mapped_column(
+        sa.String(10), default=Reader.PATIENT, server_default=Reader.PATIENT.value
+    )
     relative_timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     # A reply to a WhatsApp reminder: "attending" or "change", and when it came.
     attendance: so.Mapped[str | None] = so.mapped_column(sa.String(10))

@@ -27,6 +27,7 @@ ACTIONS = {
     "attendance_confirmed": 'answered "I will attend" on WhatsApp',
     "change_asked": 'answered "I need to change" on WhatsApp',
     "whatsapp_stopped": "sent STOP: no more WhatsApp messages",
+    "texts_stopped": "stopped text messages on the booking's page",
     "questionnaire_saved": "saved the health questionnaire (not sent yet)",
     "questionnaire_sent": "sent the health questionnaire",
     "questionnaire_followed_up": "recorded the questionnaire follow-up call",

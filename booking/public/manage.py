@@ -16,6 +16,7 @@ from ..appointments.changes import (
     change_deadline,
     patient_can_change,
 )
+from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment
 from ..core.statuses import AppointmentStatus
@@ -24,10 +25,12 @@ from ..core.tokens import find_by_token, reader_of_token
 from ..extensions import csrf, db, limiter
 from ..intake import choices
 from ..intake.health_questionnaire import state as questionnaire_state
+from ..messages.channels import STOPPED_ON_PAGE, text_channel, turn_off
 from ..messages.notifications import times
+from ..messages.readers import reader_of
 from ..scheduling.availability import slot_rules
 from ..web.booking_flow import REBOOK_KEY
-from ..web.booking_form import CancelForm, MoveForm
+from ..web.booking_form import CancelForm, MoveForm, StopTextsForm
 from ..web.fields import chosen_timezone, slot_choices
 from ..web.moving import attempt_move, movable_slots
 from . import bp
@@ -87,21 +90,49 @@ def _load(token: str, now: datetime):
 
 
 def _page(appointment: Appointment, token: str, now: datetime, status=200):
+    """The booking as its reader sees it: times in their zone; for a patient who does not
+    yet know, nothing about the illness (no questionnaire); a way to stop their texts."""
     deadline = change_deadline(appointment)
-    patient_tz = zone(appointment.patient_timezone, current_app.config["CLINIC_TIMEZONE"])
+    reader = reader_of(appointment, reader_of_token(db.session, token))
+    reader_tz = zone(reader.timezone, current_app.config["CLINIC_TIMEZONE"])
     return (
         render_template(
             "public/manage.html",
             appointment=appointment,
             token=token,
+            reader=reader,
+            texts_on=text_channel(db.session, reader.channel, reader.phone),
+            stop_form=StopTextsForm(),
             can_change=patient_can_change(appointment, now),
-            deadline=format_local(deadline, patient_tz),
+            deadline=format_local(deadline, reader_tz),
             mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
             questionnaire_state=questionnaire_state(appointment),
-            **times(appointment),
+            **times(appointment, reader.timezone),
         ),
         status,
     )
+
+
+@bp.post("/manage/<token>/stop-texts")
+@limiter.limit(manage_rate_limit)
+def manage_stop_texts(token):
+    """No more WhatsApp or SMS texts to this reader's number: email only from now on."""
+    now = now_utc()
+    appointment, gone = _load(token, now)
+    if gone:
+        return gone
+    reader = reader_of(appointment, reader_of_token(db.session, token))
+    channel = text_channel(db.session, reader.channel, reader.phone)
+    if StopTextsForm().validate_on_submit() and channel is not None:
+        turn_off(db.session, reader.phone, channel, STOPPED_ON_PAGE, now)
+        actor = Actor.patient(request.remote_addr, reader.role)
+        detail = f"{channel} off"
+        audit.record(
+            db.session, "texts_stopped", now, actor, appointment=appointment, detail=detail
+        )
+        db.session.commit()
+        flash("Done: no more text messages. We will keep writing to you by email.")
+    return redirect(url_for(".manage", token=token))
 
 
 @bp.get("/manage/<token>")

@@ -166,7 +166,8 @@ class BookingForm(TimeChoiceForm):
     )
     # Not ticked in advance: a pre-ticked box is not consent.
     consent_reminders = BooleanField(
-        "Send me reminder emails before the consult, with the questions to ask."
+        "Send me reminders before the consult, with the questions to ask: by email, and by "
+        "WhatsApp or SMS if that is how you asked us to contact you."
     )
 
     # The checks below depend on other answers, so they live here rather than in validators.
@@ -378,6 +379,10 @@ class MoveForm(TimeChoiceForm):
 
 class ConfirmForm(FlaskForm):
     """A second step's button: only the CSRF token, so a link cannot act for the patient."""
+
+
+class StopTextsForm(FlaskForm):
+    """The manage page's "stop text messages" button: only the CSRF token."""
 
 
 class CancelForm(FlaskForm):

@@ -34,7 +34,6 @@ def upgrade():
         " WHERE booked_by = 'caregiver' AND booker_email IS NOT NULL"
     )
     with op.batch_alter_table("appointment") as batch_op:
-        batch_op.alter_column("messages_to", server_default=None)
         batch_op.create_check_constraint("messages_to", READERS)
     with op.batch_alter_table("manage_token") as batch_op:
         batch_op.add_column(sa.Column("reader", sa.String(10), nullable=True))
