@@ -45,6 +45,9 @@ CLOCK_READING = [
         "staff_booking",
         "booking_steps",
         "video",
+        "readers",
+        "channels",
+        "written_at_send",
     )
 ]
 # The tests that take times from the first day the picker shows.

@@ -207,3 +207,20 @@ def test_staff_change_who_gets_the_messages_and_it_is_logged(
         sa.select(AuditEvent.detail).where(AuditEvent.action == "contact_corrected")
     )
     assert detail == "messages go to: relative -> both"
+
+
+def test_a_move_by_the_son_is_told_to_his_mother_and_to_staff_as_his(
+    app, consultant, book_at, smtp
+):
+    app.config["STAFF_NOTIFY_EMAILS"] = ["desk@clinic.example"]
+    appointment, now = book(book_at, patient_agrees="yes", messages_to="both")
+    by_son = Actor.patient(reader="relative")
+    move_and_commit(
+        db.session, appointment, appointment.starts_at + timedelta(hours=1), now, by_son
+    )
+    [hers] = [m for m in send_all(smtp, MOTHER) if "moved" in m["Subject"]]
+    assert "Ravi Kumar moved your free consult to a new time." in text_of(hers)
+    [his] = [m for m in send_all(smtp, SON) if "moved" in m["Subject"]]
+    assert "The free consult for Kamla Devi has moved to a new time." in text_of(his)
+    [staff] = [m for m in send_all(smtp, "desk@clinic.example") if "Moved" in m["Subject"]]
+    assert "by Ravi Kumar, the patient's son, with the link in their email" in text_of(staff)

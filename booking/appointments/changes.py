@@ -165,7 +165,9 @@ def move_and_commit(
             withdrawn = withdraw_reminder_emails(session, appointment)
             retime_reminders(appointment, now, withdrawn)
             give_link(session, appointment, now)  # a video consult keeps its link
-            queue_for_readers(session, MessageKind.MOVED, now, appointment)
+            # The other reader is told who moved it ("Ravi Kumar moved your free consult").
+            by_reader = actor.reader if actor.kind == ActorKind.PATIENT else None
+            queue_for_readers(session, MessageKind.MOVED, now, appointment, by_reader=by_reader)
             notify_staff(session, appointment, "moved", now, actor, previous_start)
             if appointment.video_link:  # the consultant's copy of the link, at the new time
                 tell_consultant(

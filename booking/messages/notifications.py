@@ -296,11 +296,28 @@ def moved_email(
     own_questions: str | None,
     manage_token: str,
     reader: ReaderOf | None = None,
+    by_reader: str | None = None,
 ) -> Email:
-    """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE)."""
+    """The new time, with the calendar entry updated in place (same UID, higher SEQUENCE);
+    the other reader is told who moved it."""
     return _patient_email(
-        MessageKind.MOVED, appointment, questions, own_questions, manage_token, reader
+        MessageKind.MOVED,
+        appointment,
+        questions,
+        own_questions,
+        manage_token,
+        reader,
+        by_other=_by_other(appointment, reader, by_reader),
     )
+
+
+def _by_other(appointment: Appointment, reader: ReaderOf | None, by_reader: str | None):
+    """The name of the other reader when they made the change this reader is told of."""
+    reader = reader or reader_of(appointment, Reader.PATIENT)
+    if not by_reader or by_reader == reader.role:
+        return None
+    other = reader_of(appointment, by_reader)
+    return other.name if other.role == by_reader else None
 
 
 def cancelled_email(
@@ -318,10 +335,7 @@ def cancelled_email(
     words = reader_context(appointment, reader)
     reader = words["reader"]
     # "As you asked" only to whoever cancelled; the other reader is told who did.
-    by_other = None
-    if by_patient and by_reader and by_reader != reader.role:
-        other = reader_of(appointment, by_reader)
-        by_other = other.name if other.role == by_reader else None
+    by_other = _by_other(appointment, reader, by_reader) if by_patient else None
     return render_email(
         MessageKind.CANCELLED,
         recipient=reader.email,

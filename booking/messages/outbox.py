@@ -1,6 +1,6 @@
-"""The outbox: emails are rows written in the same transaction as the change they report, and
-sent later by the worker. A request never talks to the SMTP server, and a crash never loses a
-message.
+"""The outbox: every message (an email, or a WhatsApp or SMS text) is a row written in the same
+transaction as the change it reports, and written and sent later by the worker. A request
+never talks to the SMTP server or a provider, and a crash never loses a message.
 
 Sending, one batch at a time:
 
@@ -8,9 +8,10 @@ Sending, one batch at a time:
    lease (on PostgreSQL the inner select takes ``FOR UPDATE SKIP LOCKED``, so two workers split
    the work instead of waiting on each other). A row whose lease ran out (its worker died
    mid-send) is due again.
-2. **Send** over one SMTP connection with a socket timeout, recording rows as ``sent`` in
-   groups of ``MARK_SENT_EVERY``, so a crash resends at most that many messages, each with
-   its original Message-ID.
+2. **Send** emails over one SMTP connection with a socket timeout, recording rows as ``sent``
+   in groups of ``MARK_SENT_EVERY``, so a crash resends at most that many messages, each with
+   its original Message-ID. Texts go one HTTP request each, recorded at once with the
+   provider's id (its statuses come back by webhook, see ``provider_events.py``).
 3. On failure, **retry** with growing backoff; after ``OUTBOX_MAX_ATTEMPTS`` the row is ``dead``
    and waits for staff. The Message-ID is fixed when the row is written, so a resend after a
    crash carries the same ID and mail clients show one message.

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core import audit
 from ..core.audit import Actor
@@ -40,21 +42,15 @@ TWILIO_STATUS = {
 
 
 def _seen(session: Session, key: str, now: datetime) -> bool:
-    """Whether this event was handled before; records it when not."""
-    if session.get_bind().dialect.name == "postgresql":
-        inserted = session.execute(
-            sa.text(
-                "INSERT INTO provider_event (key, received_at) VALUES (:key, :at)"
-                " ON CONFLICT (key) DO NOTHING"
-            ),
-            {"key": key[:200], "at": now},
-        )
-    else:
-        inserted = session.execute(
-            sa.text("INSERT OR IGNORE INTO provider_event (key, received_at) VALUES (:key, :at)"),
-            {"key": key[:200], "at": now},
-        )
-    return not inserted.rowcount  # type: ignore[attr-defined]
+    """Whether this event was handled before; records it when not. One statement on either
+    database: two deliveries of one event at once cannot both pass."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted = session.execute(
+        insert(ProviderEvent)
+        .values(key=key[:200], received_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return not cast(sa.CursorResult, inserted).rowcount
 
 
 def record_delivery(

@@ -125,7 +125,7 @@ def _moved(session, row, appointment, facts, now) -> Email:
     questions, own = _question_list(session, appointment)
     reader = _reader(row, appointment, facts)
     token = _token(session, row, reader, now)
-    return moved_email(appointment, questions, own, token, reader)
+    return moved_email(appointment, questions, own, token, reader, facts.get("by_reader"))
 
 
 def _cancelled(session, row, appointment, facts, now) -> Email:
