@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..core.models import Appointment, AuditEvent, Intake, OutboundEmail
-from ..core.plain_words import EMAIL_STATUSES, action_words
+from ..core.plain_words import EMAIL_STATUSES, action_words, channel_words
 from ..core.timeutil import format_local, zone
 from ..extensions import Session
 from ..intake import choices
@@ -107,8 +107,10 @@ def _emails(session: Session, appointment: Appointment, when: _Clock) -> list[di
     rows = session.execute(
         sa.select(
             OutboundEmail.kind,
+            OutboundEmail.channel,
             OutboundEmail.recipient,
             OutboundEmail.status,
+            OutboundEmail.delivery,
             OutboundEmail.created_at,
             OutboundEmail.sent_at,
         )
@@ -118,8 +120,10 @@ def _emails(session: Session, appointment: Appointment, when: _Clock) -> list[di
     return [
         {
             "kind": email_kind_words(row.kind),
+            "channel": channel_words(row.channel),
             "to": row.recipient,
             "status": EMAIL_STATUSES.get(row.status, row.status),
+            "delivery": row.delivery,
             "queued": when(row.created_at),
             "sent": when(row.sent_at),
         }
