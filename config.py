@@ -42,6 +42,9 @@ class Config:
     CLINIC_EMAIL = env("CLINIC_EMAIL", "consults@clinic.example")
     CLINIC_TIMEZONE = env("CLINIC_TIMEZONE", "Asia/Kolkata")
     CLINIC_PHONE_HOURS = env("CLINIC_PHONE_HOURS", "Mon-Sat 09:00-18:00")
+    # The name a patient who may not yet know their diagnosis sees as the sender, in the
+    # signature and on the calendar entry: no word in it may name the illness.
+    CLINIC_NEUTRAL_NAME = env("CLINIC_NEUTRAL_NAME", "Consult booking")
     # Shown before the form and in every patient email: India's emergency number and ambulance,
     # and Tele-MANAS, the free 24-hour mental-health line.
     EMERGENCY_NUMBERS = env("EMERGENCY_NUMBERS", "112,108")

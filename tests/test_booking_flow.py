@@ -168,6 +168,7 @@ BY_HER_SON = {
     "booker_email": "ravi@example.com",
     "booker_phone": "+91 91234 56789",
     "patient_agrees": "yes",
+    "relative_channel": "email",
 }
 
 

@@ -384,6 +384,7 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page.fill("#booker_relationship", "son")
         page.fill("#booker_email", "ravi@example.com")
         page.fill("#booker_phone", "+91 91234 56789")
+        page.check("#relative_channel-2")  # WhatsApp, for Ravi too
         page.check("#patient_agrees-1")  # not yet
         page.check("#messages_to-2")  # both of us
         page.check("#red_flags-0")  # none of these

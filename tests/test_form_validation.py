@@ -149,6 +149,7 @@ CAREGIVER = {
     "booker_email": "ravi@example.com",
     "booker_phone": "+91 91234 56789",
     "patient_agrees": "not_yet",
+    "relative_channel": "email",
 }
 
 

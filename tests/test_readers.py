@@ -28,6 +28,7 @@ BY_HER_SON = {
     "booker_relationship": "son",
     "booker_email": SON,
     "booker_phone": "+919123456789",
+    "relative_channel": "email",
 }
 # What must never reach a patient who does not yet know: the diagnosis, the treatment, the
 # question list, the symptoms, the crisis line.
@@ -197,6 +198,7 @@ def test_staff_change_who_gets_the_messages_and_it_is_logged(
         "booker_name": "Ravi Kumar",
         "booker_email": SON,
         "booker_phone": "+919123456789",
+        "relative_channel": "email",
         "messages_to": "both",
     }
     assert re.search(r'<input checked [^>]*name="messages_to" [^>]*value="relative"', page)
@@ -224,3 +226,25 @@ def test_a_move_by_the_son_is_told_to_his_mother_and_to_staff_as_his(
     assert "The free consult for Kamla Devi has moved to a new time." in text_of(his)
     [staff] = [m for m in send_all(smtp, "desk@clinic.example") if "Moved" in m["Subject"]]
     assert "by Ravi Kumar, the patient's son, with the link in their email" in text_of(staff)
+
+
+def test_a_mother_who_does_not_know_finds_nothing_about_it_behind_her_own_link(
+    app, client, consultant, book_at, smtp
+):
+    appointment, _ = book(book_at, patient_agrees="not_yet", messages_to="both")
+    [mother] = send_all(smtp, MOTHER)
+    assert mother["From"].addresses[0].display_name == "Consult booking"
+    [calendar] = list(mother.iter_attachments())
+    assert "Free consult with Consult booking" in calendar.get_content()
+    link = re.search(r"/manage/[\w-]+", text_of(mother))[0]
+    page = client.get(link).get_data(as_text=True)
+    assert "Melanoma" not in page and "Tele-MANAS" not in page
+    assert "/data" not in page and "questionnaire" not in page.lower()
+    for behind in ("/data", "/data.json", "/questionnaire", "/delete", "/withdraw"):
+        shown = client.get(link + behind).get_data(as_text=True)
+        assert "Please call the clinic" in shown and "elanoma" not in shown, behind
+    # Her son's link shows him everything, from the clinic by its name.
+    [son] = send_all(smtp, SON)
+    assert son["From"].addresses[0].display_name == app.config["CLINIC_NAME"]
+    his = re.search(r"/manage/[\w-]+", text_of(son))[0]
+    assert "Melanoma" in client.get(his + "/data").get_data(as_text=True)

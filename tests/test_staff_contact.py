@@ -31,9 +31,16 @@ def mistyped(client, consultant, booking_form, smtp):
 
 
 def contact_form(staff_client, reference, **changes):
+    """The contact page's form as the browser would send it: each text field's value and
+    each choice that is checked."""
     page = staff_client.get(f"/staff/appointments/{reference}/contact").get_data(as_text=True)
-    values = dict(re.findall(r'name="(\w+)" [^>]*value="([^"]*)"', page))
-    values.update(preferred_channel="email", **changes)
+    values = {}
+    for tag in re.findall(r"<input [^>]*>", page):
+        name = re.search(r'name="(\w+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and value and ('type="radio"' not in tag or " checked" in tag):
+            values[name[1]] = value[1]
+    values.update(**changes)
     return values
 
 

@@ -86,8 +86,9 @@ class BookingRequest:
     # Who gets the messages (statuses.Reader); empty: the default for who booked and whether
     # the patient knows (readers.default_messages_to).
     messages_to: str | None = None
-    # The zone the relative booked in, for the relative's own messages.
+    # The zone the relative booked in, and how they want to be reached, for their messages.
     relative_timezone: str | None = None
+    relative_channel: str | None = None
     # ISO date; empty only for bookings made by code that does not ask (tests of old paths).
     birth_date: str | None = None
     therapy: str | None = None
@@ -186,6 +187,7 @@ def rows_for(
         "messages_to": request.messages_to
         or default_messages_to(request.booked_by, request.patient_agrees),
         "relative_timezone": request.relative_timezone if caregiver else None,
+        "relative_channel": request.relative_channel if caregiver else None,
         "consent_health_at": now,
         "consent_health_version": NOTICE_VERSION,
         "consent_reminders": request.consent_reminders,

@@ -28,6 +28,7 @@ CONTACT_FIELDS = {
     "booker_name": "booker's name",
     "booker_email": "booker's email",
     "booker_phone": "booker's phone",
+    "relative_channel": "booker's preferred channel",
     "messages_to": "messages go to",
 }
 PATIENT_KINDS = (

@@ -154,6 +154,8 @@ class Appointment(Model):
         sa.String(10), default=Reader.PATIENT, server_default=Reader.PATIENT.value
     )
     relative_timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # How the relative wants to be reached (choices.CHANNELS); email only when empty.
+    relative_channel: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     # A reply to a WhatsApp reminder: "attending" or "change", and when it came.
     attendance: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     attendance_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

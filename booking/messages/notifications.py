@@ -103,8 +103,9 @@ def build_ics(
     manage link (which can cancel the booking): only the reference and the clinic's phone.
     """
     config = current_app.config
+    name = config["CLINIC_NEUTRAL_NAME"] if reader and reader.discreet else config["CLINIC_NAME"]
     calendar = icalendar.Calendar()
-    calendar.add("prodid", f"-//{config['CLINIC_NAME']}//Consult booking//EN")
+    calendar.add("prodid", "-//Consult booking//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancel else "REQUEST")
     event = icalendar.Event()
@@ -113,11 +114,11 @@ def build_ics(
     event.add("dtstamp", datetime.now(tz=ZoneInfo("UTC")))
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
-    event.add("summary", f"Free consult with {config['CLINIC_NAME']}")
+    event.add("summary", f"Free consult with {name}")
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     description = [f"Reference: {appointment.reference}"]
     if not cancel:  # a cancelled consult's entry says nothing of how it would have happened
-        description.append(consult_how(appointment))
+        description.append(consult_how(appointment, reader))
         description.append("To change or cancel, use the link in your email.")
     description.append(f"Clinic: {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})")
     event.add("description", "\n".join(description))
@@ -126,9 +127,7 @@ def build_ics(
         event.add("url", appointment.video_link)
     else:
         event.add("location", choices.label(choices.CONSULT_MODES, appointment.consult_mode))
-    event.add(
-        "organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": config["CLINIC_NAME"]}
-    )
+    event.add("organizer", f"mailto:{config['CLINIC_EMAIL']}", parameters={"cn": name})
     attendee = reader or reader_of(appointment, Reader.PATIENT)
     event.add("attendee", f"mailto:{attendee.email}", parameters={"cn": attendee.name})
     calendar.add_component(event)
@@ -155,6 +154,10 @@ def render_email(kind: MessageKind, *, recipient: str, ics: str | None = None, *
     autoescaped, so the HTML includes only HTML partials. Patient emails also get what every
     one of them shows: the safety guidance."""
     template = template_of(kind)
+    reader = context.get("reader")
+    if reader is not None and reader.discreet:  # signed with a name that tells nothing
+        config = current_app.config
+        context.setdefault("clinic", {**config, "CLINIC_NAME": config["CLINIC_NEUTRAL_NAME"]})
     context.setdefault("clinic", current_app.config)
     context.setdefault("email_kind", str(kind))
     appointment = context.get("appointment")

@@ -41,7 +41,7 @@ from ..extensions import Session
 from .channels import TEXTS, text_channel, turn_off
 from .mime import message_bytes
 from .notifications import Email
-from .readers import readers
+from .readers import is_discreet_copy, readers
 from .texts import TextFailed, WhatsAppTemplate, send_sms, send_whatsapp, send_whatsapp_text
 from .writing import NothingToWrite, read_facts, recorded_facts, write
 
@@ -253,11 +253,17 @@ class TimeoutConnection(Connection):
             pass
 
 
-def build_message(row: OutboundEmail) -> bytes:
-    """The message as sent (see :mod:`booking.messages.mime`); ``ValueError`` when it cannot be."""
+def build_message(row: OutboundEmail, discreet: bool = False) -> bytes:
+    """The message as sent (see :mod:`booking.messages.mime`); ``ValueError`` when it cannot be.
+    A discreet reader's email comes from the clinic's neutral name."""
     config = current_app.config
+    sender = _display(config["MAIL_DEFAULT_SENDER"], config["CLINIC_NAME"])
+    if discreet:
+        sender = _display(
+            parseaddr(config["MAIL_DEFAULT_SENDER"])[1], config["CLINIC_NEUTRAL_NAME"]
+        )
     return message_bytes(
-        sender=_display(config["MAIL_DEFAULT_SENDER"], config["CLINIC_NAME"]),
+        sender=sender,
         recipient=row.recipient,
         reply_to=config["CLINIC_EMAIL"],
         subject=row.subject or "",
@@ -409,8 +415,11 @@ def prepare_batch(
                 body_html=bodies[1],
                 ics=bodies[2],
             )
+            discreet = is_discreet_copy(row, read_facts(decrypt(context) if context else None))
             items.append(
-                _Claimed(row.id, row.kind, row.attempts, row.recipient, build_message(plain))
+                _Claimed(
+                    row.id, row.kind, row.attempts, row.recipient, build_message(plain, discreet)
+                )
             )
         except NothingToWrite:
             gone.append(row.id)

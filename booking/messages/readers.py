@@ -33,7 +33,7 @@ class ReaderOf:
     phone: str
     timezone: str
     discreet: bool = False
-    # The channel chosen on the form (choices.CHANNELS); it is asked once, for the family.
+    # The channel this reader chose on the form (choices.CHANNELS).
     channel: str = "email"
 
     @property
@@ -59,7 +59,7 @@ def reader_of(appointment: Appointment, role: str | None) -> ReaderOf:
             appointment.booker_email or "",
             appointment.booker_phone or appointment.patient_phone,
             appointment.relative_timezone or appointment.patient_timezone,
-            channel=appointment.preferred_channel,
+            channel=appointment.relative_channel or "email",
         )
     return ReaderOf(
         Reader.PATIENT,
@@ -125,3 +125,11 @@ def messages_to_words(appointment: Appointment) -> str:
     if may_not_know(appointment) and any(reader.is_patient for reader in readers(appointment)):
         words += " (the patient's messages say nothing about the illness)"
     return words
+
+
+def is_discreet_copy(row, facts: dict) -> bool:
+    """Whether an outbox row is a discreet reader's copy (for the sender's name)."""
+    appointment = row.appointment
+    if appointment is None or facts.get("reader") != Reader.PATIENT:
+        return False
+    return may_not_know(appointment)

@@ -40,13 +40,33 @@ def manage_rate_limit() -> str:
     return current_app.config["MANAGE_RATE_LIMIT"]
 
 
-def _gone(title: str, message: str, token: str | None = None):
+def _gone(title: str, message: str, token: str | None = None, discreet: bool = False):
     """Why the link cannot change a booking; with ``token``, the data it still holds can be
-    seen, downloaded or deleted from here."""
+    seen, downloaded or deleted from here (not from a discreet reader's link)."""
     return (
-        render_template("public/manage_gone.html", title=title, message=message, token=token),
+        render_template(
+            "public/manage_gone.html",
+            title=title,
+            message=message,
+            token=None if discreet else token,
+            discreet=discreet,
+        ),
         404,
     )
+
+
+def is_discreet(appointment: Appointment, token: str) -> bool:
+    """Whether this link was sent to a patient who may not yet know their diagnosis (the
+    relative who booked said "not yet" or "cannot decide")."""
+    return reader_of(appointment, reader_of_token(db.session, token)).discreet
+
+
+def ask_the_clinic(appointment: Appointment):
+    """What a discreet reader's link shows instead of a page of health answers (the data
+    page, the questionnaire, a form filled in with the answers): the clinic's phone. The
+    patient can still see, correct or delete everything, through a person who checks it is
+    them, and who can talk it through."""
+    return render_template("public/ask_the_clinic.html", appointment=appointment, discreet=True)
 
 
 def gone_page(appointment: Appointment | None):
@@ -79,12 +99,14 @@ def _load(token: str, now: datetime):
             f"The consult {appointment.reference} was cancelled. You are welcome to book "
             "another time.",
             token,
+            is_discreet(appointment, token),
         )
     if appointment.status != AppointmentStatus.CONFIRMED or appointment.ends_at <= now:
         return None, _gone(
             "This consult has taken place",
             f"The consult {appointment.reference} is over. To book another, use the form.",
             token,
+            is_discreet(appointment, token),
         )
     return appointment, None
 
@@ -101,6 +123,7 @@ def _page(appointment: Appointment, token: str, now: datetime, status=200):
             appointment=appointment,
             token=token,
             reader=reader,
+            discreet=reader.discreet,
             texts_on=text_channel(db.session, reader.channel, reader.phone),
             stop_form=StopTextsForm(),
             can_change=patient_can_change(appointment, now),
@@ -194,6 +217,8 @@ def manage_rebook(token):
     appointment = find_by_token(db.session, token)
     if appointment is None or appointment.erased_at is not None:
         return gone_page(appointment)
+    if is_discreet(appointment, token):  # no form filled in with the health answers
+        return redirect(url_for(".book"))
     session[REBOOK_KEY] = appointment.id
     flash(
         "Choose a new time. The answers you gave for "

@@ -22,7 +22,7 @@ from ..intake.health_questionnaire import (
 )
 from ..web.questionnaire_form import NEEDED, QuestionnaireForm
 from . import bp
-from .manage import _load, manage_rate_limit
+from .manage import _load, ask_the_clinic, is_discreet, manage_rate_limit
 
 
 def _page(appointment, token, form, status=200, notice=None):
@@ -51,6 +51,8 @@ def questionnaire(token):
     appointment, gone = _load(token, now)
     if gone:
         return gone
+    if is_discreet(appointment, token):
+        return ask_the_clinic(appointment)
     if request.method == "GET":
         form = QuestionnaireForm(formdata=None, data=answers_of(appointment.questionnaire))
         return _page(appointment, token, form)

@@ -17,7 +17,8 @@ from ..core.timeutil import now_utc
 from ..core.tokens import issue_manage_token
 from ..extensions import csrf, db, limiter
 from ..intake import choices
-from ..messages.notifications import build_ics, safety_context, times
+from ..messages.channels import text_channel
+from ..messages.notifications import build_ics, consult_how, safety_context, times
 from ..messages.readers import reader_of, readers
 from ..privacy.notice import NOTICE_VERSION, grievance_contact
 from ..web import booking_flow as steps
@@ -124,6 +125,11 @@ def confirmed():
         mode=choices.label(choices.CONSULT_MODES, appointment.consult_mode),
         readers=readers(appointment),
         reader=reader,
+        how=consult_how(appointment, reader),
+        texts={
+            each.role: text_channel(db.session, each.channel, each.phone)
+            for each in readers(appointment)
+        },
         **safety_context(appointment, reader),
         **times(appointment, reader.timezone),
     )

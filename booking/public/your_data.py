@@ -24,14 +24,18 @@ from ..privacy.data_export import booking_data
 from ..privacy.erasure import erase, withdraw_health_consent, withdraw_reminder_consent
 from ..web.booking_form import ConfirmForm
 from . import bp
-from .manage import gone_page, manage_rate_limit
+from .manage import ask_the_clinic, gone_page, is_discreet, manage_rate_limit
 
 
 def _find(token: str):
-    """The booking behind a token whose data is still held, or the page saying why not."""
+    """The booking behind a token whose data is still held, or the page saying why not. A
+    discreet reader's link (a patient who may not yet know) is sent to the clinic's phone:
+    these pages show the diagnosis."""
     appointment = find_by_token(db.session, token)
     if appointment is None or appointment.erased_at is not None:
         return None, gone_page(appointment)
+    if is_discreet(appointment, token):
+        return None, ask_the_clinic(appointment)
     return appointment, None
 
 

@@ -12,6 +12,7 @@ from ..appointments.contact_details import correct_contact, resend_confirmation
 from ..core.statuses import AppointmentStatus
 from ..core.timeutil import now_utc
 from ..extensions import db
+from ..intake import choices
 from ..messages.readers import readers
 from ..web.booking_form import channel_field, checked_email, checked_phone, email_field, phone_field
 from ..web.fields import QuickRadioField, clean_line, line, plain_name, required
@@ -36,6 +37,11 @@ class ContactForm(FlaskForm):
     booker_phone = TelField(
         "Booker's phone, with country code", [Length(max=40)], filters=[clean_line]
     )
+    relative_channel = QuickRadioField(
+        "How the person who booked wants to be reached",
+        choices=dict(choices.CHANNELS),
+        validators=[required("Choose how to reach the person who booked.")],
+    )
     messages_to = QuickRadioField(
         "Who gets the messages and calls",
         choices={
@@ -50,7 +56,13 @@ class ContactForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.caregiver = caregiver
         if not caregiver:
-            for name in ("booker_name", "booker_email", "booker_phone", "messages_to"):
+            for name in (
+                "booker_name",
+                "booker_email",
+                "booker_phone",
+                "relative_channel",
+                "messages_to",
+            ):
                 del self[name]
 
     def validate_patient_email(self, field):

@@ -138,6 +138,11 @@ class BookingForm(TimeChoiceForm):
         validate_choice=False,  # optional: empty means readers.default_messages_to
     )
     patient_in_my_zone = BooleanField("The patient lives in the same time zone as me")
+    relative_channel = QuickRadioField(
+        "How should we contact you?",
+        choices=dict(choices.CHANNELS),
+        validate_choice=False,  # checked in validate_relative_channel, only for a relative
+    )
 
     patient_name = line(
         "Patient's full name", 120, required("Enter the patient's name."), plain_name
@@ -204,6 +209,10 @@ class BookingForm(TimeChoiceForm):
         chosen = field.data or None
         if self.booked_by.data == "caregiver" and chosen and chosen not in set(Reader):
             raise ValidationError("Choose who should get the messages, or leave it to us.")
+
+    def validate_relative_channel(self, field):
+        if self.booked_by.data == "caregiver" and field.data not in dict(choices.CHANNELS):
+            raise ValidationError("Choose how we should contact you.")
 
     def validate_birth_date(self, field):
         today = clinic_today()
@@ -309,6 +318,7 @@ class BookingForm(TimeChoiceForm):
             patient_agrees=optional(self.patient_agrees, caregiver),
             messages_to=optional(self.messages_to, caregiver),
             relative_timezone=self.timezone.data if caregiver else None,
+            relative_channel=optional(self.relative_channel, caregiver),
             patient_name=self.patient_name.data,
             birth_date=self.born.isoformat(),
             patient_email=self.patient_email.data,

@@ -26,6 +26,7 @@ def answers_of_booking(appointment: Appointment) -> dict:
         "booker_phone": appointment.booker_phone,
         "patient_agrees": appointment.patient_agrees,
         "messages_to": appointment.messages_to if appointment.booked_by == "caregiver" else None,
+        "relative_channel": appointment.relative_channel,
         "patient_name": appointment.patient_name,
         "patient_email": appointment.patient_email,
         "patient_phone": appointment.patient_phone,

@@ -1,5 +1,5 @@
 """Who gets the messages about a consult: the patient, the relative who booked, or both; the
-relative's own time zone; and whose message each manage link was sent in.
+relative's own time zone and channel; and whose message each manage link was sent in.
 
 Existing bookings: a patient who booked gets them, as before. A relative's booking goes to the
 relative alone when they said the patient does not yet know or cannot decide (a message on a
@@ -27,6 +27,7 @@ def upgrade():
             sa.Column("messages_to", sa.String(10), nullable=False, server_default="patient")
         )
         batch_op.add_column(sa.Column("relative_timezone", sa.String(64), nullable=True))
+        batch_op.add_column(sa.Column("relative_channel", sa.String(10), nullable=True))
     op.execute(
         "UPDATE appointment SET relative_timezone = patient_timezone,"
         " messages_to = CASE WHEN patient_agrees IN ('not_yet', 'cannot_decide')"
@@ -44,5 +45,6 @@ def downgrade():
         batch_op.drop_column("reader")
     with op.batch_alter_table("appointment") as batch_op:
         batch_op.drop_constraint(op.f("ck_appointment_messages_to"), type_="check")
+        batch_op.drop_column("relative_channel")
         batch_op.drop_column("relative_timezone")
         batch_op.drop_column("messages_to")
