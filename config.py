@@ -49,6 +49,7 @@ class Config:
     # and Tele-MANAS, the free 24-hour mental-health line.
     EMERGENCY_NUMBERS = env("EMERGENCY_NUMBERS", "112,108")
     CRISIS_LINE = env("CRISIS_LINE", "14416")
+    CRISIS_LINE_OTHER = env("CRISIS_LINE_OTHER", "1-800-891-4416")
     CRISIS_LINE_NAME = env("CRISIS_LINE_NAME", "Tele-MANAS")
     DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", "IN")
 

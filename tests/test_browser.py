@@ -101,12 +101,13 @@ def choose_a_time_with_the_keyboard(page):
 def book_with_the_keyboard(page):
     choose_a_time_with_the_keyboard(page)
     choose_radio(page, "booked_by", 0)
-    assert page.is_hidden("#guidance-today")
-    tab_to(page, "#red_flags-5")  # a temperature of 38 °C or more: call the cancer team today
+    assert page.is_hidden("#guidance-cancer-team")
+    tab_to(page, "#red_flags-8")  # a temperature of 38 °C or more: call the cancer team now
     page.keyboard.press("Space")
-    assert page.is_visible("#guidance-today"), "ticking a red flag shows its guidance at once"
-    guidance = page.inner_text("#guidance-today")
-    assert "Call your treating hospital or cancer team now, day or night" in guidance
+    assert page.is_visible("#guidance-cancer-team"), "ticking a red flag shows its guidance at once"
+    guidance = page.inner_text("#guidance-cancer-team")
+    assert "Call your cancer team now, day or night" in guidance
+    assert "Do not take paracetamol before you call" in guidance
     assert page.is_hidden("#guidance-emergency")
     shot(page, "01b-red-flag-guidance")
     assert_accessible(page, "booking form with safety guidance shown")
@@ -387,7 +388,7 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page.check("#relative_channel-2")  # WhatsApp, for Ravi too
         page.check("#patient_agrees-1")  # not yet
         page.check("#messages_to-2")  # both of us
-        page.check("#red_flags-0")  # none of these
+        page.check("input[name=red_flags][value=none]")
         page.fill("#patient_name", "Kamla Devi")
         page.fill("#patient_email", "kamla@example.com")
         page.fill("#birth_date", "15/08/1958")

@@ -13,6 +13,8 @@ from booking.appointments.changes import cancel_appointment, move_and_commit
 from booking.core.audit import Actor
 from booking.core.models import Appointment, AuditEvent, Intake, OutboundEmail, UrgentCase
 from booking.extensions import db
+from booking.intake import choices
+from booking.intake.safety import guidance_for, is_urgent
 from booking.intake.urgent_call_backs import escalate_waiting, record_call_back
 from booking.messages.outbox import dispatch_outbox
 from booking.messages.reminders import queue_due_reminders
@@ -62,7 +64,9 @@ def test_booking_page_names_the_numbers_before_anything_is_filled_in(client, con
     assert 'href="tel:112"' in footer and 'href="tel:108"' in footer and "14416" in footer
     # The checklist comes right after "who is booking", before the contact details.
     assert page.index('id="red_flags"') < page.index('id="patient_name"')
-    assert 'legend data-self="Right now, do you have any of these?"' in page
+    assert (
+        'legend data-self="Right now, or in the last 24 hours, do you have any of these?"' in page
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,9 @@ def test_checklist_needs_one_answer_and_keeps_the_others(
         assert html.escape(VALID_ANSWERS[name]) in page, name
     assert 'value="Ravi Verma"' in page
     # A caregiver is asked about the patient.
-    assert ">Right now, does the patient have any of these?</legend>" in page
+    assert (
+        ">Right now, or in the last 24 hours, does the patient have any of these?</legend>" in page
+    )
     if flags:
         # What was ticked stays ticked, and its guidance is shown without waiting for script.
         assert re.search(r'<input checked[^>]*value="chest_pain"', page)
@@ -141,10 +147,10 @@ def test_urgent_booking_waits_on_the_staff_home_page_until_someone_reaches_them(
     book_at(now + timedelta(days=21), now, index=1, red_flags=["none"])
     reference = far.reference
     assert reference in waiting_list(staff_client)  # although the consult is 20 days away
-    assert "Treating hospital today" in waiting_list(staff_client)
+    assert "Cancer team now" in waiting_list(staff_client)
 
     detail = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
-    assert "Temperature of 38 °C (100.4 °F) or higher, or shivering" in detail
+    assert "A temperature of 38 °C (100.4 °F) or more, or shivery, clammy" in detail
 
     token = csrf_for(staff_client)
     path = f"/staff/appointments/{reference}/call-back"
@@ -319,8 +325,8 @@ def test_the_call_back_list_puts_those_needing_help_now_first(
     legacy = book_at(now + timedelta(days=8), now, index=3, urgent=True)  # before the checklist
     listed = waiting_list(staff_client)
     assert listed.index(chest.appointment.reference) < listed.index(fever.appointment.reference)
-    assert "Needs help now" in listed and "Treating hospital today" in listed
-    assert "Low mood or self-harm thoughts" in listed
+    assert "Needs help now" in listed and "Cancer team now" in listed
+    assert "Self-harm thoughts" in listed
     assert "Urgent (answered before the checklist)" in listed
     assert mood.appointment.reference in listed and legacy.appointment.reference in listed
 
@@ -346,3 +352,29 @@ def test_a_cancelled_consult_keeps_its_call_back_waiting_and_escalating(
     assert appointment.reference in waiting_list(staff_client)
     assert escalate_waiting(db.session, booked + timedelta(minutes=61)) == 1
     assert escalations_written() == 1
+
+
+def test_every_red_flag_has_its_group_and_an_earlier_bookings_answers_read_as_before(
+    app, consultant, book_at, staff_client
+):
+    """Each symptom on the checklist belongs to one group with its guidance; the codes the
+    earlier checklist asked (and this one no longer does) still read, and stay urgent."""
+    groups = [
+        choices.RED_FLAGS_EMERGENCY,
+        choices.RED_FLAGS_CANCER_TEAM,
+        choices.RED_FLAGS_SELF_HARM,
+    ]
+    codes = [code for group in groups for code, _ in group]
+    assert len(codes) == len(set(codes))
+    for code in codes:
+        guidance = guidance_for([code], True)
+        assert [guidance.emergency, guidance.cancer_team, guidance.self_harm].count(True) == 1
+    assert guidance_for(["confusion"], True).emergency  # moved: it cannot wait
+    assert guidance_for(["spine"], True).emergency  # moved: spinal cord compression
+    now = monday_ahead()
+    earlier = book_at(now + timedelta(days=3), now, urgent=True, red_flags=["vomiting", "jaundice"])
+    assert guidance_for(["vomiting"], True).cancer_team and is_urgent(["jaundice"])
+    page = staff_client.get(f"/staff/appointments/{earlier.appointment.reference}")
+    text = page.get_data(as_text=True)
+    assert "Vomiting or diarrhoea that would not stop (earlier checklist)" in text
+    assert "Yellow skin or yellow eyes (earlier checklist)" in text

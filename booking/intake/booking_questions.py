@@ -63,6 +63,8 @@ class Question:
     # Where the details form shows it when the template does not place it by hand: diagnosis,
     # treatment, payment or questions (None: placed by hand, read by name).
     section: str | None = None
+    # Answers an earlier version of the question offered, which stored answers may hold.
+    earlier_choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def conditional(self) -> bool:
@@ -105,7 +107,7 @@ class Question:
 
     def in_words(self, value: Any) -> Any:
         """A stored answer in the words the form showed beside it."""
-        options = dict(self.choices)
+        options = {**dict(self.earlier_choices), **dict(self.choices)}
         if isinstance(value, bool):
             return "Yes" if value else "No"
         if isinstance(value, str) and self.kind == "checkboxes":
@@ -247,7 +249,13 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         "box",
         hint="Tick this and our staff will talk with you about costs, schemes and financial aid.",
     ),
-    Question("red_flags", "Safety check", "checkboxes", tuple(choices.RED_FLAGS)),
+    Question(
+        "red_flags",
+        "Safety check",
+        "checkboxes",
+        tuple(choices.RED_FLAGS),
+        earlier_choices=tuple(choices.RED_FLAGS_EARLIER),
+    ),
     Question(
         "own_questions",
         "Your questions for the consult (optional)",

@@ -154,27 +154,54 @@ CONSULT_MODE_HOW = {
     "whatsapp": "We will call you on WhatsApp at {phone} at the time of your consult.",
 }
 
-# The red-flag checklist. Ticking any box makes the booking urgent: staff call back, and the
-# patient is told at once what to do. The wording needs a clinician's review
-# (docs/safety-and-clinical-content.md).
+# The red-flag checklist, "right now or in the last 24 hours". Ticking any box makes the
+# booking urgent: staff call back, and the patient is told at once what to do. The wording
+# needs a clinician's sign-off (docs/safety-and-clinical-content.md). Codes are kept when a
+# symptom moves group (confusion, spine), so the answers of earlier bookings read as before.
 RED_FLAGS_EMERGENCY = [
-    ("chest_pain", "Chest pain"),
-    ("breathing", "Severe difficulty breathing"),
+    ("chest_pain", "Chest pain or pressure"),
+    ("breathing", "Severe breathlessness"),
+    ("throat", "Swelling of the lips, tongue or throat"),
     ("collapse", "Fainting, a fit, or very hard to wake"),
+    ("confusion", "New confusion"),
     ("bleeding", "Heavy bleeding or vomiting blood"),
     ("stroke", "Sudden weakness of the face, arm or leg, or trouble speaking"),
+    ("spine", "New weakness or numbness of the legs, or new loss of bladder or bowel control"),
 ]
-RED_FLAGS_TODAY = [
-    ("fever", "Temperature of 38 °C (100.4 °F) or higher, or shivering"),
-    ("confusion", "New confusion"),
-    ("spine", "New back pain with weak or numb legs, or loss of bladder or bowel control"),
-    ("vomiting", "Vomiting or diarrhoea that will not stop"),
+RED_FLAGS_CANCER_TEAM = [
+    (
+        "fever",
+        "A temperature of 38 °C (100.4 °F) or more, or shivery, clammy or suddenly very unwell "
+        "even with a normal temperature",
+    ),
+    ("breathless", "New or worse breathlessness or cough"),
+    ("diarrhoea", "Diarrhoea 4 or more times a day above usual, blood in the stool, or belly pain"),
+    ("fluids", "Cannot keep fluids down"),
+    ("oozing", "Bleeding that will not stop, black stools, blood in the urine, or new bruises"),
+    ("back_pain", "New or worse back pain"),
     ("kidney", "Much less urine than usual, or sudden swelling or weight gain"),
-    ("jaundice", "Yellow skin or yellow eyes"),
-    ("self_harm", "Feeling very low, or thoughts of self-harm"),
+    ("clot", "Swelling of the face, neck or arm, or a painful swollen leg"),
+    ("heart", "A racing heartbeat, or dizziness on standing"),
+    ("head", "A severe headache, or a change in eyesight"),
+    ("rash", "A blistering or peeling rash"),
+    ("calcium", "Great thirst, constipation and drowsiness together"),
+]
+RED_FLAGS_SELF_HARM = [("self_harm", "Thoughts of self-harm or of ending one's life")]
+# Asked by the earlier checklist and no longer: kept for the bookings that have them, in the
+# cancer-team group they belonged to.
+RED_FLAGS_EARLIER = [
+    ("vomiting", "Vomiting or diarrhoea that would not stop (earlier checklist)"),
+    ("jaundice", "Yellow skin or yellow eyes (earlier checklist)"),
 ]
 NO_RED_FLAGS = "none"
-RED_FLAGS = [*RED_FLAGS_EMERGENCY, *RED_FLAGS_TODAY, (NO_RED_FLAGS, "None of these")]
+RED_FLAGS = [
+    *RED_FLAGS_EMERGENCY,
+    *RED_FLAGS_CANCER_TEAM,
+    *RED_FLAGS_SELF_HARM,
+    (NO_RED_FLAGS, "None of these"),
+]
+# Every code an answer may hold, with its words (the form offers RED_FLAGS only).
+RED_FLAG_WORDS = [*RED_FLAGS, *RED_FLAGS_EARLIER]
 
 # The pre-consult health questionnaire. The wording needs a clinician's review
 # (docs/safety-and-clinical-content.md).

@@ -114,7 +114,7 @@ def what_is_missing(appointment: Appointment, answers: dict, state: str) -> list
 def red_flags_text(appointment: Appointment) -> str:
     flags = appointment.intake.red_flag_list
     if flags:
-        return _labels(choices.RED_FLAGS, flags)
+        return _labels(choices.RED_FLAG_WORDS, flags)
     return BEFORE_CHECKLIST[True] if appointment.urgent else "—"
 
 

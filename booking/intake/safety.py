@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from . import choices
 
 EMERGENCY_FLAGS = {value for value, _ in choices.RED_FLAGS_EMERGENCY}
-TODAY_FLAGS = {value for value, _ in choices.RED_FLAGS_TODAY}
+CANCER_TEAM_FLAGS = {
+    value for value, _ in [*choices.RED_FLAGS_CANCER_TEAM, *choices.RED_FLAGS_EARLIER]
+}
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class Guidance:
 
     urgent: bool
     emergency: bool
-    today: bool
+    cancer_team: bool  # call the cancer team now, day or night
     self_harm: bool
 
 
@@ -29,11 +31,11 @@ def guidance_for(codes: list[str], urgent: bool) -> Guidance:
     ticked = set(codes)
     emergency = bool(ticked & EMERGENCY_FLAGS)
     self_harm = "self_harm" in ticked
-    same_day = bool(ticked & (TODAY_FLAGS - {"self_harm"})) or (urgent and not ticked)
+    same_day = bool(ticked & CANCER_TEAM_FLAGS) or (urgent and not ticked)
     return Guidance(
         urgent=urgent,
         emergency=emergency,
-        today=same_day and not emergency,
+        cancer_team=same_day and not emergency,
         self_harm=self_harm,
     )
 
@@ -46,7 +48,7 @@ BEFORE_CHECKLIST = {
 
 
 def is_urgent(codes: list[str]) -> bool:
-    return bool(set(codes) & (EMERGENCY_FLAGS | TODAY_FLAGS))
+    return bool(set(codes) & (EMERGENCY_FLAGS | CANCER_TEAM_FLAGS | {"self_harm"}))
 
 
 def severity(guidance: Guidance, ticked: list[str]) -> tuple[int, str]:
@@ -58,8 +60,8 @@ def severity(guidance: Guidance, ticked: list[str]) -> tuple[int, str]:
     needs = [
         words
         for needed, words in (
-            (guidance.today, "Treating hospital today"),
-            (guidance.self_harm, "Low mood or self-harm thoughts"),
+            (guidance.cancer_team, "Cancer team now"),
+            (guidance.self_harm, "Self-harm thoughts"),
         )
         if needed
     ]
