@@ -22,6 +22,7 @@ from .core.models import Appointment, StaffUser, WeeklyHours
 from .core.statuses import StaffRole
 from .core.timeutil import now_utc
 from .extensions import db
+from .intake.clinical_review import waiting
 from .messages.channels import channel_notes
 from .messages.local_provider import LocalProvider, Settings
 from .privacy.erasure import erase
@@ -41,8 +42,21 @@ def register(app: Flask) -> None:
         generate_key,
         worker,
         serve,
+        clinical_review_command,
     ):
         app.cli.add_command(command)
+
+
+@click.command("clinical-review")
+def clinical_review_command():
+    """Print the clinical text still waiting for a clinician's sign-off (the staff "Clinical
+    review" page approves it); exit status 1 while anything waits."""
+    items = waiting(db.session)
+    for item in items:
+        click.echo(f"- {item.title} ({item.why})")
+    if not items:
+        click.echo("Every piece of clinical text is signed by a clinician.")
+    sys.exit(1 if items else 0)
 
 
 def add_staff(email: str, name: str, role: str, consultant: bool, password: str) -> StaffUser:

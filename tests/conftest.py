@@ -31,6 +31,7 @@ from tests.databases import (
     check_test_database,
     empty_postgres,
     ensure_database,
+    remember_seeded_questions,
     require_postgres,
 )
 from tests.factories import (
@@ -123,6 +124,7 @@ def postgres_schema():
     with app.app_context():
         upgrade()
         db.engine.dispose()
+    remember_seeded_questions(app)
     return PG_URL
 
 

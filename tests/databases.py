@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from booking.core.models import PreVisitQuestion
 from booking.extensions import db
 
 NAMED_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -93,7 +94,9 @@ def throwaway_database(purpose: str) -> Iterator[str]:
 PG_URL = worker_url()
 
 
-KEPT_TABLES = {"previsit_question", "alembic_version"}
+# The clinic's seeded pre-visit questions, as the migrations wrote them: each test starts from
+# them again, whatever the last test added, changed or approved.
+SEEDED_QUESTIONS: list[dict] = []
 
 
 def postgres_reachable() -> bool:
@@ -115,11 +118,29 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL not reachable at {NAMED_URL}")
 
 
-def empty_postgres(app) -> None:
-    """Every table emptied but the seeded question list, for the next test."""
+def remember_seeded_questions(app) -> None:
+    """Keep the question list the migrations seeded, to put back before each test."""
     with app.app_context():
-        tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+        table = PreVisitQuestion.__table__
+        rows = db.session.execute(sa.select(table)).mappings().all()
+        SEEDED_QUESTIONS[:] = [dict(row) for row in rows]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def empty_postgres(app) -> None:
+    """Every table emptied, and the seeded question list put back, for the next test."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
         db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        if SEEDED_QUESTIONS:
+            db.session.execute(sa.insert(PreVisitQuestion.__table__), SEEDED_QUESTIONS)
+            db.session.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('previsit_question', 'id'),"
+                    " (SELECT max(id) FROM previsit_question))"
+                )
+            )
         db.session.commit()
 
 

@@ -44,3 +44,13 @@ def test_the_readme_lists_each_text_as_it_must_be_registered():
     for kind, text in TEXTS.items():
         row = f"| {kind} | `consult_{text.template}` | {text.words} |"
         assert row in readme, row
+
+
+def test_the_readme_names_each_fixed_item_a_clinician_signs():
+    from booking.intake.clinical_review import FIXED
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Needs clinician sign-off", 1)[1].split("\n## ", 1)[0]
+    for item in FIXED:
+        first_words = " ".join(item.title.split(":")[0].split()[:4])
+        assert first_words in section, first_words

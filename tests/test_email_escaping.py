@@ -47,7 +47,8 @@ EVERY_KIND = {
 
 def test_every_html_part_shows_typed_markup_as_text(app, create_consultant, book_at):
     create_consultant(name=f"Dr {MARKUP}")
-    db.session.add(PreVisitQuestion(text=f"Staff question {MARKUP}", position=0, active=True))
+    text = f"Staff question {MARKUP}"
+    db.session.add(PreVisitQuestion(text=text, approved_text=text, position=0, active=True))
     db.session.commit()
     now = monday_ahead()
     starts_at = now + timedelta(days=3)

@@ -666,3 +666,63 @@ def test_0018_keeps_every_message_as_an_email_and_goes_back_without_the_texts(em
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0019_keeps_questions_in_use_unsigned_and_goes_back_with_only_approved_wording(
+    empty_database,
+):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0018"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        db.session.execute(
+            sa.text(
+                "INSERT INTO previsit_question (text, position, active) VALUES"
+                " ('Written by the desk before 0019?', 990, true)"
+            )
+        )
+        db.session.commit()
+        in_use = db.session.scalar(sa.text("SELECT count(*) FROM previsit_question"))
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(
+            sa.text("SELECT text, approved_text, approved_by_id FROM previsit_question")
+        ).all()
+        assert len(rows) == in_use
+        assert all(text == approved and by is None for text, approved, by in rows)
+        assert not db.session.scalar(sa.text("SELECT is_clinician FROM staff_user"))
+        # A desk draft of the desk's question, and a new question no clinician has seen.
+        db.session.execute(
+            sa.text(
+                "UPDATE previsit_question SET text = 'A draft nobody approved?'"
+                " WHERE position = 990"
+            )
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO previsit_question (text, position, active) VALUES"
+                " ('Never approved?', 991, true)"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0018"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(
+            sa.text(
+                "SELECT text, active FROM previsit_question WHERE position >= 990 ORDER BY position"
+            )
+        ).all()
+        assert [(text, bool(active)) for text, active in rows] == [
+            ("Written by the desk before 0019?", True),
+            ("Never approved?", False),
+        ]
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

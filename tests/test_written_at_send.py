@@ -39,7 +39,8 @@ def test_the_booking_request_writes_rows_only_and_the_worker_writes_the_emails(
     ]
     # The clinic adds a question after the booking: the confirmation, written when it is
     # sent, carries it.
-    db.session.add(PreVisitQuestion(text="Bring your last scan report.", position=1, active=True))
+    text = "Bring your last scan report."
+    db.session.add(PreVisitQuestion(text=text, approved_text=text, position=1, active=True))
     db.session.commit()
 
     assert dispatch_outbox(db.session).sent == 2

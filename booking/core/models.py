@@ -41,6 +41,8 @@ class StaffUser(UserMixin, Model):
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     role: so.Mapped[str] = so.mapped_column(sa.String(10), default=StaffRole.STAFF)
     is_consultant: so.Mapped[bool] = so.mapped_column(default=False)
+    # A clinician approves clinical text before patients see it (intake/clinical_review.py).
+    is_clinician: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     failed_logins: so.Mapped[int] = so.mapped_column(default=0)
     locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -400,6 +402,19 @@ class PreVisitQuestion(Model):
     treatment: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     position: so.Mapped[int] = so.mapped_column(default=0)
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # What patients are sent: the wording a clinician approved (``text`` is the latest draft).
+    # Empty for a question nobody has approved yet, which patients do not get at all.
+    approved_text: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # Who signed the approved wording, and when; empty for wording in use from before the
+    # review step, still to be signed.
+    approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    approved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    approved_by: so.Mapped[StaffUser | None] = so.relationship()
+
+    @property
+    def has_draft(self) -> bool:
+        return self.text != self.approved_text
 
 
 class Reminder(Model):
@@ -681,3 +696,21 @@ class ProviderEvent(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
     received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
+
+
+class ClinicalSignOff(Model):
+    """A clinician's approval of one version of fixed clinical text (the red-flag checklist,
+    the questionnaire, the call-back time): the version is the hash of its content, so any
+    change to the words needs signing again."""
+
+    __tablename__ = "clinical_sign_off"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    item: so.Mapped[str] = so.mapped_column(sa.String(40))
+    content_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    approved_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    approved_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+    approved_by: so.Mapped[StaffUser] = so.relationship()
+
+    __table_args__ = (sa.UniqueConstraint("item", "content_hash"),)

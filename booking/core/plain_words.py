@@ -28,6 +28,7 @@ ACTIONS = {
     "change_asked": 'answered "I need to change" on WhatsApp',
     "whatsapp_stopped": "sent STOP: no more WhatsApp messages",
     "texts_stopped": "stopped text messages on the booking's page",
+    "clinical_text_approved": "approved clinical text",
     "questionnaire_saved": "saved the health questionnaire (not sent yet)",
     "questionnaire_sent": "sent the health questionnaire",
     "questionnaire_followed_up": "recorded the questionnaire follow-up call",

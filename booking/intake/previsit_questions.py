@@ -6,8 +6,11 @@ everyone. A patient not sure which therapy gets the questions for both.
 
 Order: the clinic's general questions, then those for the patient's cancer type, then those for
 the therapy they ask about, then those for their current treatments; the patient's own
-questions are shown after these by the templates.
+questions are shown after these by the templates. Patients get only wording a clinician
+approved (``clinical_review.py``): an edit waits as a draft.
 """
+
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -33,6 +36,7 @@ def question_list(
         sa.select(PreVisitQuestion)
         .where(
             PreVisitQuestion.active.is_(True),
+            PreVisitQuestion.approved_text.is_not(None),  # only wording a clinician approved
             sa.or_(
                 PreVisitQuestion.cancer_type.is_(None),
                 PreVisitQuestion.cancer_type.in_(cancer_types),
@@ -53,7 +57,7 @@ def question_list(
             return 2
         return 1 if question.cancer_type else 0
 
-    return [question.text for question in sorted(rows, key=group)]
+    return [cast(str, question.approved_text) for question in sorted(rows, key=group)]
 
 
 def questions_for(session: Session, intake: Intake) -> list[str]:

@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401,I001
     appointments,
     auth,
     availability,
+    clinical_review,
     contact,
     emails,
     erase,

@@ -65,6 +65,7 @@ def account_create():
             email, form.name.data, form.role.data, form.is_consultant.data, password
         )
         user.must_change_password = True
+        user.is_clinician = form.is_clinician.data
         db.session.add(user)
         db.session.flush()
         _record("account_created", user)
@@ -86,6 +87,7 @@ def account_edit(user_id):
                 user,
                 role=form.role.data,
                 is_consultant=form.is_consultant.data,
+                is_clinician=form.is_clinician.data,
                 active=form.active.data,
             )
         except LastAdmin as refusal:

@@ -199,6 +199,7 @@ class AccountForm(FlaskForm):
     name = StringField("Name", [DataRequired(), Length(max=120)], filters=[clean_line])
     role = SelectField("Role", choices=ROLES)
     is_consultant = BooleanField("Takes consults")
+    is_clinician = BooleanField("Clinician (approves clinical text)")
 
     def validate_email(self, field):
         # Sign-in, resets and staff emails go to it: a typo would lock the colleague out.
@@ -208,6 +209,7 @@ class AccountForm(FlaskForm):
 class AccountEditForm(FlaskForm):
     role = SelectField("Role", choices=ROLES)
     is_consultant = BooleanField("Takes consults")
+    is_clinician = BooleanField("Clinician (approves clinical text)")
     active = BooleanField("Active")
 
 

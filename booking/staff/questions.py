@@ -141,7 +141,7 @@ def question_add():
         db.session.flush()
         _record("question_added", question.id)
         db.session.commit()
-        flash("Question added.")
+        flash("Question added as a draft: patients get it once a clinician approves it.")
         return redirect(url_for(".questions"))
     return _page(422, add_form=form)
 
@@ -160,7 +160,13 @@ def question_edit(question_id):
         _apply(question, form)
         _record("question_changed", question.id)
         db.session.commit()
-        flash("Question saved.")
+        if question.has_draft:
+            flash(
+                "Saved as a draft: patients keep the approved wording until a clinician "
+                "approves it."
+            )
+        else:
+            flash("Question saved.")
         return redirect(url_for(".questions", _anchor=f"q{question.id}"))
     return _edit_page(question, form, 422)
 

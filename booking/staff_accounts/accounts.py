@@ -88,9 +88,16 @@ class LastAdmin(ValueError):
 
 
 def change_account(
-    session: Session, user: StaffUser, *, role: str, is_consultant: bool, active: bool
+    session: Session,
+    user: StaffUser,
+    *,
+    role: str,
+    is_consultant: bool,
+    active: bool,
+    is_clinician: bool | None = None,
 ) -> None:
-    """Change a colleague's role, consultant flag or active state. The caller commits.
+    """Change a colleague's role, consultant or clinician flag, or active state. The caller
+    commits.
 
     At least one active admin must remain; deactivating someone ends their sessions. Two
     admins demoting each other at once must not both succeed: on PostgreSQL the admins' rows
@@ -105,6 +112,8 @@ def change_account(
         user.session_version += 1  # signs them out everywhere
     user.role = role
     user.is_consultant = is_consultant
+    if is_clinician is not None:
+        user.is_clinician = is_clinician
     user.active = active
     if removes_admin:
         session.flush()
