@@ -63,6 +63,7 @@
   function currentValues(name) {
     var values = [];
     form.querySelectorAll('[name="' + name + '"]').forEach(function (el) {
+      if (el.closest("[hidden]")) { return; }  // a question not asked has no answer
       if ((el.type === "radio" || el.type === "checkbox") ? el.checked : true) { values.push(el.value); }
     });
     return values;
@@ -79,15 +80,18 @@
       });
     });
   }
-  form.addEventListener("change", update);
-  update();
+  // Twice: a question hidden by the first pass no longer shows the ones that follow from it.
+  function updateAll() { update(); update(); }
+  form.addEventListener("change", updateAll);
+  updateAll();
 
-  // 3. The safety question speaks to whoever is booking, and "None of these" excludes the rest.
-  var legend = form.querySelector("legend[data-caregiver]");
+  // 3. The safety question and the consent speak to whoever is booking, and "None of these" excludes the rest.
+  var worded = form.querySelectorAll("[data-caregiver]");
   function wording() {
-    if (!legend) { return; }
     var caregiver = currentValues("booked_by").indexOf("caregiver") !== -1;
-    legend.textContent = legend.getAttribute(caregiver ? "data-caregiver" : "data-self");
+    worded.forEach(function (el) {
+      el.textContent = el.getAttribute(caregiver ? "data-caregiver" : "data-self");
+    });
   }
   form.addEventListener("change", function (event) {
     var box = event.target;

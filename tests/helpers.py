@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _SLOT = re.compile(r'<option (?:selected )?value="(\d{4}-\d\d-\d\dT[^"]+Z)"')
+
+
+def error_for(page: str, field_id: str) -> str:
+    """The error message shown next to a field, as the patient reads it."""
+    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page, re.S)
+    if not match:
+        return ""
+    return unescape(re.sub(r"<[^>]+>", "", match[1])).replace("Error:", "").strip()
 
 
 def csrf_token(html: str) -> str:

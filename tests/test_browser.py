@@ -295,7 +295,7 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page.select_option("#stage", "3")
     page.select_option("#diagnosed", "lt3m")
     page.check("#treatments-0")
-    page.check("#payment_routes-8")  # self-pay
+    page.check("input[name=payment_routes][value=self_pay]")
     page.check("#consult_mode-0")
     page.check("#consent_health")
     page.click("button.primary")
@@ -380,7 +380,13 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page = new_context(browser, viewport=PHONE).new_page()
         page.goto(f"{live.url}/book")
         choose_a_time_with_the_keyboard(page)
+        assert not page.is_visible("#knows_diagnosis")  # asked only of a relative
         page.check("#booked_by-1")
+        assert page.is_visible("#knows_diagnosis") and not page.is_visible("#speaks_first")
+        page.check("#knows_diagnosis-2")  # no, not yet
+        page.check("#speaks_first-0")  # the family first
+        consent = page.inner_text("label[for=consent_health]")
+        assert consent.startswith("The patient agrees (or I am their legal guardian)")
         page.fill("#booker_name", "Ravi Kumar")
         page.fill("#booker_relationship", "son")
         page.fill("#booker_email", "ravi@example.com")
@@ -399,7 +405,7 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page.select_option("#stage", "3")
         page.select_option("#diagnosed", "3to12m")
         page.check("#treatments-0")
-        page.check("#payment_routes-8")  # self-pay or family
+        page.check("input[name=payment_routes][value=self_pay]")
         page.check("#consult_mode-0")
         page.check("#consent_health")
         page.click("button.primary")

@@ -2,7 +2,6 @@
 is kept, and nothing is stored."""
 
 import html
-import re
 import time
 
 import pytest
@@ -11,14 +10,7 @@ import sqlalchemy as sa
 from booking.core.models import Appointment, Intake
 from booking.extensions import db
 from tests.factories import VALID_ANSWERS
-from tests.helpers import csrf_token
-
-
-def error_for(page: str, field_id: str) -> str:
-    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page, re.S)
-    if not match:
-        return ""
-    return html.unescape(re.sub(r"<[^>]+>", "", match[1])).replace("Error:", "").strip()
+from tests.helpers import csrf_token, error_for
 
 
 def appointments() -> int:

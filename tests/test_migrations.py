@@ -685,8 +685,7 @@ def test_0019_keeps_questions_in_use_unsigned_and_goes_back_with_only_approved_w
         db.session.commit()
         in_use = db.session.scalar(sa.text("SELECT count(*) FROM previsit_question"))
         db.session.remove()
-    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
-    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade", "0019"]).exit_code == 0
     with app.app_context():
         rows = db.session.execute(
             sa.text("SELECT text, approved_text, approved_by_id FROM previsit_question")
@@ -721,6 +720,73 @@ def test_0019_keeps_questions_in_use_unsigned_and_goes_back_with_only_approved_w
             ("Written by the desk before 0019?", True),
             ("Never approved?", False),
         ]
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_0020_rewords_untouched_seed_questions_as_drafts_and_leaves_the_clinics_alone(
+    empty_database,
+):
+    injections = "Who teaches us to give interferon injections, how often are they given"
+    low_mood = "Interferon can cause low mood: how will my mood be checked during treatment?"
+    reactions = "How are severe reactions to interleukin-2 watched for and treated?"
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0019"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        # The clinic edited one seed question, and a clinician signed another as it was.
+        db.session.execute(
+            sa.text(
+                "UPDATE previsit_question SET text = 'Who shows us the injections?',"
+                " approved_text = 'Who shows us the injections?' WHERE text LIKE :start"
+            ),
+            {"start": injections + "%"},
+        )
+        db.session.execute(
+            sa.text("UPDATE previsit_question SET approved_by_id = 1 WHERE text = :text"),
+            {"text": low_mood},
+        )
+        db.session.commit()
+        before = db.session.scalar(sa.text("SELECT count(*) FROM previsit_question"))
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+
+        def row(where: str, **values):
+            return db.session.execute(
+                sa.text(f"SELECT text, approved_text, younger_than FROM previsit_question {where}"),
+                values,
+            ).one()
+
+        assert tuple(row("WHERE approved_text = 'Who shows us the injections?'")) == (
+            "Who shows us the injections?",
+            "Who shows us the injections?",
+            None,
+        )
+        assert tuple(row("WHERE text = :text", text=low_mood)) == (low_mood, low_mood, None)
+        # An untouched seed: a draft in the new words, the old ones still sent.
+        text, approved, _ = row("WHERE approved_text = :text", text=reactions)
+        assert text.startswith("If it were offered to me, how would severe reactions")
+        assert row("WHERE text LIKE 'Can treatment affect fertility?%'")[2] == 50
+        added = db.session.scalars(
+            sa.text("SELECT text FROM previsit_question WHERE approved_text IS NULL")
+        ).all()
+        assert len(added) == 12
+        assert db.session.scalar(sa.text("SELECT count(*) FROM previsit_question")) == before + 12
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0019"]).exit_code == 0
+    with app.app_context():
+        texts = db.session.scalars(sa.text("SELECT text FROM previsit_question")).all()
+        assert len(texts) == before
+        assert reactions in texts and "Who shows us the injections?" in texts
+        assert not any(text.startswith("If it were offered") for text in texts)
         db.session.remove()
         db.engine.dispose()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0

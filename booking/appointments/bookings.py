@@ -185,7 +185,11 @@ def rows_for(
         "booker_phone": request.booker_phone,
         "patient_agrees": request.patient_agrees,
         "messages_to": request.messages_to
-        or default_messages_to(request.booked_by, request.patient_agrees),
+        or default_messages_to(
+            request.booked_by,
+            request.patient_agrees,
+            request.more_answers.get("knows_diagnosis"),
+        ),
         "relative_timezone": request.relative_timezone if caregiver else None,
         "relative_channel": request.relative_channel if caregiver else None,
         "consent_health_at": now,
@@ -226,7 +230,9 @@ def rows_for(
     # and with a manage link of their own (messages/readers.py).
     # A reader whose channel is WhatsApp or SMS gets a short text too (messages/channels.py).
     emails: list[tuple[MessageKind, str, dict, str]] = []
-    for reader in readers(cast(Appointment, SimpleNamespace(**appointment))):
+    knows = SimpleNamespace(knows_diagnosis=intake.get("knows_diagnosis"))
+    as_written = SimpleNamespace(**appointment, intake=knows)
+    for reader in readers(cast(Appointment, as_written)):
         facts = {"reader": reader.role}
         emails.append((MessageKind.CONFIRMATION, reader.email, facts, Channel.EMAIL))
         channel = first_open(reader.channel, off.get(reader.phone, {}))

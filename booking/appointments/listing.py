@@ -235,6 +235,7 @@ CSV_COLUMNS = [
     ("preferred_channel", "Prefers", choices.CHANNELS),
     ("patient_timezone", "Patient's time zone", None),
     ("booked_by", "Booked by", choices.BOOKED_BY),
+    ("age", "Age at the consult", None),
     ("cancer_type", "Cancer type", choices.CANCER_TYPES),
     ("stage", "Stage", choices.STAGES),
     ("diagnosed", "Diagnosed", choices.DIAGNOSED),
@@ -308,15 +309,18 @@ def _csv_values(appointment: Appointment, clinic_tz: ZoneInfo) -> dict[str, str]
         "patient_timezone": appointment.patient_timezone,
         "booked_by": appointment.booked_by,
         "questionnaire": questionnaire.status if questionnaire else "not_yet",
-        **_intake_values(appointment.intake),
+        **_intake_values(appointment.intake, appointment.starts_at.astimezone(clinic_tz).date()),
     }
 
 
-def _intake_values(intake: Intake | None) -> dict[str, str]:
+def _intake_values(intake: Intake | None, consult_day: date) -> dict[str, str]:
     """The intake's columns; empty for a booking whose health data was erased."""
     if intake is None:
         return dict.fromkeys(INTAKE_CSV_COLUMNS, "")
+    born = intake.born
     return {
+        # "about 74" when the family knew only the year or the age.
+        "age": born.age_in_words(consult_day) if born else "",
         "cancer_type": intake.cancer_type,
         "stage": intake.stage,
         "diagnosed": intake.diagnosed,
@@ -341,6 +345,7 @@ def defined_values(intake: Intake, questions: list[Question]) -> dict[str, str]:
 
 
 INTAKE_CSV_COLUMNS = (
+    "age",
     "cancer_type",
     "stage",
     "diagnosed",

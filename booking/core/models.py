@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 
 from ..extensions import Model
+from ..intake.birth_dates import Born
 from ..intake.booking_questions import DEFINED_ONLY
 from . import statuses
 from .crypto import EncryptedText
@@ -350,8 +351,13 @@ class Intake(Model):
         return [item for item in (self.payment_routes or "").split(",") if item]
 
     @property
-    def birth_date_value(self) -> date | None:
-        return date.fromisoformat(self.birth_date) if self.birth_date else None
+    def born(self) -> Born | None:
+        """The date of birth, or only the year when the family knows no more."""
+        return Born.from_stored(self.birth_date)
+
+    def age_on(self, day: date) -> int | None:
+        born = self.born
+        return born.age_on(day) if born else None
 
 
 class Questionnaire(Model):
@@ -402,6 +408,9 @@ class PreVisitQuestion(Model):
     treatment: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     position: so.Mapped[int] = so.mapped_column(default=0)
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # Only for patients younger than this on the consult's day (a fertility question); a
+    # patient whose age is not known gets it. Empty: every age.
+    younger_than: so.Mapped[int | None] = so.mapped_column()
     # What patients are sent: the wording a clinician approved (``text`` is the latest draft).
     # Empty for a question nobody has approved yet, which patients do not get at all.
     approved_text: so.Mapped[str | None] = so.mapped_column(sa.String(500))

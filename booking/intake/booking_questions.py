@@ -38,6 +38,10 @@ def insured(answers: Answers) -> bool:
     return bool(set(answers.get("payment_routes") or ()) & choices.INSURED_ROUTES)
 
 
+def booked_by_relative(answers: Answers) -> bool:
+    return answers.get("booked_by") == "caregiver"
+
+
 def names_the_cancer(answers: Answers) -> bool:
     return answers.get("cancer_type") in choices.CANCER_TYPES_WITH_NAME
 
@@ -65,6 +69,9 @@ class Question:
     section: str | None = None
     # Answers an earlier version of the question offered, which stored answers may hold.
     earlier_choices: tuple[tuple[str, str], ...] = ()
+    # For a conditional question with a section: ``asked_when`` as the form's script reads
+    # it ("another_question=answer,answer"), so the page hides it while it is not asked.
+    show_when: str | None = None
 
     @property
     def conditional(self) -> bool:
@@ -122,8 +129,9 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         "line",
         required="Enter the patient's date of birth.",
         max_length=20,
-        hint="Day/month/year, for example 15/08/1962 (on a number pad: 15081962). "
-        "The consultant needs the patient's age.",
+        hint="Day/month/year, for example 15/08/1962 (on a number pad: 15081962). If the "
+        "exact date is not known, the year of birth (1952) or the age (74) is fine. The "
+        "consultant needs the patient's age.",
     ),
     Question(
         "therapy",
@@ -153,7 +161,7 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         "Stage",
         "select",
         tuple(choices.STAGES),
-        required="Choose the stage, or 'Not staged / not sure'.",
+        required="Choose the stage, 'Not staged / not sure', or 'Does not apply'.",
     ),
     Question(
         "diagnosed",
@@ -161,6 +169,30 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         "select",
         tuple(choices.DIAGNOSED),
         required="Choose when it was diagnosed, or 'Not sure'.",
+    ),
+    Question(
+        "knows_diagnosis",
+        "Does the patient know the diagnosis?",
+        "radio",
+        tuple(choices.KNOWS_DIAGNOSIS),
+        asked_when=booked_by_relative,
+        section="diagnosis",
+        show_when="booked_by=caregiver",
+        hint="Only if you are booking for someone else. If not, or only partly, the patient's "
+        "own messages say nothing about the illness, and the consultant speaks with you first.",
+    ),
+    Question(
+        "speaks_first",
+        "Who should speak with the patient about the diagnosis first?",
+        "radio",
+        tuple(choices.SPEAKS_FIRST),
+        asked_when=lambda answers: (
+            booked_by_relative(answers)
+            and answers.get("knows_diagnosis") in ("partly", "no", "not_sure")
+        ),
+        section="diagnosis",
+        show_when="knows_diagnosis=partly,no,not_sure",
+        hint="Only if the patient does not fully know. The consultant reads this before the call.",
     ),
     Question(
         "diagnosis_details",
@@ -198,6 +230,8 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         "How would treatment be paid for? (choose all that apply)",
         "checkboxes",
         tuple(choices.PAYMENT_ROUTES),
+        hint="Insurance and government schemes usually pay only for standard treatments, at "
+        "hospitals on their list: our staff will check what applies to you.",
     ),
     Question(
         "state_scheme",

@@ -31,13 +31,20 @@ CANCER_TYPES = [
     ("cml", "Chronic myeloid leukaemia (CML)"),
     ("hairy_cell", "Hairy-cell leukaemia"),
     ("leukaemia", "Leukaemia: another type, or not sure which"),
+    (
+        "mpn",
+        "Myeloproliferative neoplasm (polycythaemia vera, essential thrombocythaemia, "
+        "myelofibrosis)",
+    ),
     ("hodgkin", "Hodgkin lymphoma"),
     ("non_hodgkin", "Non-Hodgkin lymphoma"),
+    ("ctcl", "Cutaneous T-cell lymphoma (mycosis fungoides, Sézary syndrome)"),
     ("lymphoma", "Lymphoma: not sure which type"),
     ("breast", "Breast cancer"),
     ("head_neck", "Mouth, throat or other head and neck cancer"),
     ("cervix", "Cervical cancer (cancer of the cervix)"),
     ("lung", "Lung cancer"),
+    ("bladder", "Bladder cancer"),
     ("other_solid", "Other solid tumour"),
     ("other_blood", "Other blood cancer"),
     ("other", "Not sure / other"),
@@ -52,6 +59,7 @@ CANCER_FAMILY = {
     "hairy_cell": "leukaemia",
     "hodgkin": "lymphoma",
     "non_hodgkin": "lymphoma",
+    "ctcl": "lymphoma",
 }
 
 # Which cytokine treatment the patient asks about. The pre-visit questions are keyed on this,
@@ -73,6 +81,14 @@ PAYMENT_ROUTES = [
     ("echs", "ECHS (Ex-Servicemen Contributory Health Scheme)"),
     ("esic", "ESIC (Employees' State Insurance)"),
     ("employer_scheme", "Railways, PSU or another employer's medical scheme"),
+    ("capf", "CAPF medical scheme (Central Armed Police Forces)"),
+    ("state_employee", "A state government employees' scheme"),
+    ("critical_illness", "A critical-illness policy that pays a lump sum"),
+    (
+        "relief_fund",
+        "A relief fund or assistance programme: the Prime Minister's or Chief Minister's "
+        "relief fund, Rashtriya Arogya Nidhi, an NGO, or a medicine maker's patient assistance",
+    ),
     ("self_pay", "Self-pay or family"),
     ("not_sure", "Not sure, we need help with this"),
 ]
@@ -83,6 +99,23 @@ PATIENT_AGREES = [
     ("yes", "Yes"),
     ("not_yet", "Not yet"),
     ("cannot_decide", "The patient cannot decide for themselves"),
+]
+
+# When a relative books: does the patient know the diagnosis, and who should speak with them
+# about it first. A patient who does not know gets messages that say nothing about the illness
+# (messages/readers.py), and the consultant reads both answers before calling.
+KNOWS_DIAGNOSIS = [
+    ("yes", "Yes"),
+    ("partly", "Partly"),
+    ("no", "No, not yet"),
+    ("not_sure", "Not sure"),
+]
+KNOWS_LITTLE = {"partly", "no"}
+SPEAKS_FIRST = [
+    ("family", "We, the family, first"),
+    ("consultant_with_family", "The consultant, with one of us there"),
+    ("consultant", "The consultant"),
+    ("advice", "We would like advice about this"),
 ]
 
 # Who gets the messages and calls about a consult a relative booked (statuses.Reader).
@@ -98,6 +131,7 @@ STAGES = [
     ("3", "Stage III"),
     ("4", "Stage IV"),
     ("unknown", "Not staged / not sure"),
+    ("no_stage", "Does not apply (for example leukaemia or myeloma)"),
 ]
 
 DIAGNOSED = [

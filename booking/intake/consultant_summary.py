@@ -14,7 +14,6 @@ from datetime import date
 
 from ..core.models import Appointment
 from . import choices
-from .birth_dates import age_on
 from .health_questionnaire import answers_of
 from .health_questionnaire import state as questionnaire_state
 from .safety import BEFORE_CHECKLIST, Guidance, appointment_guidance, severity
@@ -46,10 +45,10 @@ def _labels(options, codes) -> str:
 
 
 def age_text(appointment: Appointment, today: date) -> str:
-    born = appointment.intake.birth_date_value
+    born = appointment.intake.born
     if born is None:
         return "Not asked (booked before the form asked)"
-    return f"{age_on(born, today)} (born {born.strftime('%d %b %Y')})"
+    return born.in_words(today)
 
 
 def consultant_summary(appointment: Appointment, today: date) -> Summary:

@@ -10,6 +10,7 @@ questions are shown after these by the templates. Patients get only wording a cl
 approved (``clinical_review.py``): an edit waits as a draft.
 """
 
+from datetime import date
 from typing import cast
 
 import sqlalchemy as sa
@@ -20,12 +21,17 @@ from .choices import CANCER_FAMILY
 
 
 def question_list(
-    session: Session, cancer_type: str, therapy: str | None, treatments: list[str]
+    session: Session,
+    cancer_type: str,
+    therapy: str | None,
+    treatments: list[str],
+    age: int | None = None,
 ) -> list[str]:
     """The active questions that apply to this patient, in the order they should be read.
 
     Bookings made before the form asked about the therapy (``therapy`` empty) are treated as
-    "not sure": they get the questions for both."""
+    "not sure": they get the questions for both. A question for younger patients reaches a
+    patient whose ``age`` is not known: it presumes nothing either way."""
     cancer_types = {cancer_type, CANCER_FAMILY.get(cancer_type, cancer_type)}
     therapy_condition = (
         sa.true()
@@ -46,6 +52,11 @@ def question_list(
                 PreVisitQuestion.treatment.is_(None),
                 PreVisitQuestion.treatment.in_(treatments),
             ),
+            sa.true()
+            if age is None
+            else sa.or_(
+                PreVisitQuestion.younger_than.is_(None), PreVisitQuestion.younger_than > age
+            ),
         )
         .order_by(PreVisitQuestion.position, PreVisitQuestion.id)
     ).all()
@@ -60,9 +71,16 @@ def question_list(
     return [cast(str, question.approved_text) for question in sorted(rows, key=group)]
 
 
-def questions_for(session: Session, intake: Intake) -> list[str]:
-    """The question list for a stored booking's answers."""
-    return question_list(session, intake.cancer_type, intake.therapy, intake.treatment_list)
+def questions_for(session: Session, intake: Intake, consult_day: date) -> list[str]:
+    """The question list for a stored booking's answers, with the patient's age on the day
+    of the consult."""
+    return question_list(
+        session,
+        intake.cancer_type,
+        intake.therapy,
+        intake.treatment_list,
+        intake.age_on(consult_day),
+    )
 
 
 def move(session: Session, question: PreVisitQuestion, direction: str) -> bool:

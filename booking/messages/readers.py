@@ -5,10 +5,11 @@ relative, or both (``Appointment.messages_to``). Every message about the booking
 of them in their own voice ("your son Ravi Kumar booked a free consult for you"; "you booked a
 free consult for Kamla Devi"), at times in their own zone, with a manage link of their own.
 
-A patient who "does not yet know" or "cannot decide" may share a phone or an inbox with the
-family: the messages they get are *discreet*, with no cancer type, treatment, question list,
-symptoms or crisis line, only the consult's time, how it happens and the neutral "when to get
-help". The relative's copy carries the rest.
+A patient who "does not yet know" about the booking, "cannot decide", or knows the diagnosis
+only partly or not at all (the relative's answers on the form) may share a phone or an inbox
+with the family: the messages they get are *discreet*, with no cancer type, treatment,
+question list, symptoms or crisis line, only the consult's time, how it happens and the
+neutral "when to get help". The relative's copy carries the rest.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from ..core.models import Appointment
 from ..core.statuses import Reader
+from ..intake.choices import KNOWS_LITTLE
 
 # The patient's agreement answers after which the patient's own messages say nothing about
 # cancer: the relative said the patient does not yet know, or cannot decide.
@@ -46,7 +48,14 @@ def booked_by_relative(appointment: Appointment) -> bool:
 
 
 def may_not_know(appointment: Appointment) -> bool:
-    return booked_by_relative(appointment) and appointment.patient_agrees in PATIENT_MAY_NOT_KNOW
+    """Whether the patient may not know about the booking or the illness behind it. Once the
+    health answers are withdrawn only the booking's own answer is left to go by."""
+    if not booked_by_relative(appointment):
+        return False
+    if appointment.patient_agrees in PATIENT_MAY_NOT_KNOW:
+        return True
+    # An intake question defined in booking_questions.py: its column is made from there.
+    return getattr(appointment.intake, "knows_diagnosis", None) in KNOWS_LITTLE
 
 
 def reader_of(appointment: Appointment, role: str | None) -> ReaderOf:
@@ -85,12 +94,16 @@ def readers(appointment: Appointment) -> list[ReaderOf]:
     return [patient, relative]
 
 
-def default_messages_to(booked_by: str | None, patient_agrees: str | None) -> Reader:
+def default_messages_to(
+    booked_by: str | None, patient_agrees: str | None, knows_diagnosis: str | None = None
+) -> Reader:
     """Who gets the messages when the form does not say: never the patient alone, nor the
     patient at all when the relative said the patient may not know."""
     if booked_by != "caregiver":
         return Reader.PATIENT
-    return Reader.RELATIVE if patient_agrees in PATIENT_MAY_NOT_KNOW else Reader.BOTH
+    if patient_agrees in PATIENT_MAY_NOT_KNOW or knows_diagnosis in KNOWS_LITTLE:
+        return Reader.RELATIVE
+    return Reader.BOTH
 
 
 def numbers_to_call(appointment: Appointment) -> list[tuple[str, str]]:

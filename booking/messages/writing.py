@@ -89,7 +89,7 @@ def _question_list(session: Session, appointment: Appointment) -> tuple[list[str
     intake = appointment.intake
     if intake is None:  # the health answers were withdrawn: no list to send
         raise NothingToWrite("no intake")
-    return questions_for(session, intake), intake.own_questions
+    return questions_for(session, intake, appointment.starts_at.date()), intake.own_questions
 
 
 def _reader(row: OutboundEmail, appointment: Appointment, facts: dict) -> ReaderOf:

@@ -7,9 +7,16 @@ changes what it promises; earlier consents keep the version they were given unde
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app
 
-NOTICE_VERSION = "2026-11-29"
+NOTICE_VERSION = "2026-12-04"
+
+
+def video_service() -> str:
+    """The video service's address as the notice names it (meet.jit.si unless configured)."""
+    return urlsplit(current_app.config["VIDEO_BASE_URL"]).netloc or "the clinic's video service"
 
 
 def grievance_contact() -> str:

@@ -20,7 +20,7 @@ from ..intake import choices
 from ..messages.channels import text_channel
 from ..messages.notifications import build_ics, consult_how, safety_context, times
 from ..messages.readers import reader_of, readers
-from ..privacy.notice import NOTICE_VERSION, grievance_contact
+from ..privacy.notice import NOTICE_VERSION, grievance_contact, video_service
 from ..web import booking_flow as steps
 from ..web.booking_flow import CONFIRMED_KEY, REBOOK_KEY, Flow, patient_actor
 from ..web.booking_form import BookingForm
@@ -168,5 +168,6 @@ def privacy():
         "public/privacy.html",
         version=NOTICE_VERSION,
         grievance=grievance_contact(),
+        video_service=video_service(),
         audit_years=round(current_app.config["AUDIT_RETENTION_DAYS"] / 365),
     )

@@ -186,6 +186,11 @@ class QuestionForm(FlaskForm):
         choices={"": "Any treatment", **dict(choices.TREATMENTS)},
         default="",
     )
+    younger_than = IntegerField(
+        "Only for patients younger than (years)",
+        [Optional(), NumberRange(min=1, max=120, message="Enter an age from 1 to 120.")],
+        description="Leave empty for every age. A patient whose age is not known gets it.",
+    )
     position = IntegerField("Order", [Optional(), NumberRange(min=0, max=100000)])
     active = BooleanField("Active", default=True)
 

@@ -11,6 +11,7 @@ from ..core.models import Appointment, Intake, PreVisitQuestion
 from ..core.timeutil import now_utc
 from ..extensions import db
 from ..intake import choices
+from ..intake.birth_dates import OLDEST_AGE
 from ..intake.previsit_questions import move, questions_for
 from ..messages.notifications import reminder_email
 from . import bp
@@ -22,7 +23,7 @@ def _record(action: str, question_id: int) -> None:
     record(action, detail=f"question {question_id}")
 
 
-def _preview(cancer_type: str, therapy: str, treatment: str) -> str:
+def _preview(cancer_type: str, therapy: str, treatment: str, age: int | None) -> str:
     """The reminder email text a patient with these answers would get now (not stored)."""
     now = now_utc()
     sample = Appointment(
@@ -38,8 +39,11 @@ def _preview(cancer_type: str, therapy: str, treatment: str) -> str:
         urgent=False,
         version=0,
     )
-    sample.intake = Intake(cancer_type=cancer_type, therapy=therapy, treatments=treatment)
-    questions = questions_for(db.session, sample.intake)
+    born = None if age is None else f"{sample.starts_at.year - age:04d}"  # a year: "about"
+    sample.intake = Intake(
+        cancer_type=cancer_type, therapy=therapy, treatments=treatment, birth_date=born
+    )
+    questions = questions_for(db.session, sample.intake, sample.starts_at.date())
     # The sample objects are never added to the session, so nothing of them is saved.
     email = reminder_email(
         sample, questions, "(The patient's own questions appear here.)", "sample-token", now
@@ -86,6 +90,8 @@ def _page(status=200, add_form=None):
     treatment = request.args.get("preview_treatment", "")
     if treatment not in dict(choices.TREATMENTS):
         treatment = ""
+    age = request.args.get("preview_age", "", type=str).strip()
+    preview_age = int(age) if age.isdigit() and int(age) <= OLDEST_AGE else None
     return (
         render_template(
             "staff/questions.html",
@@ -94,7 +100,8 @@ def _page(status=200, add_form=None):
             total=db.session.scalar(sa.select(sa.func.count(PreVisitQuestion.id))),
             add_form=add_form or QuestionForm(formdata=None),
             move_form=MoveQuestionForm(),
-            preview=_preview(cancer_type, therapy, treatment),
+            preview=_preview(cancer_type, therapy, treatment, preview_age),
+            preview_age=preview_age,
             preview_cancer_type=cancer_type,
             preview_therapy=therapy,
             preview_treatment=treatment,
@@ -122,6 +129,7 @@ def questions():
 
 def _apply(question: PreVisitQuestion, form: QuestionForm) -> None:
     question.text = form.text.data
+    question.younger_than = form.younger_than.data
     question.cancer_type = form.cancer_type.data or None
     question.therapy = form.therapy.data or None
     question.treatment = form.treatment.data or None

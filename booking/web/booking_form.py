@@ -8,7 +8,7 @@ so what is stored is exactly what the patient was asked.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -27,7 +27,7 @@ from ..appointments.bookings import BookingRequest
 from ..core.statuses import Reader
 from ..core.timeutil import clinic_today
 from ..intake import choices
-from ..intake.birth_dates import ADULT_AGE, age_on, parse_birth_date
+from ..intake.birth_dates import ADULT_AGE, Born, parse_birth_date
 from ..intake.booking_questions import (
     BOOKING_QUESTIONS,
     BY_NAME,
@@ -88,7 +88,7 @@ class TimeForm(TimeChoiceForm):
 
 
 class BookingForm(TimeChoiceForm):
-    born: date  # set by validate_birth_date
+    born: Born  # set by validate_birth_date
 
     def validate_timezone(self, field):
         # The zone only decides how times are shown; one the server does not know (an old
@@ -164,6 +164,11 @@ class BookingForm(TimeChoiceForm):
         validators=[required("Choose how you would like the consult.")],
     )
 
+    # When a relative books, the patient's agreement is what counts (or a guardian's).
+    CONSENT_HEALTH_FOR_PATIENT = (
+        "The patient agrees (or I am their legal guardian) that the clinic stores the health "
+        "information in this form to prepare for this consult."
+    )
     consent_health = BooleanField(
         "I agree that the clinic stores the health information in this form to prepare for "
         "this consult.",
@@ -219,7 +224,7 @@ class BookingForm(TimeChoiceForm):
         born = parse_birth_date(field.data, today)
         # Kept as typed, so a page shown again for another answer shows it unchanged.
         self.born = born
-        if age_on(born, today) >= ADULT_AGE:
+        if born.age_on(today) >= ADULT_AGE:
             return
         if self.booked_by.data != "caregiver":
             raise ValidationError(
@@ -269,8 +274,13 @@ class BookingForm(TimeChoiceForm):
             raise ValidationError("Choose from the list.")
 
     def in_section(self, section: str) -> list:
-        """The fields of the questions a section shows from their definition alone."""
-        return [self[question.name] for question in DEFINED_ONLY if question.section == section]
+        """The fields of the questions a section shows from their definition alone, each with
+        the rule that shows it (None: always shown)."""
+        return [
+            (self[question.name], question.show_when)
+            for question in DEFINED_ONLY
+            if question.section == section
+        ]
 
     def answers(self) -> dict:
         """The answers as typed, by question name, for the rules that depend on them."""
@@ -320,7 +330,7 @@ class BookingForm(TimeChoiceForm):
             relative_timezone=self.timezone.data if caregiver else None,
             relative_channel=optional(self.relative_channel, caregiver),
             patient_name=self.patient_name.data,
-            birth_date=self.born.isoformat(),
+            birth_date=self.born.stored(),
             patient_email=self.patient_email.data,
             patient_phone=self.patient_phone.data,
             preferred_channel=self.preferred_channel.data,

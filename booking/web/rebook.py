@@ -7,8 +7,6 @@ agreements (consent is given for each booking, never carried over).
 
 from __future__ import annotations
 
-from datetime import date
-
 from ..core.models import Appointment
 from ..intake.booking_questions import DEFINED_ONLY
 
@@ -36,10 +34,10 @@ def answers_of_booking(appointment: Appointment) -> dict:
     intake = appointment.intake
     if intake is None:
         return contact
-    born = date.fromisoformat(intake.birth_date) if intake.birth_date else None
+    born = intake.born
     return {
         **contact,
-        "birth_date": born.strftime("%d/%m/%Y") if born else None,
+        "birth_date": born.as_typed() if born else None,
         "therapy": intake.therapy,
         "cancer_type": intake.cancer_type,
         "cancer_type_other": intake.cancer_type_other,
