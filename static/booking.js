@@ -85,17 +85,19 @@
   form.addEventListener("change", updateAll);
   updateAll();
 
-  // 3. The safety question and the consent speak to whoever is booking, and "None of these" excludes the rest.
+  // 3. The questions speak to whoever is filling in the form (on the booking form, the one
+  // booking; on the questionnaire, the one answering), and "None of these" excludes the rest.
+  var voice = (form.getAttribute("data-voice") || "booked_by=caregiver").split("=");
   var worded = form.querySelectorAll("[data-caregiver]");
   function wording() {
-    var caregiver = currentValues("booked_by").indexOf("caregiver") !== -1;
+    var caregiver = currentValues(voice[0]).indexOf(voice[1]) !== -1;
     worded.forEach(function (el) {
       el.textContent = el.getAttribute(caregiver ? "data-caregiver" : "data-self");
     });
   }
   form.addEventListener("change", function (event) {
     var box = event.target;
-    if (box.name === "booked_by") { wording(); }
+    if (box.name === voice[0]) { wording(); }
     if (box.name !== "red_flags" || !box.checked) { return; }
     form.querySelectorAll('input[name="red_flags"]').forEach(function (other) {
       if (other !== box && (box.value === "none" || other.value === "none")) { other.checked = false; }

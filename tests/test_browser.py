@@ -34,6 +34,7 @@ from tests.browser import (
 )
 from tests.clock import clinic_slot
 from tests.factories import STAFF_PASSWORD, next_code
+from tests.test_questionnaire import FINISHED
 
 PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
@@ -160,6 +161,18 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     page.click("text=Fill in the health questionnaire")
     assert page.is_visible("h1:text('Health questionnaire')")
     assert_accessible(page, "health questionnaire")
+    # The questions speak to the patient, and name her when a relative fills it in.
+    assert page.is_checked("#filled_by-0")  # the link was sent to the patient
+    assert page.is_visible("legend:text-is('Are you pregnant or breastfeeding?')")
+    page.check("#filled_by-1")
+    assert page.is_visible("legend:text-is('Is Asha Verma pregnant or breastfeeding?')")
+    assert page.is_visible("text=Has Asha Verma ever had any of these?")
+    page.check("#filled_by-0")
+    assert page.is_visible("legend:text-is('Are you pregnant or breastfeeding?')")
+    # A question that follows from an answer shows once it is given.
+    assert not page.is_visible("#steroid_dose")
+    page.check("#medicine_steroids-0")  # yes
+    page.fill("#steroid_dose", "Dexamethasone 4 mg twice a day")
     page.check("#condition_heart-0")  # yes
     page.fill("#medicines", "Telmisartan 40 mg")
     page.click("button[value=save]")
@@ -170,10 +183,9 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     shot(page, "02c-questionnaire-errors")
     assert_accessible(page, "health questionnaire with errors")
     page.check("#spread-1")  # lymph nodes
-    for code in ("lung", "kidney", "liver", "seizures", "transplant", "infection", "autoimmune"):
-        page.check(f"#condition_{code}-1")  # no
-    page.check("#condition_thyroid-2")  # not sure
-    page.check("#condition_mood-1")
+    for name in FINISHED:  # every condition: no, but heart (yes) and thyroid (not sure)
+        if name.startswith("condition_") and name != "condition_heart":
+            page.check(f"#{name}-{2 if name == 'condition_thyroid' else 1}")
     page.check("#self_harm-0")
     page.check("#daily_activity-1")
     page.check("#can_stay-0")
@@ -208,6 +220,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert desk.is_visible("text=Can I keep working during treatment?")
     summary = desk.inner_text("section.consultant-summary")
     assert "Heart disease" in summary and "Not sure: Thyroid disease" in summary
+    assert "Takes steroids: Dexamethasone 4 mg twice a day" in summary
     assert "Interleukin-2" in summary and "Private health insurance" in summary
     shot(desk, "04-staff-appointment")
     assert_accessible(desk, "appointment page")

@@ -47,6 +47,46 @@ def test_what_a_consultant_looks_at_first(answers, looked_at_first):
     assert what_needs_care(answers)[0] == looked_at_first
 
 
+@pytest.mark.parametrize(
+    ("answers", "treatments", "looked_at_first"),
+    [
+        ({}, ["steroids"], ["Takes steroids"]),
+        ({"medicine_steroids": "no"}, ["chemotherapy", "steroids"], ["Takes steroids"]),
+        (
+            {"medicine_steroids": "yes", "steroid_dose": "Prednisolone 10 mg"},
+            ["steroids"],
+            ["Takes steroids: Prednisolone 10 mg"],
+        ),
+        ({"condition_transplant": "no"}, ["transplant"], [TRANSPLANT]),
+        ({"condition_transplant": "yes"}, ["transplant"], [TRANSPLANT]),
+        ({}, ["chemotherapy"], []),
+    ],
+)
+def test_steroids_and_a_transplant_ticked_on_the_booking_form_count_too(
+    answers, treatments, looked_at_first
+):
+    assert what_needs_care(answers, treatments)[0] == looked_at_first
+
+
+@pytest.mark.parametrize(
+    ("answers", "looked_at_first"),
+    [
+        ({"spread": ["brain"], "brain_treated": "treated"}, ["Spread to the brain (treated)"]),
+        ({"tobacco": "now"}, ["Uses tobacco now"]),
+        ({"tobacco": "stopped"}, []),
+        ({"alcohol": "most_days"}, ["Drinks alcohol on most days"]),
+        ({"alcohol": "sometimes"}, []),
+        ({"immune_side_effects": ["none"]}, []),
+        (
+            {"immune_side_effects": ["lung"]},
+            ["Immune side effects before: Lung inflammation (pneumonitis)"],
+        ),
+    ],
+)
+def test_the_questionnaires_newer_answers_a_consultant_looks_at_first(answers, looked_at_first):
+    assert what_needs_care(answers)[0] == looked_at_first
+
+
 def test_a_condition_the_patient_is_not_sure_of_is_listed_apart():
     needs_care, not_sure = what_needs_care({"condition_transplant": "not_sure"})
     assert needs_care == [] and not_sure == [TRANSPLANT]

@@ -72,6 +72,17 @@ class Question:
     # For a conditional question with a section: ``asked_when`` as the form's script reads
     # it ("another_question=answer,answer"), so the page hides it while it is not asked.
     show_when: str | None = None
+    # How a question that names "the patient" speaks to whoever answers it: to the patient
+    # ("Are you ..."), and to a relative, naming the patient ("Is {patient} ..."). The label
+    # stays the staff pages' wording.
+    voices: tuple[str, str] | None = None
+
+    def spoken(self, relative: bool, patient: str) -> str:
+        """The question as it is asked of the patient, or of a relative about the patient."""
+        if self.voices is None:
+            return self.label
+        to_patient, about_patient = self.voices
+        return about_patient.format(patient=patient) if relative else to_patient
 
     @property
     def conditional(self) -> bool:

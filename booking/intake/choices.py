@@ -267,13 +267,60 @@ CONDITIONS = [
     ("liver", "Liver disease (including cirrhosis)"),
     ("seizures", "Seizures or fits (epilepsy)"),
     ("transplant", "An organ or stem-cell transplant"),
-    ("infection", "An infection now: TB, hepatitis B or C, HIV, or another"),
+    ("infection_now", "An infection now: HIV, hepatitis C, or another being treated"),
+    ("tb_hepatitis_b", "TB or hepatitis B, at any time, even if it was treated"),
     (
         "autoimmune",
         "Autoimmune disease (rheumatoid arthritis, lupus, psoriasis, Crohn's, ulcerative colitis)",
     ),
     ("thyroid", "Thyroid disease (underactive or overactive thyroid)"),
+    ("diabetes", "Diabetes (sugar)"),
     ("mood", "Depression or anxiety, now or in the past"),
+    # Interferon can bring back or worsen these, so they are asked apart from low mood.
+    ("psychosis", "Bipolar disorder, psychosis or schizophrenia, at any time"),
+]
+# Asked by the earlier questionnaire and no longer: kept, and shown, for the answers that have
+# them (TB and hepatitis B, which matter even when treated, are now asked on their own).
+CONDITIONS_EARLIER = [
+    ("infection", "An infection now: TB, hepatitis B or C, HIV, or another (earlier question)"),
+]
+
+WHO_FILLS_IN = [
+    ("patient", "I am the patient"),
+    ("relative", "A relative or friend, for the patient"),
+    ("together", "The patient and I, together"),
+]
+
+# Side effects of earlier immunotherapy that change what can be offered next.
+IMMUNE_SIDE_EFFECTS = [
+    ("bowel", "Bad diarrhoea or bowel inflammation (colitis)"),
+    ("liver", "Liver inflammation (hepatitis) on blood tests"),
+    ("lung", "Lung inflammation (pneumonitis)"),
+    ("hormones", "Thyroid, adrenal or pituitary problems that need tablets"),
+    ("skin", "A severe or blistering rash"),
+    ("heart", "Heart inflammation (myocarditis)"),
+    ("other", "Something else"),
+    ("none", "None of these"),
+    ("not_sure", "Not sure"),
+]
+
+BRAIN_TREATED = [
+    ("treated", "Yes, with surgery or radiotherapy"),
+    ("not_yet", "Not treated yet"),
+    ("not_sure", "Not sure"),
+]
+
+TOBACCO = [
+    ("now", "Yes, now"),
+    ("stopped", "Used to, and stopped"),
+    ("never", "Never"),
+]
+
+ALCOHOL = [
+    ("most_days", "Yes, on most days"),
+    ("sometimes", "Yes, sometimes"),
+    ("stopped", "Used to, and stopped"),
+    ("never", "Never"),
 ]
 
 SELF_HARM = [
@@ -312,6 +359,9 @@ REPORTS = [
     ("scans", "Scan reports (CT, MRI, PET)"),
     ("discharge", "Hospital discharge summary"),
     ("blood", "Recent blood test reports"),
+    ("ecg", "ECG (heart tracing)"),
+    ("echo", "Echo (heart ultrasound) or MUGA scan"),
+    ("lung_function", "Lung function test (spirometry, PFT)"),
     ("none", "None of these yet"),
 ]
 

@@ -51,7 +51,10 @@ def _red_flags() -> str:
 def _questionnaire() -> str:
     """Its words: each question's label, hint and answers (not the rules, which are code)."""
     words = repr(
-        [(q.name, q.label, q.hint, q.choices) for q in questionnaire_questions.QUESTIONNAIRE]
+        [
+            (q.name, q.label, q.voices, q.hint, q.choices)
+            for q in questionnaire_questions.QUESTIONNAIRE
+        ]
     )
     return words + (TEMPLATES / "public/questionnaire.html").read_text(encoding="utf-8")
 

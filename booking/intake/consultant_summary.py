@@ -9,6 +9,7 @@ day, pregnancy); "missing" items are what the consult cannot go without.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,13 +17,17 @@ from ..core.models import Appointment
 from . import choices
 from .health_questionnaire import answers_of
 from .health_questionnaire import state as questionnaire_state
+from .questionnaire_questions import IMMUNOTHERAPY_THAT_MATTERS
 from .safety import BEFORE_CHECKLIST, Guidance, appointment_guidance, severity
 
 # High-dose IL-2 and most cytokine trials ask for ECOG 0-1; from ECOG 2 the consultant should
 # look first.
 LIMITED_ACTIVITY = {"2", "3", "4"}
-# Earlier immunotherapy that changes what can be offered next.
-EARLIER_IMMUNOTHERAPY_THAT_MATTERS = {"checkpoint", "interleukin2", "interferon"}
+BRAIN_TREATED_IN_SHORT = {
+    "treated": "treated",
+    "not_yet": "not treated yet",
+    "not_sure": "not sure whether treated",
+}
 
 
 @dataclass
@@ -53,7 +58,7 @@ def age_text(appointment: Appointment, today: date) -> str:
 
 def consultant_summary(appointment: Appointment, today: date) -> Summary:
     answers = answers_of(appointment.questionnaire)
-    needs_care, not_sure = what_needs_care(answers)
+    needs_care, not_sure = what_needs_care(answers, appointment.intake.treatment_list)
     return Summary(
         summary_lines(appointment, answers, today),
         needs_care,
@@ -62,31 +67,47 @@ def consultant_summary(appointment: Appointment, today: date) -> Summary:
     )
 
 
-def what_needs_care(answers: dict) -> tuple[list[str], list[str]]:
-    """The questionnaire's answers a consultant must look at first, one rule each; and the
+def what_needs_care(answers: dict, treatments: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """The questionnaire's answers a consultant must look at first, one rule each, with the
+    steroids and the transplant ticked as current treatment on the booking form; and the
     conditions the patient was not sure about."""
     needs_care: list[str] = []
     not_sure: list[str] = []
-    for code, words in choices.CONDITIONS:
+    for code, words in (*choices.CONDITIONS, *choices.CONDITIONS_EARLIER):
         answer = answers.get(f"condition_{code}")
-        if answer == "yes":
+        if answer == "yes" or (code == "transplant" and "transplant" in treatments):
             needs_care.append(words)
         elif answer == "not_sure":
             not_sure.append(words)
     if "brain" in answers.get("spread", []):
-        needs_care.append("Spread to the brain")
+        treated = BRAIN_TREATED_IN_SHORT.get(answers.get("brain_treated") or "")
+        needs_care.append("Spread to the brain" + (f" ({treated})" if treated else ""))
     activity = answers.get("daily_activity")
     if activity in LIMITED_ACTIVITY:
         needs_care.append(f"Daily activity limited (ECOG {activity})")
     if answers.get("pregnancy") in {"pregnant", "breastfeeding"}:
         needs_care.append(choices.label(choices.PREGNANCY, answers["pregnancy"]))
-    if answers.get("medicine_steroids") == "yes":
-        needs_care.append("Takes steroids")
+    if answers.get("medicine_steroids") == "yes" or "steroids" in treatments:
+        dose = answers.get("steroid_dose")
+        needs_care.append(f"Takes steroids: {dose}" if dose else "Takes steroids")
     earlier = answers.get("earlier_immunotherapy", [])
-    if set(earlier) & EARLIER_IMMUNOTHERAPY_THAT_MATTERS:
-        needs_care.append("Has had: " + _labels(choices.EARLIER_IMMUNOTHERAPY, earlier))
+    if set(earlier) & IMMUNOTHERAPY_THAT_MATTERS:
+        line = "Has had: " + _labels(choices.EARLIER_IMMUNOTHERAPY, earlier)
+        if last := answers.get("last_immunotherapy"):
+            line += f" (last dose {last})"
+        needs_care.append(line)
+    side_effects = set(answers.get("immune_side_effects", [])) - {"none", "not_sure"}
+    if side_effects:
+        codes = [code for code, _ in choices.IMMUNE_SIDE_EFFECTS if code in side_effects]
+        needs_care.append(
+            "Immune side effects before: " + _labels(choices.IMMUNE_SIDE_EFFECTS, codes)
+        )
     if answers.get("bad_reactions") == "yes":
         needs_care.append("A bad reaction to an earlier cancer treatment")
+    if answers.get("tobacco") == "now":
+        needs_care.append("Uses tobacco now")
+    if answers.get("alcohol") == "most_days":
+        needs_care.append("Drinks alcohol on most days")
     return needs_care, not_sure
 
 

@@ -22,6 +22,7 @@ from ..core.models import Appointment, Questionnaire, StaffUser
 from ..core.statuses import AppointmentStatus, QuestionnaireStatus
 from ..extensions import Session
 from . import choices
+from .questionnaire_questions import kept_from_earlier
 from .urgent_call_backs import acknowledge_period, open_case
 
 # Answers that show the crisis line at once, and ask staff to follow up.
@@ -69,13 +70,16 @@ def save(
     now: datetime,
     actor: Actor,
 ) -> Questionnaire:
-    """Store the answers (replacing earlier ones) and raise any follow-up. The caller commits.
+    """Store the answers (replacing earlier ones, but keeping those to questions no longer
+    asked) and raise any follow-up. The caller commits.
 
     A reason that is new since staff last recorded a follow-up asks for one again; a reason
     that was already followed up does not."""
     if not can_edit(appointment, now):
         raise QuestionnaireClosed()
     questionnaire = appointment.questionnaire
+    # An answer to a question the form no longer asks is not the patient's to lose by saving.
+    answers = {**kept_from_earlier(answers_of(questionnaire)), **answers}
     if questionnaire is None:
         questionnaire = Questionnaire(started_at=now, status=QuestionnaireStatus.STARTED)
         appointment.questionnaire = questionnaire

@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from ..core.audit import Actor
 from ..core.timeutil import now_utc
+from ..core.tokens import reader_of_token
 from ..extensions import csrf, db, limiter
 from ..intake import choices
 from ..intake.health_questionnaire import (
@@ -20,13 +21,20 @@ from ..intake.health_questionnaire import (
     save,
     shows_crisis_line,
 )
+from ..intake.questionnaire_questions import QUESTIONNAIRE
+from ..messages.readers import reader_of
 from ..web.questionnaire_form import NEEDED, QuestionnaireForm
 from . import bp
-from .manage import _load, ask_the_clinic, is_discreet, manage_rate_limit
+from .manage import _load, ask_the_clinic, manage_rate_limit
+
+# The rule by which the page's script shows each question asked only after another answer.
+SHOWN_WHEN = {question.name: question.show_when for question in QUESTIONNAIRE if question.show_when}
 
 
-def _page(appointment, token, form, status=200, notice=None):
+def _page(appointment, reader, token, form, status=200, notice=None):
     answers = form.answers()
+    relative = form.filled_by.data == "relative"
+    form.speak(relative, appointment.patient_name)
     return (
         render_template(
             "public/questionnaire.html",
@@ -37,7 +45,10 @@ def _page(appointment, token, form, status=200, notice=None):
             editable=can_edit(appointment, now_utc()),
             choices=choices,
             needed=NEEDED,
+            show_when=SHOWN_WHEN,
             crisis_line=shows_crisis_line(answers),
+            thoughts_in_the_past=answers.get("self_harm") == "past",
+            relative=relative,
         ),
         status,
     )
@@ -51,15 +62,19 @@ def questionnaire(token):
     appointment, gone = _load(token, now)
     if gone:
         return gone
-    if is_discreet(appointment, token):
+    reader = reader_of(appointment, reader_of_token(db.session, token))
+    if reader.discreet:
         return ask_the_clinic(appointment)
     if request.method == "GET":
-        form = QuestionnaireForm(formdata=None, data=answers_of(appointment.questionnaire))
-        return _page(appointment, token, form)
+        answers = answers_of(appointment.questionnaire)
+        # Until answered, the questions speak to whoever the link was sent to.
+        answers.setdefault("filled_by", "patient" if reader.is_patient else "relative")
+        form = QuestionnaireForm(formdata=None, data=answers)
+        return _page(appointment, reader, token, form)
 
     form = QuestionnaireForm()
     if not can_edit(appointment, now):
-        return _page(appointment, token, form, status=409)
+        return _page(appointment, reader, token, form, status=409)
     finishing = request.form.get("action") == "send"
     valid = form.validate_on_submit()
     if valid and finishing:
@@ -71,7 +86,7 @@ def questionnaire(token):
                 "For your security this form timed out. Your answers are kept below: "
                 "please press the button again."
             )
-        return _page(appointment, token, form, status=422, notice=notice)
+        return _page(appointment, reader, token, form, status=422, notice=notice)
     try:
         save(
             db.session,
@@ -83,11 +98,11 @@ def questionnaire(token):
         )
     except QuestionnaireClosed:
         db.session.rollback()
-        return _page(appointment, token, form, status=409)
+        return _page(appointment, reader, token, form, status=409)
     db.session.commit()
     if shows_crisis_line(form.answers()):
         # The crisis line is on the page at once, above the form, as well as a call from staff.
-        return _page(appointment, token, form, notice=_saved_message(finishing))
+        return _page(appointment, reader, token, form, notice=_saved_message(finishing))
     flash(_saved_message(finishing))
     return redirect(url_for(".questionnaire", token=token))
 

@@ -47,6 +47,17 @@ class QuestionnaireForm(FlaskForm):
             values[question.name] = data
         return values
 
+    def speak(self, relative: bool, patient: str) -> None:
+        """Word each question for whoever fills it in: to the patient, or to a relative,
+        naming the patient. Each field keeps both wordings, and the page's script switches
+        them when the answer to "Who is filling this in?" changes."""
+        for question in QUESTIONNAIRE:
+            if question.voices is None:
+                continue
+            field = self[question.name]
+            field.voices = (question.spoken(False, patient), question.spoken(True, patient))
+            field.label.text = field.voices[relative]
+
     def check_finished(self) -> bool:
         """Add an error to each question that sending as finished needs; True when none is
         missing."""
