@@ -162,6 +162,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert page.is_visible("h1:text('Health questionnaire')")
     assert_accessible(page, "health questionnaire")
     # The questions speak to the patient, and name her when a relative fills it in.
+    page.wait_for_load_state("load")  # the page's script is running
     assert page.is_checked("#filled_by-0")  # the link was sent to the patient
     assert page.is_visible("legend:text-is('Are you pregnant or breastfeeding?')")
     page.check("#filled_by-1")
@@ -281,7 +282,12 @@ def test_booking_form_with_errors_is_accessible(browser, live):
     page.wait_for_url("**/book/details")
     page.click("button.primary")
     assert page.is_visible("text=Please check these answers")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # The summary is on screen before the page's script has run: wait for the script to
+    # give it the focus (this fails after the timeout if it never does).
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.classList.contains('error-summary')",
+        timeout=5000,
+    )
     shot(page, "07-booking-errors")
     assert_accessible(page, "booking form with errors")
 
