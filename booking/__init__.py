@@ -202,11 +202,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .public import bp as public_bp
     from .staff import bp as staff_bp
+    from .web import assets
     from .web.health import bp as health_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(health_bp)
+    assets.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -43,6 +43,8 @@ def offered_slots(html: str) -> list[str]:
 # Every tag the email templates write; anything else in an HTML part came from somewhere else.
 EMAIL_TAGS = {
     "html",
+    "head",
+    "meta",
     "body",
     "p",
     "div",

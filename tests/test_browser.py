@@ -330,7 +330,7 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
 def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     """Staff pages at phone width: the list's rows are cards with their column names, the
     patients' header and emergency footer are gone, and cancelling asks first."""
-    create_staff("reception@clinic.example")
+    create_staff("reception@clinic.example", role="admin")
     reference = book_at(clinic_slot(3), datetime.now(UTC)).appointment.reference
     db.session.remove()
     desk = new_context(browser, viewport=PHONE).new_page()
@@ -366,6 +366,30 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
     assert_accessible(desk, "weekly hours grid")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"
+
+    # No staff page scrolls sideways on a phone.
+    too_wide = {}
+    for path in (
+        "/staff/",
+        "/staff/appointments",
+        f"/staff/appointments/{reference}",
+        f"/staff/appointments/{reference}/move",
+        f"/staff/appointments/{reference}/contact",
+        "/staff/availability",
+        "/staff/emails",
+        "/staff/waitlist",
+        "/staff/questions",
+        "/staff/clinical-review",
+        "/staff/book",
+        "/staff/accounts",
+        "/staff/audit",
+        "/staff/password",
+    ):
+        desk.goto(live.url + path)
+        width = desk.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            too_wide[path] = width
+    assert too_wide == {}
 
 
 def all_emails(folder: Path) -> list:

@@ -204,8 +204,10 @@ def test_delete_my_data_erases_every_trace_and_keeps_the_skeleton(client, booked
 
     # The link now says so; asking again changes nothing.
     gone = client.get(f"/manage/{token}")
-    assert gone.status_code == 404 and "Your data is deleted" in gone.get_data(as_text=True)
-    assert client.get(f"/manage/{token}/data.json").status_code == 404
+    assert gone.status_code == 200 and "Your data is deleted" in gone.get_data(as_text=True)
+    download = client.get(f"/manage/{token}/data.json")
+    assert download.status_code == 200 and download.mimetype == "text/html"
+    assert "Your data is deleted" in download.get_data(as_text=True)
     events = db.session.scalars(
         sa.select(AuditEvent.detail).where(AuditEvent.action == "data_erased")
     ).all()
@@ -407,4 +409,6 @@ def test_choosing_a_new_time_after_the_data_went_fills_in_only_what_is_left(clie
     db.session.commit()
     again = client.get(held.headers["Location"])  # the session still names the old booking
     assert again.status_code == 200 and CANARIES[0] not in again.get_data(as_text=True)
-    assert client.get(f"/manage/{token}/rebook").status_code == 404
+    rebook = client.get(f"/manage/{token}/rebook")
+    assert rebook.status_code == 200 and "Your data is deleted" in rebook.get_data(as_text=True)
+    assert CANARIES[0] not in rebook.get_data(as_text=True)

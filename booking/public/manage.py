@@ -51,8 +51,14 @@ def _gone(title: str, message: str, token: str | None = None, discreet: bool = F
             token=None if discreet else token,
             discreet=discreet,
         ),
-        404,
+        _status_of_a_link_that_worked(),
     )
+
+
+def _status_of_a_link_that_worked() -> int:
+    """A link to a booking that was cancelled, took place or was deleted is not broken: its
+    page answers 200 (a request to change it, 409). 404 is for links that never existed."""
+    return 409 if request.method == "POST" else 200
 
 
 def is_discreet(appointment: Appointment, token: str) -> bool:
@@ -70,8 +76,10 @@ def ask_the_clinic(appointment: Appointment):
 
 
 def gone_page(appointment: Appointment | None):
-    """The page for a link that finds no booking, or a booking whose data is erased."""
+    """The page for a link that finds no booking (404), or a booking whose data is erased."""
+    status = _status_of_a_link_that_worked()
     if appointment is None or appointment.erased_at is None:
+        status = 404
         title = "This link does not work"
         message = (
             "It may be mistyped or incomplete. Please use the link in your most recent email, "
@@ -85,7 +93,7 @@ def gone_page(appointment: Appointment | None):
             f"{format_local(appointment.erased_at, zone_)}. We keep only its reference, time and "
             "status."
         )
-    return render_template("public/manage_gone.html", title=title, message=message), 404
+    return render_template("public/manage_gone.html", title=title, message=message), status
 
 
 def _load(token: str, now: datetime):
