@@ -125,6 +125,7 @@ VALID_ANSWERS = {
     "insurer": "Star Health",
     "tpa": "Medi Assist",
     "policy_holder": "Ravi Verma",
+    "card_holder": "spouse",
     "policy_after_diagnosis": "no",
     "red_flags": ["none"],
     "own_questions": "Can I keep working during treatment?",

@@ -9,9 +9,11 @@ import gzip
 import re
 
 import brotli
+import sqlalchemy as sa
 
 from booking.extensions import db
 from tests.databases import BOTH_DATABASES
+from tests.helpers import error_for
 
 
 def summary_and_form(page: str) -> tuple[str, str]:
@@ -131,3 +133,29 @@ def test_the_skip_link_takes_keyboard_users_to_the_days(client, consultant):
     page = client.get("/book?tz=Asia/Kolkata").get_data(as_text=True)
     assert page.index('href="#days">Skip to the free days</a>') < page.index('href="#main"')
     assert 'id="days"' in page
+
+
+def test_whose_card_it_is_is_asked_for_the_schemes_that_cover_a_family(
+    client, consultant, booking_form, staff_client
+):
+    from booking.core.models import Appointment
+
+    father_s_card = booking_form(payment_routes=["cghs"], card_holder=None, insurer=None)
+    response = client.post("/book", data=father_s_card)
+    assert response.status_code == 422
+    assert "Tell us whose card or policy it is" in error_for(
+        response.get_data(as_text=True), "card_holder"
+    )
+    assert client.post("/book", data={**father_s_card, "card_holder": "parent"}).status_code == 302
+    appointment = db.session.scalars(sa.select(Appointment)).one()
+    assert appointment.intake.card_holder == "parent"
+    page = staff_client.get(f"/staff/appointments/{appointment.reference}").get_data(as_text=True)
+    assert "The father&#39;s or mother&#39;s" in page
+
+    # Paying themselves, nobody is asked, and an answer sent anyway is not kept.
+    own = booking_form(
+        slot_index=1, payment_routes=["self_pay"], card_holder="spouse", insurer=None
+    )
+    assert client.post("/book", data=own).status_code == 302
+    kept = db.session.scalars(sa.select(Appointment.id).order_by(Appointment.id)).all()
+    assert db.session.get(Appointment, kept[-1]).intake.card_holder is None

@@ -792,3 +792,38 @@ def test_0020_rewords_untouched_seed_questions_as_drafts_and_leaves_the_clinics_
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0021_leaves_whose_card_unasked_for_bookings_made_before(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0020"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-CARD01", "2027-03-01")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO intake (appointment_id, cancer_type, stage, diagnosed, treatments,"
+                " has_insurance, payment_routes) VALUES (1, 'breast', '2', 'lt3m', 'none', 'no',"
+                " 'cghs,self_pay')"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        row = db.session.execute(sa.text("SELECT payment_routes, card_holder FROM intake")).one()
+        assert tuple(row) == ("cghs,self_pay", None)
+        db.session.execute(sa.text("UPDATE intake SET card_holder = 'parent'"))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0020"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT payment_routes FROM intake")) == "cghs,self_pay"
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

@@ -279,6 +279,18 @@ BOOKING_QUESTIONS: tuple[Question, ...] = (
         max_length=120,
     ),
     Question(
+        "card_holder",
+        "Whose card or policy is it?",
+        "radio",
+        tuple(choices.CARD_HOLDERS),
+        required="Tell us whose card or policy it is, or choose 'Not sure'.",
+        asked_when=_ticked("payment_routes", *sorted(choices.CARD_ROUTES)),
+        section="payment",
+        show_when="payment_routes=" + ",".join(sorted(choices.CARD_ROUTES)),
+        hint="Only for insurance or a scheme card. Many cards also cover the holder's family: "
+        "a father's CGHS card, an ex-serviceman husband's ECHS card.",
+    ),
+    Question(
         "policy_after_diagnosis",
         "Was the policy bought after the cancer was diagnosed?",
         "radio",

@@ -93,6 +93,24 @@ PAYMENT_ROUTES = [
     ("not_sure", "Not sure, we need help with this"),
 ]
 INSURED_ROUTES = {"private_insurance", "employer_insurance"}
+# The routes whose card or policy often belongs to someone else in the family.
+CARD_ROUTES = INSURED_ROUTES | {
+    "pmjay",
+    "cghs",
+    "echs",
+    "esic",
+    "employer_scheme",
+    "capf",
+    "state_employee",
+}
+CARD_HOLDERS = [
+    ("patient", "The patient's own"),
+    ("spouse", "The husband's or wife's"),
+    ("parent", "The father's or mother's"),
+    ("child", "A son's or daughter's"),
+    ("other_family", "Another family member's"),
+    ("not_sure", "Not sure"),
+]
 
 # The patient's agreement when someone else books for them.
 PATIENT_AGREES = [
