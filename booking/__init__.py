@@ -231,9 +231,14 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(email_kind_words)
     app.add_template_filter(plain_words.readable, "readable_log")
     # Phone numbers are stored in E.164 (+919876543210) and read as people write them.
-    from .messages.notifications import readable_phone
+    from .core.phones import phone_hint, readable_phone
 
     app.add_template_filter(readable_phone)
+
+    @app.template_global("phone_hint")
+    def _phone_hint(zone_name: str | None) -> str:
+        return phone_hint(zone_name, app.config["DEFAULT_PHONE_REGION"])
+
     # Whom staff call about a booking: the relative, when the messages go to them.
     from .messages.readers import messages_to_words, numbers_to_call
 

@@ -130,6 +130,7 @@ def book_with_the_keyboard(page):
     type_into(page, "#insurer", "Star Health")
     type_into(page, "#tpa", "Medi Assist")
     choose_radio(page, "policy_after_diagnosis", 1)  # No
+    choose_radio(page, "card_holder", 0)  # the patient's own
     type_into(page, "#own_questions", "Can I keep working during treatment?")
     choose_radio(page, "consult_mode", 1)
     tab_to(page, "#consent_health")

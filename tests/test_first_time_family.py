@@ -159,3 +159,46 @@ def test_whose_card_it_is_is_asked_for_the_schemes_that_cover_a_family(
     assert client.post("/book", data=own).status_code == 302
     kept = db.session.scalars(sa.select(Appointment.id).order_by(Appointment.id)).all()
     assert db.session.get(Appointment, kept[-1]).intake.card_holder is None
+
+
+A_DAUGHTER_IN_NEW_JERSEY = {
+    "booked_by": "caregiver",
+    "booker_name": "Meera Shah",
+    "booker_relationship": "daughter",
+    "booker_email": "meera@example.com",
+    "booker_phone": "(201) 555-0134",
+    "patient_agrees": "yes",
+    "relative_channel": "email",
+    "timezone": "America/New_York",
+}
+
+
+def test_a_daughter_abroad_types_her_number_as_she_knows_it(
+    client, consultant, booking_form, staff_client
+):
+    from booking.core.models import Appointment
+
+    wrong = booking_form(**{**A_DAUGHTER_IN_NEW_JERSEY, "booker_phone": "555-01"})
+    response = client.post("/book", data=wrong)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    # The example is from her own country, beside the field and in its hint.
+    assert "like +1 201-555-0123" in error_for(page, "booker_phone")
+    assert "With the country code, for example +1 201-555-0123." in page
+    assert 'value="555-01"' in page  # kept as typed
+
+    # Her mother's Indian number, typed without +91, is read as Indian.
+    mine = booking_form(**A_DAUGHTER_IN_NEW_JERSEY, patient_phone="98765 43210")
+    assert client.post("/book", data=mine).status_code == 302
+    appointment = db.session.scalars(sa.select(Appointment)).one()
+    assert appointment.booker_phone == "+12015550134"
+    assert appointment.patient_phone == "+919876543210"
+    shown = staff_client.get(f"/staff/appointments/{appointment.reference}").get_data(as_text=True)
+    assert ">+1 201-555-0134</a>" in shown and ">+91 98765 43210</a>" in shown
+    assert ">+919876543210<" not in shown and ">+12015550134<" not in shown
+
+
+def test_in_india_the_hint_and_the_example_are_indian(client, consultant, booking_form):
+    response = client.post("/book", data=booking_form(patient_phone="12345"))
+    page = response.get_data(as_text=True)
+    assert "like +91 98765 43210" in error_for(page, "patient_phone")

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-import phonenumbers
 from flask import current_app, render_template
 
 from ..core.models import Appointment
+from ..core.phones import readable_phone
 from ..core.statuses import Channel, MessageKind, Reader
 from ..core.timeutil import clinic_zone, format_local, format_waiting, zone
 from ..intake import choices
@@ -68,15 +68,6 @@ def times(appointment: Appointment, timezone: str | None = None) -> dict[str, st
         "clinic_zone": config["CLINIC_TIMEZONE"],
         "same_zone": str(patient_tz) == config["CLINIC_TIMEZONE"],
     }
-
-
-def readable_phone(e164: str) -> str:
-    """``+919876543210`` as ``+91 98765 43210``: stored in E.164, shown the way people read it."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def consult_how(appointment: Appointment, reader: ReaderOf | None = None) -> str:

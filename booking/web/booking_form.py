@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -24,6 +23,7 @@ from wtforms import (
 from wtforms.validators import Length, ValidationError
 
 from ..appointments.bookings import BookingRequest
+from ..core.phones import NotAPhoneNumber, read_phone
 from ..core.statuses import Reader
 from ..core.timeutil import clinic_today
 from ..intake import choices
@@ -202,7 +202,7 @@ class BookingForm(TimeChoiceForm):
             return
         if not field.data:
             raise ValidationError("Enter your own phone number, so the clinic can reach you too.")
-        field.data = checked_phone(field.data)
+        field.data = checked_phone(field.data, self.timezone.data)
 
     def validate_patient_agrees(self, field):
         if self.booked_by.data != "caregiver":
@@ -241,7 +241,7 @@ class BookingForm(TimeChoiceForm):
         field.data = checked_email(field.data)
 
     def validate_patient_phone(self, field):
-        field.data = checked_phone(field.data)
+        field.data = checked_phone(field.data, self.timezone.data)
 
     def validate_treatments(self, field):
         chosen = field.data or []
@@ -377,16 +377,14 @@ def checked_email(value: str | None) -> str:
     return result.ascii_email or result.normalized
 
 
-def checked_phone(value: str | None) -> str:
-    """The number in international (E.164) form, or a :class:`ValidationError`."""
-    message = "Enter a phone number with its country code, like +91 98765 43210."
+def checked_phone(value: str | None, zone_name: str | None = None) -> str:
+    """The number in international (E.164) form, read as one of the country of ``zone_name``
+    (the browser's zone) or of the clinic's; or a :class:`ValidationError` with an example for
+    that country."""
     try:
-        number = phonenumbers.parse(value or "", current_app.config["DEFAULT_PHONE_REGION"])
-    except phonenumbers.NumberParseException:
-        raise ValidationError(message) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(message)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return read_phone(value, zone_name, current_app.config["DEFAULT_PHONE_REGION"])
+    except NotAPhoneNumber as error:
+        raise ValidationError(str(error)) from None
 
 
 def valid_submission_key(value: str | None) -> bool:
@@ -434,7 +432,7 @@ class WaitlistForm(FlaskForm):
         field.data = checked_email(field.data)
 
     def validate_phone(self, field):
-        field.data = checked_phone(field.data)
+        field.data = checked_phone(field.data, self.timezone.data)
 
     def validate_weekdays(self, field):
         if not field.data:
