@@ -14,6 +14,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from .appointments.drafts import clear_expired_drafts
 from .appointments.waitlist import make_offers
 from .core.timeutil import now_utc
 from .extensions import db
@@ -76,6 +77,7 @@ def _reminders_holds_and_offers() -> None:
     while queue_due_reminders(db.session, now_utc()).claimed:
         pass
     clear_all_expired(db.session, now_utc())
+    clear_expired_drafts(db.session, now_utc())
     make_offers(db.session, now_utc())
 
 

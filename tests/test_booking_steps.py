@@ -89,7 +89,7 @@ def test_a_chosen_time_is_held_for_that_browser_only(app, client, consultant):
     response = choose(client, target)
     assert response.status_code == 303 and response.headers["Location"].endswith("/book/details")
     details = client.get("/book/details").get_data(as_text=True)
-    assert re.search(r"Held for you until \d\d:\d\d", details)
+    assert re.search(r"We keep it for you until \d\d:\d\d", details)
     assert f'name="slot" value="{target}"' in details
 
     other = app.test_client()

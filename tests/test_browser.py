@@ -96,12 +96,29 @@ def choose_a_time_with_the_keyboard(page):
     tab_to(page, "button.primary")
     page.keyboard.press("Enter")
     page.wait_for_url("**/book/details")
-    assert page.is_visible("text=Held for you until")
+    assert page.is_visible("text=We keep it for you until")
+
+
+def continue_with_the_keyboard(page, to_step: int) -> None:
+    tab_to(page, "button.primary")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/book/details?step={to_step}")
+    page.wait_for_load_state("load")
+    assert page.is_visible(f"text=Step {to_step} of 5")
 
 
 def book_with_the_keyboard(page):
     choose_a_time_with_the_keyboard(page)
+    assert page.is_visible("text=Step 1 of 5")
+    assert page.is_visible("text=We keep it for you until")
     choose_radio(page, "booked_by", 0)
+    type_into(page, "#patient_name", "Asha Verma")
+    type_into(page, "#patient_email", "asha.verma@example.com")
+    type_into(page, "#birth_date", "15/08/1962")
+    type_into(page, "#patient_phone", "+91 98765 43210")
+    choose_radio(page, "preferred_channel", 0)
+    continue_with_the_keyboard(page, 2)
+
     assert page.is_hidden("#guidance-cancer-team")
     tab_to(page, "#red_flags-8")  # a temperature of 38 °C or more: call the cancer team now
     page.keyboard.press("Space")
@@ -112,17 +129,18 @@ def book_with_the_keyboard(page):
     assert page.is_hidden("#guidance-emergency")
     shot(page, "01b-red-flag-guidance")
     assert_accessible(page, "booking form with safety guidance shown")
-    type_into(page, "#patient_name", "Asha Verma")
-    type_into(page, "#patient_email", "asha.verma@example.com")
-    type_into(page, "#birth_date", "15/08/1962")
-    type_into(page, "#patient_phone", "+91 98765 43210")
-    choose_radio(page, "preferred_channel", 0)
+    continue_with_the_keyboard(page, 3)
+
+    # The guidance stays at the top of the steps that follow.
+    assert "Call your cancer team now, day or night" in page.inner_text(".urgent")
     choose_radio(page, "therapy", 0)  # interleukin-2
     choose_option(page, "#cancer_type", 1)  # Melanoma
     choose_option(page, "#stage", 3)
     choose_option(page, "#diagnosed", 1)
     tab_to(page, "#treatments-10")  # Cytokine therapy: interferon
     page.keyboard.press("Space")
+    continue_with_the_keyboard(page, 4)
+
     assert page.is_hidden("#insurer"), "insurer asked before the patient said they are insured"
     tab_to(page, "#payment_routes-0")  # private health insurance
     page.keyboard.press("Space")
@@ -131,6 +149,12 @@ def book_with_the_keyboard(page):
     type_into(page, "#tpa", "Medi Assist")
     choose_radio(page, "policy_after_diagnosis", 1)  # No
     choose_radio(page, "card_holder", 0)  # the patient's own
+    continue_with_the_keyboard(page, 5)
+
+    check = page.inner_text("section.check-answers")
+    assert "Asha Verma" in check and "Melanoma" in check and "Star Health" in check
+    shot(page, "01c-check-your-answers")
+    assert_accessible(page, "the last step with the check of every answer")
     type_into(page, "#own_questions", "Can I keep working during treatment?")
     choose_radio(page, "consult_mode", 1)
     tab_to(page, "#consent_health")
@@ -302,20 +326,45 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page.check("#slot-0")
     page.click("button.primary")
     page.wait_for_url("**/book/details")
+    assert page.is_visible("text=Step 1 of 5")
     page.check("#booked_by-0")
-    page.check("#red_flags-0")  # chest pain
-    assert page.is_hidden("#guidance-emergency")  # no script: the confirmation says it
     page.fill("#patient_name", "Asha Verma")
     page.fill("#patient_email", "asha.verma@example.com")
     page.fill("#patient_phone", "+91 98765 43210")
     page.fill("#birth_date", "15/08/1962")
     page.check("#preferred_channel-0")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=2")
+    page.check("#red_flags-0")  # chest pain
+    assert page.is_hidden("#guidance-emergency")  # no script: the next page says it
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=3")
+    assert "Call 112 or 108 now" in page.inner_text(".urgent")
     page.check("#therapy-2")  # not sure
     page.select_option("#cancer_type", "melanoma")
     page.select_option("#stage", "3")
     page.select_option("#diagnosed", "lt3m")
     page.check("#treatments-0")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=4")
     page.check("input[name=payment_routes][value=self_pay]")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=5")
+    # Back to step 2 and forward again: nothing is lost.
+    page.click("button[value=back]")
+    page.wait_for_url("**/book/details?step=4")
+    assert page.is_checked("input[name=payment_routes][value=self_pay]")
+    page.click("button[value=back]")
+    page.wait_for_url("**/book/details?step=3")
+    page.click("button[value=back]")
+    page.wait_for_url("**/book/details?step=2")
+    assert page.is_checked("#red_flags-0")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=3")
+    assert page.input_value("#cancer_type") == "melanoma"
+    page.click("button.primary")
+    page.click("button.primary")
+    page.wait_for_url("**/book/details?step=5")
     page.check("#consult_mode-0")
     page.check("#consent_health")
     page.click("button.primary")
@@ -424,13 +473,7 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page = new_context(browser, viewport=PHONE).new_page()
         page.goto(f"{live.url}/book")
         choose_a_time_with_the_keyboard(page)
-        assert not page.is_visible("#knows_diagnosis")  # asked only of a relative
         page.check("#booked_by-1")
-        assert page.is_visible("#knows_diagnosis") and not page.is_visible("#speaks_first")
-        page.check("#knows_diagnosis-2")  # no, not yet
-        page.check("#speaks_first-0")  # the family first
-        consent = page.inner_text("label[for=consent_health]")
-        assert consent.startswith("The patient agrees (or I am their legal guardian)")
         page.fill("#booker_name", "Ravi Kumar")
         page.fill("#booker_relationship", "son")
         page.fill("#booker_email", "ravi@example.com")
@@ -438,18 +481,35 @@ def test_a_son_books_for_his_mother_on_whatsapp_and_the_desk_reads_the_message_l
         page.check("#relative_channel-2")  # WhatsApp, for Ravi too
         page.check("#patient_agrees-1")  # not yet
         page.check("#messages_to-2")  # both of us
-        page.check("input[name=red_flags][value=none]")
         page.fill("#patient_name", "Kamla Devi")
         page.fill("#patient_email", "kamla@example.com")
         page.fill("#birth_date", "15/08/1958")
         page.fill("#patient_phone", "+91 98765 43210")
         page.check("#preferred_channel-2")  # WhatsApp
+        page.click("button.primary")
+        page.wait_for_url("**/book/details?step=2")
+        page.wait_for_load_state("load")
+        legend = page.inner_text("#red_flags legend")
+        assert legend.startswith("Right now, or in the last 24 hours, does the patient")
+        page.check("input[name=red_flags][value=none]")
+        page.click("button.primary")
+        page.wait_for_url("**/book/details?step=3")
+        page.wait_for_load_state("load")
+        assert page.is_visible("#knows_diagnosis") and not page.is_visible("#speaks_first")
+        page.check("#knows_diagnosis-2")  # no, not yet
+        page.check("#speaks_first-0")  # the family first
         page.check("#therapy-0")
         page.select_option("#cancer_type", "melanoma")
         page.select_option("#stage", "3")
         page.select_option("#diagnosed", "3to12m")
         page.check("#treatments-0")
+        page.click("button.primary")
+        page.wait_for_url("**/book/details?step=4")
         page.check("input[name=payment_routes][value=self_pay]")
+        page.click("button.primary")
+        page.wait_for_url("**/book/details?step=5")
+        consent = page.inner_text("label[for=consent_health]")
+        assert consent.startswith("The patient agrees (or I am their legal guardian)")
         page.check("#consult_mode-0")
         page.check("#consent_health")
         page.click("button.primary")

@@ -62,10 +62,12 @@ def test_booking_page_names_the_numbers_before_anything_is_filled_in(client, con
     assert "(Mon-Sat 09:00-18:00)" in page  # the header's phone line says when it is answered
     footer = page[page.index('<footer class="site-footer">') :]
     assert 'href="tel:112"' in footer and 'href="tel:108"' in footer and "14416" in footer
-    # The checklist comes right after "who is booking", before the contact details.
-    assert page.index('id="red_flags"') < page.index('id="patient_name"')
+    # The checklist is the step right after who is booking and how to reach the patient.
+    assert 'id="patient_name"' in page and 'id="red_flags"' not in page
+    safety = client.get("/book/details?step=2").get_data(as_text=True)
+    assert "Step 2 of 5" in safety and "Need help right now?" in safety
     assert (
-        'legend data-self="Right now, or in the last 24 hours, do you have any of these?"' in page
+        'legend data-self="Right now, or in the last 24 hours, do you have any of these?"' in safety
     )
 
 

@@ -120,7 +120,7 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
     response = client.get(link)
     assert response.status_code == 302 and response.headers["Location"].endswith("/book/details")
     details = client.get("/book/details").get_data(as_text=True)
-    assert "Held for you until" in details
+    assert "We keep it for you until" in details
     # What they gave when joining is filled in already.
     assert 'value="Second"' in details and 'value="second@example.com"' in details
     answers = dict(

@@ -723,3 +723,18 @@ class ClinicalSignOff(Model):
     approved_by: so.Mapped[StaffUser] = so.relationship()
 
     __table_args__ = (sa.UniqueConstraint("item", "content_hash"),)
+
+
+class BookingDraft(Model):
+    """The answers a browser has given so far on the details steps, kept while it holds a
+    time: across Back, a reload and a change of time. Encrypted (they are health data), keyed
+    by the same hash that names the browser's hold, and gone once booked or expired."""
+
+    __tablename__ = "booking_draft"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    holder_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    # The form's fields as they were sent: a JSON object of field name to list of values.
+    answers: so.Mapped[str] = so.mapped_column(EncryptedText())
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)

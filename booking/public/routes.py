@@ -36,6 +36,7 @@ PATIENT = Flow(
     submit_endpoint="public.book_submit",
     time_template="public/book_time.html",
     details_template="public/book.html",
+    in_steps=True,
 )
 
 

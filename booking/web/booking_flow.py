@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 
 from ..appointments.bookings import (
     AlreadyBooked,
@@ -29,6 +30,7 @@ from ..appointments.bookings import (
     find_by_submission,
 )
 from ..appointments.changes import staff_rules
+from ..appointments.drafts import drop_draft, load_draft, save_draft
 from ..appointments.waitlist import OFFER_KEY
 from ..core.audit import Actor
 from ..core.models import Appointment, SlotClaim, WaitlistOffer
@@ -36,10 +38,29 @@ from ..core.statuses import AppointmentStatus
 from ..core.timeutil import clinic_zone, now_utc, zone
 from ..extensions import db
 from ..intake import choices
+from ..intake.safety import Guidance, guidance_for, is_urgent
 from ..scheduling.availability import SlotRules, free_slots, slot_rules
 from ..scheduling.chosen_time import consultants_free_at
-from ..scheduling.holds import HoldRefused, current_hold, held_claim, hold_and_commit, holder_hash
+from ..scheduling.holds import (
+    HoldRefused,
+    current_hold,
+    held_claim,
+    hold_and_commit,
+    hold_period,
+    holder_hash,
+)
 from .booking_form import BookingForm, TimeForm, valid_submission_key
+from .details_steps import (
+    LAST,
+    STEPS,
+    Step,
+    as_answers,
+    as_formdata,
+    check_rows,
+    keep_only_errors_of,
+    merged,
+    step_number,
+)
 from .fields import MORE_ZONES, chosen_timezone, slot_value, timezone_choices
 from .picker import build_picker, describe, parse_day
 from .rebook import answers_of_booking
@@ -47,6 +68,7 @@ from .rebook import answers_of_booking
 CONFIRMED_KEY = "confirmed_appointment"
 HOLD_KEY = "hold_key"
 ZONE_KEY = "booking_zone"
+STEP_KEY = "details_step"  # the step of the details last shown (a number: nothing personal)
 # A cancelled booking whose answers the details form starts with (from the cancellation email).
 REBOOK_KEY = "rebook_from"
 RECENT = timedelta(hours=1)
@@ -74,6 +96,8 @@ class Flow:
     submit_endpoint: str  # POST: the details form
     time_template: str
     details_template: str
+    # The details form in short steps (the patient's phone), or on one page (the front desk).
+    in_steps: bool = False
 
     def rules(self) -> SlotRules:
         return staff_rules() if self.staff else slot_rules(current_app.config)
@@ -196,11 +220,32 @@ def details(flow: Flow):
         )
         return redirect(url_for(flow.time_endpoint))
     tz_name = session.get(ZONE_KEY) or flow.default_zone()
+    if flow.in_steps:
+        return _show_step(flow, hold, tz_name, now)
     form = BookingForm(
         formdata=None, timezone=tz_name, slot=slot_value(hold.starts_at), **_prefilled()
     )
     form.submission_key.data = secrets.token_urlsafe(24)
     return render_details(flow, form, tz_name, now)
+
+
+def _show_step(flow: Flow, hold: SlotClaim, tz_name: str, now: datetime):
+    """One step of the details, with the answers kept so far (before any: a cancelled
+    booking's, or a waitlist entry's), at the time now held."""
+    answers = load_draft(db.session, _holder(), now)
+    if answers is None:
+        # Nothing kept until the first step is sent: a prefilled answer is read afresh until
+        # then (from a booking whose data may be deleted meanwhile).
+        answers = as_answers(_prefilled())
+        answers["submission_key"] = [secrets.token_urlsafe(24)]
+    step = STEPS[step_number(request.args.get("step", session.get(STEP_KEY))) - 1]
+    session[STEP_KEY] = step.number
+    form = BookingForm(
+        formdata=as_formdata(answers or {}, timezone=tz_name, slot=slot_value(hold.starts_at))
+    )
+    return render_details(
+        flow, form, tz_name, now, step=step, check=bool(request.args.get("check"))
+    )
 
 
 def _prefilled() -> dict:
@@ -230,15 +275,27 @@ def _from_waitlist() -> dict:
 
 
 def render_details(
-    flow, form, tz_name, now, notice=None, status=200, picking=False, day=None, already=None
+    flow,
+    form,
+    tz_name,
+    now,
+    notice=None,
+    status=200,
+    picking=False,
+    day=None,
+    already=None,
+    step: Step | None = None,
+    check: bool = False,
 ):
     """The details form with the chosen time at its top: held (with until when), or, when
     the patient asked to change it or it is no longer free, the picker inside the form, so
-    that every answer typed so far travels with the next submit."""
+    that every answer typed so far travels with the next submit. With ``step``, only that
+    step's questions (the last one with the check of every answer); ``check``: the step was
+    opened from the check, and goes back to it."""
     form.timezone.data = tz_name
     hold = current_hold(db.session, session.get(HOLD_KEY), now)
     chosen = chosen_slot(form)
-    if chosen is None or form.slot.errors:
+    if (chosen is None or form.slot.errors) and step is None:
         picking = True
     picker = None
     if picking:
@@ -259,9 +316,22 @@ def render_details(
             held_until=_until(hold, tz_name) if held and hold else None,
             conditional=choices.CANCER_TYPES_WITH_NAME,
             already=already,
+            step=step,
+            steps=len(STEPS),
+            sections=step.sections if step else None,
+            check=check,
+            check_rows=check_rows(form) if step and step.number == LAST else None,
+            guidance=_guidance_so_far(form) if step and step.number > 2 else None,
         ),
         status,
     )
+
+
+def _guidance_so_far(form) -> Guidance | None:
+    """After the safety check, what its answers call for stays at the top of every later
+    step, so that a family without script (or who scrolled past it) sees it at once."""
+    ticked = [code for code in form.red_flags.data or [] if code != choices.NO_RED_FLAGS]
+    return guidance_for(ticked, True) if is_urgent(ticked) else None
 
 
 def chosen_slot(form) -> datetime | None:
@@ -274,18 +344,40 @@ def chosen_slot(form) -> datetime | None:
 def submit(flow: Flow, on_booked):
     """The details form sent: a change of time (answers kept), or the booking itself.
     ``on_booked(result)`` answers once the booking is made (or found again)."""
+    if flow.in_steps and "step" in request.form:
+        return _submit_step(flow, on_booked)
+    return _submit_whole(flow, on_booked)
+
+
+def _submit_whole(flow: Flow, on_booked, formdata: MultiDict | None = None, step=None):
+    """Every answer checked, then the booking: the one-page form, or the last step with the
+    answers kept from the others (``formdata``). An error on an earlier step shows that step
+    (``step`` is the last one's, which shows its own)."""
     config = current_app.config
     now = now_utc()
     holder = _holder()
     # What the form's check found at the chosen time, handed to the booking, which then need
     # not look again.
     checked: dict[datetime, Checked] = {}
+    # Without ``formdata``, the request's own fields (FlaskForm reads them when none is given).
+    sent = {"formdata": formdata} if formdata is not None else {}
     form = BookingForm(
-        slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, checked)
+        slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, checked), **sent
     )
     tz_name = chosen_timezone(form.timezone.data, flow.default_zone())
     if not valid_submission_key(form.submission_key.data):
         form.submission_key.data = secrets.token_urlsafe(24)
+
+    def again(status=200, notice=None, at=now):
+        return render_details(
+            flow,
+            form,
+            tz_name,
+            at,
+            notice=notice,
+            status=status,
+            step=_step_with_errors(form, step),
+        )
 
     # A day button in the picker sends only ``show_day``: without this it would book.
     action = request.form.get("action") or ("show_day" if "show_day" in request.form else "book")
@@ -298,7 +390,7 @@ def submit(flow: Flow, on_booked):
     if form.leave_blank.data:
         current_app.logger.info("booking form refused: honeypot field filled")
         refused = "We could not accept this form. Please call the clinic to book."
-        return render_details(flow, form, tz_name, now, notice=refused, status=400)
+        return again(notice=refused, status=400)
 
     if not form.validate_on_submit():
         existing = find_by_submission(db.session, form.submission_key.data)
@@ -309,13 +401,13 @@ def submit(flow: Flow, on_booked):
             return on_booked(BookingResult.found(db.session, existing))
         same = _same_booking(form)
         if same is not None:  # the time is not free because this patient booked it
-            return _already_booked(flow, form, tz_name, now, same)
+            return _already_booked(flow, form, tz_name, now, same, step)
         expired = (
             "For your security this form timed out. Your answers are kept below: "
             "please check them and press Book again."
         )
         notice = expired if form.csrf_token.errors else None
-        return render_details(flow, form, tz_name, now, notice=notice, status=422)
+        return again(notice=notice, status=422)
 
     try:
         booking = form.to_request(request.remote_addr)
@@ -324,17 +416,88 @@ def submit(flow: Flow, on_booked):
             db.session, booking, now, flow.rules(), flow.actor(), checked.get(booking.starts_at)
         )
     except AlreadyBooked as error:
-        return _already_booked(flow, form, tz_name, now, error.appointment)
+        return _already_booked(flow, form, tz_name, now, error.appointment, step)
     except TooManyBookings:
         form.patient_email.errors = [
             f"This email already has {config['MAX_BOOKINGS_PER_EMAIL']} upcoming consults. "
             "To book another, cancel one with the link in its email, or call the clinic."
         ]
-        return render_details(flow, form, tz_name, now, status=409)
+        return again(status=409)
     except SlotTaken:
         form.slot.errors = [TAKEN]
-        return render_details(flow, form, tz_name, now_utc(), status=409)
+        return again(status=409, at=now_utc())
+    if step is not None:  # booked: the answers kept on the way are done with
+        drop_draft(db.session, holder)
+        db.session.commit()
     return on_booked(result)
+
+
+def _step_with_errors(form, last: Step | None) -> Step | None:
+    """Which step to show the answers again on: the first with an error (only its errors
+    shown), else ``last``; None for the one-page form."""
+    if last is None:
+        return None
+    for step in STEPS:
+        if any(form[name].errors for name in step.fields):
+            keep_only_errors_of(form, step)
+            return step
+    return last
+
+
+def _submit_step(flow: Flow, on_booked):
+    """One step sent: keep its answers with the others, then Continue (this step checked),
+    Back, a change of time, or, on the last step, the booking with every answer."""
+    now = now_utc()
+    holder = _holder()
+    step = STEPS[step_number(request.form.get("step")) - 1]
+    action = request.form.get("action") or "next"
+    hold = current_hold(db.session, session.get(HOLD_KEY), now)
+    answers = merged(load_draft(db.session, holder, now) or {}, request.form, step)
+    if holder:
+        # Kept while the time is held; without a hold, long enough to choose a time again.
+        until = hold.expires_at if hold and hold.expires_at else now + hold_period()
+        save_draft(db.session, holder, answers, now, until)
+        db.session.commit()
+    back_to_check = bool(request.form.get("check"))
+    if hold is None:
+        flash(
+            "The time you chose was no longer kept for you. Please choose a time again: "
+            "your answers are kept."
+        )
+        return redirect(url_for(flow.time_endpoint), code=303)
+    if action == "back":
+        return redirect(url_for(flow.details_endpoint, step=max(step.number - 1, 1)), code=303)
+    if action == "change_time":
+        return redirect(url_for(flow.time_endpoint), code=303)
+    # The time is the one held now (a page from before a change of time may name another).
+    formdata = as_formdata(
+        answers,
+        csrf_token=request.form.get("csrf_token", ""),
+        slot=slot_value(hold.starts_at),
+        timezone=session.get(ZONE_KEY) or flow.default_zone(),
+    )
+    if action == "book" and step.number == LAST:
+        return _submit_whole(flow, on_booked, formdata, step)
+
+    form = BookingForm(
+        formdata=formdata,
+        slot_is_open=lambda moment: _slot_is_open(flow, moment, holder, now, {}),
+    )
+    tz_name = chosen_timezone(form.timezone.data, flow.default_zone())
+    form.validate_on_submit()
+    if not keep_only_errors_of(form, step):
+        notice = None
+        if form.csrf_token.errors:
+            notice = (
+                "For your security this page timed out. Your answers are kept: please press "
+                "Continue again."
+            )
+        return render_details(
+            flow, form, tz_name, now, notice=notice, status=422, step=step, check=back_to_check
+        )
+    following = LAST if back_to_check else min(step.number + 1, LAST)
+    session[STEP_KEY] = following
+    return redirect(url_for(flow.details_endpoint, step=following), code=303)
 
 
 def _same_booking(form) -> Appointment | None:
@@ -350,7 +513,7 @@ def _same_booking(form) -> Appointment | None:
     )
 
 
-def _already_booked(flow, form, tz_name, now, appointment: Appointment):
+def _already_booked(flow, form, tz_name, now, appointment: Appointment, step=None):
     """Back after booking, then Book again: no second booking, and a way to the first."""
     mine = flow.staff or session.get(CONFIRMED_KEY) == appointment.id
     form.slot.errors = []
@@ -363,7 +526,9 @@ def _already_booked(flow, form, tz_name, now, appointment: Appointment):
         )
     ]
     already = appointment if mine else None
-    return render_details(flow, form, tz_name, now, status=409, already=already)
+    return render_details(
+        flow, form, tz_name, now, status=409, already=already, step=_step_with_errors(form, step)
+    )
 
 
 def _slot_is_open(
