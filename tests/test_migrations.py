@@ -827,3 +827,45 @@ def test_0021_leaves_whose_card_unasked_for_bookings_made_before(empty_database)
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0022_adds_drafts_beside_bookings_made_before(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0021"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-DRAFT1", "2027-03-01")
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM booking_draft")) == 0
+        db.session.execute(
+            sa.text(
+                "INSERT INTO booking_draft (holder_hash, answers, updated_at, expires_at)"
+                " VALUES ('h1', 'sealed', '2027-02-01 10:00:00', '2027-02-01 10:15:00')"
+            )
+        )
+        db.session.commit()
+        # One draft per hold: a second row for the same holder is refused.
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO booking_draft (holder_hash, answers, updated_at, expires_at)"
+                    " VALUES ('h1', 'again', '2027-02-01 10:01:00', '2027-02-01 10:16:00')"
+                )
+            )
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0021"]).exit_code == 0
+    with app.app_context():
+        assert "booking_draft" not in sa.inspect(db.engine).get_table_names()
+        assert db.session.scalar(sa.text("SELECT reference FROM appointment")) == "CT-DRAFT1"
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()
