@@ -56,7 +56,10 @@
     if (radio.name !== "slot" || !radio.checked) { return; }
     var owner = radio.form || document;
     var line = owner.querySelector("[data-summary-line]");
-    if (line) { line.textContent = "You are booking: " + radio.getAttribute("data-summary") + "."; }
+    if (line) {
+      var lead = line.getAttribute("data-summary-line") || "You are booking:";
+      line.textContent = lead + " " + radio.getAttribute("data-summary") + ".";
+    }
   });
 
   // 2. Hide the questions that do not apply to the answers given so far.

@@ -9,7 +9,6 @@ from html import unescape
 from html.parser import HTMLParser
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-_SLOT = re.compile(r'<option (?:selected )?value="(\d{4}-\d\d-\d\dT[^"]+Z)"')
 
 
 def error_for(page: str, field_id: str) -> str:
@@ -35,9 +34,12 @@ def offered_times(html: str) -> list[str]:
     return _TIME.findall(html)
 
 
-def offered_slots(html: str) -> list[str]:
-    """The consult times a rendered page offers, as the form sends them (UTC, ``...Z``)."""
-    return _SLOT.findall(html)
+_DAY_LINK = re.compile(r'<a class="day[^"]*" data-day href="([^"]+)"')
+
+
+def day_links(html: str) -> list[str]:
+    """The picker's day links, first free day first (each shows that day's times)."""
+    return [unescape(href) for href in _DAY_LINK.findall(html)]
 
 
 # Every tag the email templates write; anything else in an HTML part came from somewhere else.

@@ -1,6 +1,6 @@
 """Free slots: weekly hours in the clinic's zone, notice, horizon, time off, bookings, DST."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ from booking.core.models import Appointment, StaffUser, TimeOff
 from booking.extensions import db
 from booking.scheduling.availability import SlotRules, free_slots
 from booking.scheduling.chosen_time import consultants_free_at
-from booking.web.fields import slot_choices
+from booking.web.picker import build_picker
 from tests.helpers import add_booking
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -130,9 +130,13 @@ def test_new_york_patient_sees_right_times_across_their_dst_change(app, create_c
     create_consultant("Dr Evening", days=range(5), start=time(19), end=time(21))
     now = at("2027-03-10T12:00")
     slots = free_slots(db.session, rules(horizon=timedelta(days=7)), now)
-    groups = slot_choices(slots, "America/New_York")
-    friday = groups["Friday 12 March 2027"]
-    monday = groups["Monday 15 March 2027"]
+    new_york, kolkata = ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
+
+    def times_on(day: str) -> dict[str, str]:
+        picker = build_picker(slots, new_york, kolkata, wanted_day=date.fromisoformat(day))
+        return {t.value: f"{t.label} (clinic {t.clinic_label})" for t in picker.times}
+
+    friday, monday = times_on("2027-03-12"), times_on("2027-03-15")
     assert friday["2027-03-12T14:00:00Z"] == "09:00 EST (clinic 19:30 IST)"
     assert monday["2027-03-15T14:00:00Z"] == "10:00 EDT (clinic 19:30 IST)"
     # Same clinic time, one hour later for the patient: 19:00 IST is 08:30 EST, 09:30 EDT.

@@ -255,9 +255,14 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.click("text=Record the call")
     assert desk.is_visible("text=The patient is off the urgent list.")
     desk.click("text=Move to another time")
-    options = desk.eval_on_selector_all("#slot option", "els => els.map(e => e.value)")
-    desk.select_option("#slot", options[-1])  # weeks ahead: the patient can still change it
-    desk.click("button.primary")
+    # The booking's picker, in the clinic's time: a day (weeks ahead, so the patient can
+    # still change it), then a time, then a second step that names the change.
+    desk.locator("#days a.day").last.click()
+    desk.locator("#picker input[name=slot]").first.check()
+    assert "You are moving to:" in desk.inner_text("[data-summary-line]")
+    desk.click("text=Continue")
+    assert desk.is_visible("text=You are moving to") and "clinic time" in desk.inner_text("main")
+    desk.click("text=Yes, move to this time")
     assert desk.is_visible("text=Moved.")
 
     # The worker sends the emails; the patient opens the link in the "moved" email file.
@@ -268,6 +273,19 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert reference in page.inner_text("main")
     shot(page, "05-manage")
     assert_accessible(page, "manage page")
+    # The patient moves it again through the same picker, in their own time.
+    page.click("text=Move to another time")
+    assert not page.locator("#picker input[name=slot]:checked").count()
+    page.locator("#days a.day").nth(-2).click()
+    page.locator("#picker input[name=slot]").last.check()
+    assert "your time" in page.inner_text("[data-summary-line]")
+    shot(page, "05b-move-picker")
+    assert_accessible(page, "move picker")
+    page.click("text=Continue")
+    assert page.is_visible("text=Check the new time")
+    assert_accessible(page, "move check")
+    page.click("text=Yes, move to this time")
+    assert page.is_visible("text=Your consult has moved")
     page.click("text=Cancel the consult")
     # A second step names the consult; "No" keeps it, "Yes" cancels.
     assert page.is_visible("text=Cancel your consult?") and reference in page.inner_text("main")

@@ -1,7 +1,9 @@
 """The manage link: the patient's own page for a booking, with the least personal data."""
 
+import html
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -13,7 +15,7 @@ from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
 from tests.databases import BOTH_DATABASES
 from tests.factories import VALID_ANSWERS
-from tests.helpers import csrf_token, offered_slots
+from tests.helpers import csrf_token, day_links, offered_times
 
 # The flows staff and patients use every day run on both databases.
 pytestmark = BOTH_DATABASES
@@ -151,17 +153,23 @@ def test_patient_moves_to_another_time(client, booked, smtp):
     appointment, token = booked(slot_index=250)
     old_start = appointment.starts_at
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    slots = offered_slots(page)
+    page = client.get(day_links(page)[3]).get_data(as_text=True)  # days ahead: still changeable
+    # The booking's picker: a day, then its times, none of them chosen.
+    assert 'aria-label="Days with free times"' in page and 'name="slot" id="slot-0"' in page
+    # The zones people book from, not a raw list starting at Africa/Abidjan.
+    assert "Another time zone" in page and "Abidjan" not in page
+    slots = offered_times(page)
+    assert len(slots) > 1 and " checked" not in page
     new_slot = slots[-1]
-    response = client.post(
-        f"/manage/{token}/move",
-        data={
-            "csrf_token": csrf_token(page),
-            "timezone": "Asia/Kolkata",
-            "shown_timezone": "Asia/Kolkata",
-            "slot": new_slot,
-        },
-    )
+    chosen = {"csrf_token": csrf_token(page), "timezone": "Asia/Kolkata", "slot": new_slot}
+    check = client.post(f"/manage/{token}/move", data=chosen)
+    text = check.get_data(as_text=True)
+    assert check.status_code == 200 and "You are moving to" in text
+    new_local = datetime.fromisoformat(new_slot).astimezone(ZoneInfo("Asia/Kolkata"))
+    assert f"{new_local.day} {new_local:%B}, {new_local:%H:%M} your time" in text
+    db.session.refresh(appointment)
+    assert appointment.starts_at == old_start  # nothing moves before the second press
+    response = client.post(f"/manage/{token}/move", data={**chosen, "confirm": "yes"})
     assert response.status_code == 302
     assert "has moved" in client.get(f"/manage/{token}").get_data(as_text=True)
     db.session.refresh(appointment)
@@ -186,7 +194,8 @@ def test_patient_moves_to_another_time(client, booked, smtp):
 def test_move_to_a_time_just_taken_keeps_the_booking(client, booked, booking_form):
     appointment, token = booked(slot_index=250)
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = offered_slots(page)[10]
+    page = client.get(day_links(page)[3]).get_data(as_text=True)  # days ahead: still changeable
+    target = offered_times(page)[10]
     # Someone else books that time first.
     other = booking_form(patient_email="other@example.com")
     other["slot"] = target
@@ -239,7 +248,8 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")  # so the booking's own time is free for someone else
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = offered_slots(page)[20]
+    page = client.get(day_links(page)[3]).get_data(as_text=True)  # days ahead: still changeable
+    target = offered_times(page)[20]
     starts_at = datetime.fromisoformat(target)
 
     def someone_else_first(session, appointment, new_start, now, actor):
@@ -254,17 +264,20 @@ def test_move_race_lost_inside_the_transaction_reoffers_fresh_times(
         data={
             "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
-            "shown_timezone": "Asia/Kolkata",
             "slot": target,
+            "confirm": "yes",
         },
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "just taken by someone else" in html
-    offered = offered_slots(html)
+    offered = offered_times(html)
     assert target not in offered
     own = appointment.starts_at.isoformat().replace("+00:00", "Z")
     assert own not in offered  # the fresh list still leaves out the booking's own time
+    own_day = appointment.starts_at.astimezone(ZoneInfo("Asia/Kolkata")).date().isoformat()
+    own_day_times = offered_times(client.get(f"/manage/{token}/move?day={own_day}").text)
+    assert own_day_times and own not in own_day_times
     db.session.refresh(appointment)
     assert (
         appointment.version == 0 and appointment.starts_at.isoformat().replace("+00:00", "Z") == own
@@ -282,7 +295,8 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     appointment, token = booked(slot_index=250)
     create_consultant("Dr Second")
     page = client.get(f"/manage/{token}/move").get_data(as_text=True)
-    target = offered_slots(page)[20]
+    page = client.get(day_links(page)[3]).get_data(as_text=True)  # days ahead: still changeable
+    target = offered_times(page)[20]
     starts_at = datetime.fromisoformat(target)
     real_lookup = booking.appointments.changes.consultants_free_at
 
@@ -301,8 +315,8 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
         data={
             "csrf_token": csrf_token(page),
             "timezone": "Asia/Kolkata",
-            "shown_timezone": "Asia/Kolkata",
             "slot": target,
+            "confirm": "yes",
         },
     )
     assert response.status_code == 409
@@ -316,3 +330,29 @@ def test_move_that_loses_the_race_at_commit_changes_nothing(
     assert len(at_target) == 2  # the two others; no third at the same time
     db.session.refresh(appointment)
     assert appointment.version == 0 and appointment.starts_at != starts_at
+
+
+def test_move_in_the_readers_zone_asks_for_a_time_and_goes_back_to_the_day(client, booked):
+    appointment, token = booked(timezone="America/New_York")
+    move = f"/manage/{token}/move"
+    first = client.get(move).text
+    # The patient's own zone, with the clinic's time beside each time.
+    assert "(clinic " in first and re.search(r">\d\d:\d\d E[SD]T <span", first)
+    page = client.get(day_links(first)[2]).text
+    # Continue with no time chosen: the message is at the times, the same day still shown.
+    missed = client.post(move, data={"csrf_token": csrf_token(page), "timezone": "X/Nowhere"})
+    assert missed.status_code == 422
+    assert "Choose a time for the consult." in missed.text
+    assert 'aria-describedby="slot-error"' in missed.text and offered_times(missed.text)
+    # Shown in India instead, then chosen: the check names the time in that zone.
+    india = client.get(f"{day_links(first)[2]}".replace("America%2FNew_York", "Asia%2FKolkata"))
+    target = offered_times(india.text)[1]
+    chosen = {"csrf_token": csrf_token(page), "timezone": "Asia/Kolkata", "slot": target}
+    check = client.post(move, data=chosen).text
+    local = datetime.fromisoformat(target).astimezone(ZoneInfo("Asia/Kolkata"))
+    assert f"{local:%A} {local.day} {local:%B}, {local:%H:%M} your time</strong>" in check
+    back = re.search(r'<a href="([^"]+)">No, choose another time</a>', check)[1]
+    again = client.get(html.unescape(back)).text
+    assert target in offered_times(again) and f"day={local.date().isoformat()}" in back
+    db.session.refresh(appointment)
+    assert appointment.version == 0

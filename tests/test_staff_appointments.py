@@ -6,8 +6,9 @@ import io
 import logging
 import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -25,7 +26,7 @@ from booking.messages.outbox import dispatch_outbox
 from tests.clock import clinic_slot, monday_ahead
 from tests.databases import BOTH_DATABASES
 from tests.factories import VALID_ANSWERS, csrf_for
-from tests.helpers import csrf_token, offered_slots, offered_times
+from tests.helpers import csrf_token, day_links, error_for, offered_times
 
 # The flows staff and patients use every day run on both databases.
 pytestmark = BOTH_DATABASES
@@ -136,18 +137,20 @@ def test_staff_cancel_emails_the_patient_and_stops_reminders(
 
 
 def test_staff_move_emails_the_new_time_and_retimes_reminders(staff_client, appointment, smtp):
-    page = staff_client.get(f"/staff/appointments/{appointment.reference}/move")
-    slots = offered_slots(page.get_data(as_text=True))
-    target = slots[-1]
-    response = staff_client.post(
-        f"/staff/appointments/{appointment.reference}/move",
-        data={
-            "csrf_token": csrf_for(staff_client),
-            "timezone": "Asia/Kolkata",
-            "shown_timezone": "Asia/Kolkata",
-            "slot": target,
-        },
-    )
+    move = f"/staff/appointments/{appointment.reference}/move"
+    page = staff_client.get(move).get_data(as_text=True)
+    assert "clinic's time zone (Asia/Kolkata)" in page and " checked" not in page
+    page = staff_client.get(day_links(page)[3]).get_data(as_text=True)
+    target = offered_times(page)[-1]
+    chosen = {"csrf_token": csrf_for(staff_client), "slot": target, "timezone": "America/Chicago"}
+    check = staff_client.post(move, data=chosen).get_data(as_text=True)
+    local = datetime.fromisoformat(target).astimezone(ZoneInfo("Asia/Kolkata"))
+    # Staff read the clinic's time, whatever zone a form sends.
+    assert "You are moving to" in check
+    assert f"{local:%A} {local.day} {local:%B}, {local:%H:%M} clinic time" in check
+    db.session.refresh(appointment)
+    assert appointment.starts_at.isoformat().replace("+00:00", "Z") != target
+    response = staff_client.post(move, data={**chosen, "confirm": "yes"})
     assert response.status_code == 302
     db.session.refresh(appointment)
     assert appointment.starts_at.isoformat().replace("+00:00", "Z") == target
@@ -198,10 +201,21 @@ def test_notes_are_encrypted_with_author_and_time(staff_client, appointment):
 
 def test_reassign_to_a_free_consultant(staff_client, appointment, create_consultant):
     other = create_consultant("Dr Other")
-    response = staff_client.post(
-        f"/staff/appointments/{appointment.reference}/reassign",
-        data={"csrf_token": csrf_for(staff_client), "consultant_id": other.id},
+    page = staff_client.get(f"/staff/appointments/{appointment.reference}").text
+    # Nothing is chosen for staff: the first option asks.
+    assert '<option selected value="">Choose a consultant</option><option value=' in page
+    reassign = f"/staff/appointments/{appointment.reference}/reassign"
+    unchosen = staff_client.post(reassign, data={"csrf_token": csrf_for(staff_client)})
+    assert unchosen.status_code == 422
+    assert error_for(unchosen.text, "consultant_id") == (
+        "Choose the consultant to reassign the consult to."
     )
+    chosen = {"csrf_token": csrf_for(staff_client), "consultant_id": other.id}
+    check = staff_client.post(reassign, data=chosen)
+    assert check.status_code == 200 and "to <strong>Dr Other</strong>" in check.text
+    db.session.refresh(appointment)
+    assert appointment.consultant_id != other.id  # nothing changes before the second press
+    response = staff_client.post(reassign, data={**chosen, "confirm": "yes"})
     assert response.status_code == 302
     db.session.refresh(appointment)
     assert appointment.consultant_id == other.id

@@ -159,7 +159,11 @@ def test_reassigning_a_video_consult_gives_the_new_consultant_the_link(
     page = f"/staff/appointments/{appointment.reference}"
     response = staff_client.post(
         f"{page}/reassign",
-        data={"csrf_token": csrf_for(staff_client, page), "consultant_id": other.id},
+        data={
+            "csrf_token": csrf_for(staff_client, page),
+            "consultant_id": other.id,
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 302
     dispatch_outbox(db.session)

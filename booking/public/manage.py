@@ -30,9 +30,8 @@ from ..messages.notifications import times
 from ..messages.readers import reader_of
 from ..scheduling.availability import slot_rules
 from ..web.booking_flow import REBOOK_KEY
-from ..web.booking_form import CancelForm, MoveForm, StopTextsForm
-from ..web.fields import chosen_timezone, slot_choices
-from ..web.moving import attempt_move, movable_slots
+from ..web.booking_form import CancelForm, StopTextsForm
+from ..web.moving import MoveDoor, move_page
 from . import bp
 
 
@@ -239,47 +238,23 @@ def manage_rebook(token):
 @csrf.exempt  # the form checks its own token, and an expired one is shown as such
 @limiter.limit(manage_rate_limit)
 def manage_move(token):
+    """The booking's picker in the reader's zone, then "You are moving to …" to confirm."""
     now = now_utc()
     appointment, gone = _load(token, now)
     if gone:
         return gone
     if not patient_can_change(appointment, now):
         return _page(appointment, token, now, status=409)
-    rules = slot_rules(current_app.config)
-    slots = movable_slots(appointment, rules, now)
-    form = MoveForm(free_slots=slots)
-    tz_name = chosen_timezone(
-        form.timezone.data if request.method == "POST" else request.args.get("tz"),
-        appointment.patient_timezone,
+    reader_id = reader_of_token(db.session, token)
+    door = MoveDoor(
+        endpoint="public.manage_move",
+        url_args={"token": token},
+        template="public/manage_move.html",
+        rules=slot_rules(current_app.config),
+        actor=Actor.patient(request.remote_addr, reader_id),
+        default_zone=reader_of(appointment, reader_id).timezone,
+        done_url=url_for(".manage", token=token),
+        done_message="Your consult has moved. We have emailed you the new time.",
+        context={"token": token},
     )
-    status, notice = 200, None
-    if request.method == "POST" and not request.form.get("refresh"):
-        if request.form.get("shown_timezone") not in (None, tz_name):
-            form.slot.errors = []
-            notice = "The times are now shown in your chosen time zone. Please check your choice."
-        else:
-            moved, fresh, status = attempt_move(
-                form,
-                appointment,
-                rules,
-                now,
-                Actor.patient(request.remote_addr, reader_of_token(db.session, token)),
-            )
-            if moved:
-                flash("Your consult has moved. We have emailed you the new time.")
-                return redirect(url_for(".manage", token=token))
-            slots = fresh if fresh is not None else slots
-    form.slot.choices = slot_choices(slots, tz_name)
-    form.timezone.data = tz_name
-    return (
-        render_template(
-            "public/manage_move.html",
-            form=form,
-            token=token,
-            appointment=appointment,
-            slot_count=len(slots),
-            notice=notice,
-            **times(appointment),
-        ),
-        status,
-    )
+    return move_page(appointment, door)

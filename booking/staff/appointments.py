@@ -54,8 +54,7 @@ from ..intake.urgent_call_backs import CallBackRefused, record_call_back
 from ..messages.channels import channels_off
 from ..messages.outbox import ENCRYPTED_BODY
 from ..scheduling.chosen_time import consultants_free_at
-from ..web.fields import slot_choices
-from ..web.moving import attempt_move, movable_slots
+from ..web.moving import MoveDoor, move_page
 from ..web.paging import page_number
 from . import bp
 from .access import record, staff_actor
@@ -67,7 +66,6 @@ from .forms import (
     NoteForm,
     ReassignForm,
     StaffCancelForm,
-    StaffMoveForm,
     StatusForm,
     VideoLinkForm,
 )
@@ -208,9 +206,9 @@ def _detail(appointment: Appointment, status=200, **forms):
     free = []
     if appointment.status == AppointmentStatus.CONFIRMED:
         free = consultants_free_at(db.session, staff_rules(), now_utc(), appointment.starts_at)
-    reassign.consultant_id.choices = {
-        c.id: c.name for c in consultants() if c.id in free and c.id != appointment.consultant_id
-    }
+    others = [(c.id, c.name) for c in consultants() if c.id in free]
+    others = [choice for choice in others if choice[0] != appointment.consultant_id]
+    reassign.consultant_id.choices = [("", "Choose a consultant"), *others] if others else []
     return (
         render_template(
             "staff/appointment.html",
@@ -354,56 +352,45 @@ def appointment_note(reference):
 
 @bp.post("/appointments/<reference>/reassign")
 def appointment_reassign(reference):
+    """Without ``confirm``: the change named, to be confirmed. With it: the reassignment."""
     appointment = load(reference)
     form = ReassignForm()
-    if form.validate_on_submit():
-        try:
-            reassign_and_commit(
-                db.session,
-                appointment,
-                form.consultant_id.data,
-                now_utc(),
-                staff_actor(),
-            )
-        except (SlotTaken, ChangeRefused):
-            form.consultant_id.errors.append("That consultant is not free at this time.")
-            return _detail(load(reference), 409, reassign_form=form)
-        flash("Reassigned.")
-        return redirect(url_for(".appointment_detail", reference=appointment.reference))
-    return _detail(appointment, 422, reassign_form=form)
+    if not form.validate_on_submit():
+        return _detail(appointment, 422, reassign_form=form)
+    new_consultant = db.session.get(StaffUser, form.consultant_id.data)
+    if new_consultant is None or not new_consultant.is_consultant:
+        form.consultant_id.errors.append("Choose a consultant from the list.")
+        return _detail(appointment, 422, reassign_form=form)
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "staff/reassign.html", appointment=appointment, form=form, to=new_consultant
+        )
+    try:
+        reassign_and_commit(db.session, appointment, new_consultant.id, now_utc(), staff_actor())
+    except (SlotTaken, ChangeRefused):
+        form.consultant_id.errors.append("That consultant is not free at this time.")
+        return _detail(load(reference), 409, reassign_form=form)
+    flash(f"Reassigned to {new_consultant.name}.")
+    return redirect(url_for(".appointment_detail", reference=appointment.reference))
 
 
 @bp.route("/appointments/<reference>/move", methods=["GET", "POST"])
 def appointment_move(reference):
+    """The booking's picker in the clinic's zone, then "You are moving to …" to confirm."""
     appointment = load(reference)
     if appointment.status != AppointmentStatus.CONFIRMED:
         flash("Only a confirmed consult can be moved.")
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
-    now = now_utc()
-    slots = movable_slots(appointment, staff_rules(), now)
-    form = StaffMoveForm(free_slots=slots)
-    status = 200
-    if request.method == "POST":
-        moved, fresh, status = attempt_move(
-            form,
-            appointment,
-            staff_rules(),
-            now,
-            staff_actor(),
-        )
-        if moved:
-            flash("Moved. The patient has been emailed the new time.")
-            return redirect(url_for(".appointment_detail", reference=reference))
-        slots = fresh if fresh is not None else slots
-    form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
-    form.slot.choices = slot_choices(slots, form.timezone.data)
-    return (
-        render_template(
-            "staff/move.html",
-            form=form,
-            appointment=appointment,
-            slot_count=len(slots),
-            clinic_time_only=True,
-        ),
-        status,
+    door = MoveDoor(
+        endpoint="staff.appointment_move",
+        url_args={"reference": reference},
+        template="staff/move.html",
+        rules=staff_rules(),
+        actor=staff_actor(),
+        default_zone=current_app.config["CLINIC_TIMEZONE"],
+        done_url=url_for(".appointment_detail", reference=reference),
+        done_message="Moved. The patient has been emailed the new time.",
+        zone_choice=False,
+        whose="clinic time",
     )
+    return move_page(appointment, door)

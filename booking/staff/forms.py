@@ -30,7 +30,7 @@ from ..appointments.listing import PAGE_SIZES
 from ..core.statuses import AppointmentStatus, StaffRole
 from ..intake import choices
 from ..web.booking_form import checked_email
-from ..web.fields import TimeChoiceForm, clean_line, clean_text
+from ..web.fields import clean_line, clean_text
 
 ROLES = {StaffRole.STAFF: "Staff", StaffRole.ADMIN: "Admin"}
 
@@ -141,12 +141,23 @@ class CallBackForm(FlaskForm):
     )
 
 
-class StaffMoveForm(TimeChoiceForm):
-    """Staff move a booking; times are shown in the clinic's zone."""
+def _consultant_id(value) -> int | None:
+    """The select's value; its first option, "Choose a consultant", is empty."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class ReassignForm(FlaskForm):
-    consultant_id = SelectField("Consultant", coerce=int, validate_choice=False)
+    """Another consultant at the same time. Nothing is chosen for staff, and a second step
+    names the change before it is made."""
+
+    consultant_id = SelectField("Reassign to", coerce=_consultant_id, validate_choice=False)
+
+    def validate_consultant_id(self, field):
+        if field.data is None:
+            raise ValidationError("Choose the consultant to reassign the consult to.")
 
 
 class NoteForm(FlaskForm):

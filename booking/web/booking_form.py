@@ -391,10 +391,6 @@ def valid_submission_key(value: str | None) -> bool:
     return bool(value and SUBMISSION_KEY.match(value))
 
 
-class MoveForm(TimeChoiceForm):
-    """The manage page's choice of a new time."""
-
-
 class ConfirmForm(FlaskForm):
     """A second step's button: only the CSRF token, so a link cannot act for the patient."""
 

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
 from typing import cast
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
-from ..core.timeutil import current_zone_name, format_local, is_known_timezone, timezone_names, zone
+from ..core.timeutil import current_zone_name, is_known_timezone, timezone_names
 
 # Control characters have no place in a name or an answer, and PostgreSQL refuses NUL outright.
 # The zero-width joiner and non-joiner (U+200D, U+200C) stay: Indian scripts need them to spell
@@ -210,23 +208,6 @@ def chosen_timezone(submitted: str | None, fallback: str) -> str:
     """The zone to show times in: the one asked for (under its current name), if it is real."""
     name = current_zone_name(submitted or "")
     return name if is_known_timezone(name) else fallback
-
-
-def slot_choices(slots, tz_name: str) -> dict[str, dict[str, str]]:
-    """Free slots grouped by the patient's local day, labelled in their zone (and the clinic's)."""
-    config = current_app.config
-    patient_tz = zone(tz_name, config["CLINIC_TIMEZONE"])
-    clinic_tz = zone(config["CLINIC_TIMEZONE"], "UTC")
-    same = str(patient_tz) == str(clinic_tz)
-    groups: dict[str, dict[str, str]] = defaultdict(dict)
-    for moment in slots:
-        local = moment.astimezone(patient_tz)
-        day = f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
-        label = format_local(moment, patient_tz, with_date=False)
-        if not same:
-            label += f" (clinic {format_local(moment, clinic_tz, with_date=False)})"
-        groups[day][slot_value(moment)] = label
-    return dict(groups)
 
 
 class TimeChoiceForm(FlaskForm):

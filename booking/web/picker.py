@@ -56,11 +56,14 @@ def _same_zone(a: tzinfo, b: tzinfo) -> bool:
     return str(a) == str(b)
 
 
-def describe(moment: datetime, patient_tz: tzinfo, clinic_tz: tzinfo) -> str:
-    """ "Monday 30 November, 11:30 your time" (with the clinic's time when it differs)."""
+def describe(
+    moment: datetime, patient_tz: tzinfo, clinic_tz: tzinfo, whose: str = "your time"
+) -> str:
+    """ "Monday 30 November, 11:30 your time" (with the clinic's time when it differs); staff
+    reading the clinic's times read "clinic time" instead."""
     local = moment.astimezone(patient_tz)
     day = f"{local.strftime('%A')} {local.day} {local.strftime('%B')}"
-    text = f"{day}, {local.strftime('%H:%M')} your time"
+    text = f"{day}, {local.strftime('%H:%M')} {whose}"
     if not _same_zone(patient_tz, clinic_tz):
         text += f" ({format_local(moment, clinic_tz, with_date=False)} at the clinic)"
     return text
@@ -72,6 +75,7 @@ def build_picker(
     clinic_tz: tzinfo,
     wanted_day: date | None = None,
     from_day: date | None = None,
+    whose: str = "your time",
 ) -> Picker:
     by_day: dict[date, list[datetime]] = defaultdict(list)
     for moment in slots:
@@ -97,7 +101,7 @@ def build_picker(
             if same
             else format_local(moment, patient_tz, with_date=False),
             clinic_label=None if same else format_local(moment, clinic_tz, with_date=False),
-            summary=describe(moment, patient_tz, clinic_tz),
+            summary=describe(moment, patient_tz, clinic_tz, whose),
         )
         for moment in by_day[chosen_date]
     ]
