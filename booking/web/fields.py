@@ -11,10 +11,9 @@ from functools import lru_cache
 from typing import cast
 
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, html_params
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.timeutil import current_zone_name, is_known_timezone, timezone_names
 
@@ -101,32 +100,6 @@ def slot_value(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-class PlainSelect:
-    """Renders a ``<select>`` whose options the field writes itself.
-
-    WTForms builds an object per option; for ~400 time zones and ~350 slots that was most of
-    the booking page's time. The options here are plain, escaped strings.
-    """
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        return Markup(
-            f"<select {html_params(name=field.name, **kwargs)}>{field.options_html()}</select>"
-        )
-
-
-def _option(value: str, label: str, selected: bool) -> str:
-    chosen = " selected" if selected else ""
-    return f'<option{chosen} value="{escape(value)}">{escape(label)}</option>'
-
-
-@lru_cache(maxsize=64)
-def _timezone_options(selected: str) -> str:
-    return "".join(
-        _option(name, name.replace("_", " "), name == selected) for name in timezone_names()
-    )
-
-
 # Where patients and their families most often are, by the names they would look for.
 FRIENDLY_ZONES = {
     "Asia/Kolkata": "India",
@@ -180,30 +153,6 @@ def timezone_choices(selected: str, every: bool = True) -> tuple[tuple[str, str]
     return (*common, (MORE_ZONES, "Another time zone…"))
 
 
-class TimezoneField(SelectField):
-    """The time-zone select; its ~400 options are rendered once per chosen zone."""
-
-    widget = PlainSelect()
-
-    def options_html(self) -> str:
-        return _timezone_options(self.data or "")
-
-
-class SlotField(SelectField):
-    """Free slots grouped by day (``{day: {value: label}}``), rendered as optgroups."""
-
-    widget = PlainSelect()
-
-    def options_html(self) -> str:
-        parts = []
-        for day, options in (self.choices or {}).items():
-            inner = "".join(
-                _option(value, label, value == self.data) for value, label in options.items()
-            )
-            parts.append(f'<optgroup label="{escape(day)}">{inner}</optgroup>')
-        return "".join(parts)
-
-
 def chosen_timezone(submitted: str | None, fallback: str) -> str:
     """The zone to show times in: the one asked for (under its current name), if it is real."""
     name = current_zone_name(submitted or "")
@@ -213,12 +162,9 @@ def chosen_timezone(submitted: str | None, fallback: str) -> str:
 class TimeChoiceForm(FlaskForm):
     """A time zone and a free slot: the last part of the booking form, and the move form."""
 
-    timezone = TimezoneField("Show times in this time zone", validate_choice=False)
-    slot = SlotField(
-        "Consult time",
-        validate_choice=False,
-        validators=[required("Choose a time for the consult.")],
-    )
+    # Both come from the picker (zone_select and time_grid in public/_picker.html).
+    timezone = StringField("Show times in this time zone")
+    slot = StringField("Consult time", validators=[required("Choose a time for the consult.")])
 
     def __init__(self, *args, free_slots=(), **kwargs):
         super().__init__(*args, **kwargs)
