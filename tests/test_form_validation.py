@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from booking.core.models import Appointment, Intake
+from booking.core.models import Appointment, AuditEvent, Intake
 from booking.extensions import db
 from tests.factories import VALID_ANSWERS
 from tests.helpers import csrf_token, error_for
@@ -277,18 +277,52 @@ def test_the_form_says_what_the_consult_is_and_is_not(client, consultant):
         assert claim not in page.lower()
 
 
+def post_as_stranger(app, data):
+    """Another browser posts the form: anyone can type anyone's email into it."""
+    stranger = app.test_client()
+    token = csrf_token(stranger.get("/book").get_data(as_text=True))
+    return stranger.post("/book", data=dict(data, csrf_token=token))
+
+
 def test_one_address_holds_at_most_two_upcoming_consults(app, client, consultant, booking_form):
     app.config["MAX_BOOKINGS_PER_EMAIL"] = 2
     for index in range(2):
         assert client.post("/book", data=booking_form(slot_index=index)).status_code == 302
-    response = client.post("/book", data=booking_form(slot_index=5))
+    response = post_as_stranger(app, booking_form(slot_index=5))
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "already has 2 upcoming consults" in error_for(page, "patient_email")
+    # The page does not confirm that this email belongs to a patient.
+    message = error_for(page, "patient_email")
+    assert message.startswith("We could not book this time for this email.")
+    assert app.config["CLINIC_PHONE"] in message
+    for telling in ("upcoming", "already has", "CT-"):
+        assert telling not in message
     assert html.escape(VALID_ANSWERS["own_questions"]) in page  # everything typed is kept
     assert appointments() == 2
+    # Staff find the real reason on the latest booking's trail.
+    latest = db.session.scalars(sa.select(Appointment).order_by(Appointment.id.desc())).first()
+    refused = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "booking_refused"))
+    assert (refused.appointment_id, refused.actor, refused.detail) == (
+        latest.id,
+        "patient",
+        "2 upcoming consults",
+    )
     other = client.post("/book", data=booking_form(slot_index=5, patient_email="ravi@example.com"))
     assert other.status_code == 302
+
+
+def test_a_stranger_typing_a_booked_email_and_time_learns_nothing(
+    app, client, consultant, booking_form
+):
+    data = booking_form(slot_index=3)
+    assert client.post("/book", data=data).status_code == 302
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    response = post_as_stranger(app, booking_form(slot=data["slot"]))  # the same email and time
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert error_for(page, "patient_email").startswith("We could not book this time")
+    assert reference not in page and "already has" not in page
+    assert appointments() == 1
 
 
 @pytest.mark.parametrize("typed", ["15081962", "15 08 1962", "15.08.1962", "1962-08-15"])

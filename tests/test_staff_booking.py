@@ -92,3 +92,27 @@ def test_the_desk_form_keeps_every_answer_when_one_is_wrong(app, staff_client, c
     assert response.status_code == 422
     assert "country code" in text and 'value="Asha Verma"' in text
     assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
+
+
+def test_the_desk_is_told_the_real_reason_a_booking_is_refused(
+    app, staff_client, consultant, booking_form
+):
+    app.config["MAX_BOOKINGS_PER_EMAIL"] = 1
+    assert staff_client.post("/book", data=booking_form(slot_index=40)).status_code == 302
+    page = staff_client.get("/staff/book?tz=Asia/Kolkata").get_data(as_text=True)
+    target = offered_times(page)[0]
+    staff_client.post(
+        "/staff/book/time",
+        data={"csrf_token": csrf_token(page), "slot": target, "timezone": "Asia/Kolkata"},
+    )
+    details = staff_client.get("/staff/book/details").get_data(as_text=True)
+    answers = dict(
+        VALID_ANSWERS,
+        csrf_token=csrf_token(details),
+        submission_key="desk-booking-key-0000000002",
+        slot=target,
+    )
+    response = staff_client.post("/staff/book", data=answers)
+    assert response.status_code == 409
+    assert "This email already has 1 upcoming consults." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1

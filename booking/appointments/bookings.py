@@ -55,7 +55,15 @@ class AlreadyBooked(Exception):
 
 
 class TooManyBookings(Exception):
-    """The email address already has as many upcoming consults as one person may hold."""
+    """The email address already has as many upcoming consults as one person may hold.
+
+    Carries the latest of them, so the refusal can be recorded where staff will see it: the
+    page itself must not tell a stranger that this email belongs to a patient."""
+
+    def __init__(self, latest_id: int, count: int):
+        super().__init__(f"{count} upcoming")
+        self.latest_id = latest_id
+        self.count = count
 
 
 @dataclass
@@ -381,7 +389,7 @@ def _check_earlier_bookings(
         if row.starts_at == request.starts_at:
             raise AlreadyBooked(session.get_one(Appointment, row.id))
     if len(upcoming) >= current_app.config["MAX_BOOKINGS_PER_EMAIL"]:
-        raise TooManyBookings()
+        raise TooManyBookings(max(row.id for row in upcoming), len(upcoming))
     return None
 
 

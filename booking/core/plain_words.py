@@ -13,6 +13,7 @@ from .statuses import ActorKind
 ACTIONS = {
     "booked": "booked online",
     "booked_by_staff": "booked by phone, for the patient",
+    "booking_refused": "was refused another booking online: this email is at its limit",
     "viewed": "opened the booking",
     "exported": "downloaded the list as CSV",
     "cancelled": "cancelled the consult",

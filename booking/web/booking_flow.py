@@ -32,6 +32,7 @@ from ..appointments.bookings import (
 from ..appointments.changes import staff_rules
 from ..appointments.drafts import drop_draft, load_draft, save_draft
 from ..appointments.waitlist import OFFER_KEY
+from ..core import audit
 from ..core.audit import Actor
 from ..core.models import Appointment, SlotClaim, WaitlistOffer
 from ..core.statuses import AppointmentStatus
@@ -417,11 +418,8 @@ def _submit_whole(flow: Flow, on_booked, formdata: MultiDict | None = None, step
         )
     except AlreadyBooked as error:
         return _already_booked(flow, form, tz_name, now, error.appointment, step)
-    except TooManyBookings:
-        form.patient_email.errors = [
-            f"This email already has {config['MAX_BOOKINGS_PER_EMAIL']} upcoming consults. "
-            "To book another, cancel one with the link in its email, or call the clinic."
-        ]
+    except TooManyBookings as error:
+        form.patient_email.errors = [_at_the_limit(flow, error, config)]
         return again(status=409)
     except SlotTaken:
         form.slot.errors = [TAKEN]
@@ -513,17 +511,48 @@ def _same_booking(form) -> Appointment | None:
     )
 
 
+def _not_booked_for_this_email(config) -> str:
+    """A refusal that does not confirm that an email belongs to a patient of a cancer clinic:
+    anyone can type anyone's address into the form."""
+    return (
+        "We could not book this time for this email. If you have booked before, the "
+        "confirmation email has a link to see and change that booking; otherwise please call "
+        f"the clinic on {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})."
+    )
+
+
+def _at_the_limit(flow: Flow, error: TooManyBookings, config) -> str:
+    """Staff are told the real reason on the page; online, the page says nothing a stranger
+    could learn from, and the refusal goes on the latest booking's trail for staff."""
+    if flow.staff:
+        return (
+            f"This email already has {error.count} upcoming consults. To book another, "
+            "cancel one first."
+        )
+    db.session.rollback()
+    latest = db.session.get(Appointment, error.latest_id)
+    audit.record(
+        db.session,
+        "booking_refused",
+        now_utc(),
+        flow.actor(),
+        appointment=latest,
+        detail=f"{error.count} upcoming consults",
+    )
+    db.session.commit()
+    return _not_booked_for_this_email(config)
+
+
 def _already_booked(flow, form, tz_name, now, appointment: Appointment, step=None):
-    """Back after booking, then Book again: no second booking, and a way to the first."""
+    """Back after booking, then Book again: no second booking, and a way to the first. Only
+    the browser that booked it (or staff) is told that a booking exists."""
     mine = flow.staff or session.get(CONFIRMED_KEY) == appointment.id
     form.slot.errors = []
     form.patient_email.errors = [
         f"This email already has a consult at this time ({appointment.reference}). "
-        + (
-            "It is shown on the confirmation page: nothing more to do."
-            if mine
-            else "The confirmation email has its details and a link to change it."
-        )
+        "It is shown on the confirmation page: nothing more to do."
+        if mine
+        else _not_booked_for_this_email(current_app.config)
     ]
     already = appointment if mine else None
     return render_details(
