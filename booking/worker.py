@@ -23,6 +23,7 @@ from .messages.outbox import dispatch_outbox
 from .messages.reminders import queue_due_reminders
 from .privacy.retention import apply_retention
 from .scheduling.holds import clear_all_expired
+from .staff_accounts.lockout import clear_old_failures
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def _reminders_holds_and_offers() -> None:
         pass
     clear_all_expired(db.session, now_utc())
     clear_expired_drafts(db.session, now_utc())
+    clear_old_failures(db.session, now_utc())
     make_offers(db.session, now_utc())
 
 

@@ -869,3 +869,42 @@ def test_0022_adds_drafts_beside_bookings_made_before(empty_database):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0023_counts_failures_by_address_and_keeps_the_accounts(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0022"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()
+        db.session.execute(
+            sa.text("UPDATE staff_user SET failed_logins = 4, locked_until = '2027-01-01 10:00:00'")
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        # The account is still there and no longer locked for everyone.
+        assert db.session.scalar(sa.text("SELECT email FROM staff_user")) == "dr@c.example"
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("staff_user")}
+        assert not {"failed_logins", "locked_until"} & columns
+        db.session.execute(
+            sa.text(
+                "INSERT INTO sign_in_failure (staff_user_id, client, at)"
+                " VALUES (1, '203.0.113.7', '2027-01-01 10:00:00')"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0022"]).exit_code == 0
+    with app.app_context():
+        row = db.session.execute(sa.text("SELECT email, failed_logins FROM staff_user")).one()
+        assert tuple(row) == ("dr@c.example", 0)
+        assert "sign_in_failure" not in sa.inspect(db.engine).get_table_names()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.core.models import AuditEvent, StaffUser
+from booking.core.models import AuditEvent, SignInFailure, StaffUser
 from booking.core.timeutil import now_utc
 from booking.extensions import db
-from booking.staff_accounts.accounts import MAX_FAILURES, authenticate
+from booking.staff_accounts.accounts import authenticate
+from booking.staff_accounts.lockout import CLIENT_FAILURES, LOCK_CLIENTS, clear_old_failures
 from tests.databases import BOTH_DATABASES
 from tests.factories import STAFF_PASSWORD, csrf_for, sign_in
 
@@ -30,27 +31,66 @@ def test_unknown_email_and_wrong_password_answer_identically(client, create_staf
     assert "do not match" in wrong.get_data(as_text=True)
 
 
-def test_sixth_attempt_is_refused_while_locked(client, create_staff):
+def from_address(app, address: str):
+    """A browser at another address: failures are counted by the client's address."""
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = address
+    return other
+
+
+def test_a_stranger_who_knows_the_email_cannot_lock_its_owner_out(app, client, create_staff):
     user = create_staff()
-    for _ in range(5):
-        assert sign_in(client, user.email, "wrong password here").status_code == 401
-    locked = sign_in(client, user.email, STAFF_PASSWORD)  # the right password, but locked
-    assert locked.status_code == 401
-    assert client.get("/staff/").status_code == 302
-    # Fifteen minutes later the right password works again.
-    db.session.refresh(user)
-    user.locked_until = now_utc() - timedelta(seconds=1)
+    stranger = from_address(app, "203.0.113.7")
+    for _ in range(CLIENT_FAILURES):
+        assert sign_in(stranger, user.email, "wrong password here").status_code == 401
+    # The stranger's address is refused now, even with the right password ...
+    refused = sign_in(stranger, user.email, STAFF_PASSWORD)
+    assert refused.status_code == 401 and "do not match" in refused.get_data(as_text=True)
+    # ... while the owner at their own desk signs in as usual.
+    assert sign_in(client, user.email).status_code == 302
+    assert "account_locked" not in db.session.scalars(sa.select(AuditEvent.action)).all()
+    # Fifteen minutes later the stranger's failures no longer count.
+    db.session.execute(sa.update(SignInFailure).values(at=now_utc() - timedelta(minutes=16)))
     db.session.commit()
-    assert sign_in(client, user.email, STAFF_PASSWORD).status_code == 302
+    assert sign_in(stranger, user.email, STAFF_PASSWORD).status_code == 302
 
 
-def test_success_resets_the_failure_count(client, create_staff):
+def test_guessing_emails_blocks_the_guessing_address(app, create_staff):
     user = create_staff()
-    for _ in range(4):
+    guesser = from_address(app, "198.51.100.9")
+    for index in range(CLIENT_FAILURES):
+        assert sign_in(guesser, f"guess{index}@clinic.example", "x" * 12).status_code == 401
+    assert sign_in(guesser, user.email, STAFF_PASSWORD).status_code == 401
+    assert sign_in(app.test_client(), user.email).status_code == 302
+
+
+def test_failures_from_many_addresses_lock_the_account_only_for_them(app, client, create_staff):
+    user = create_staff()
+    attackers = [from_address(app, f"192.0.2.{n}") for n in range(1, LOCK_CLIENTS + 1)]
+    for attacker in attackers:
+        assert sign_in(attacker, user.email, "wrong password here").status_code == 401
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "account_locked"))
+    assert event is not None and user.email in event.detail  # admins see the lock
+    # One failure each, and every one of those addresses is now refused for this account.
+    for attacker in attackers:
+        assert sign_in(attacker, user.email, STAFF_PASSWORD).status_code == 401
+    # A new address that fails once is refused too; the owner's own desk is not.
+    late = from_address(app, "192.0.2.99")
+    assert sign_in(late, user.email, "wrong password here").status_code == 401
+    assert sign_in(late, user.email, STAFF_PASSWORD).status_code == 401
+    assert sign_in(client, user.email).status_code == 302
+
+
+def test_signing_in_forgets_that_addresses_mistakes(client, create_staff):
+    user = create_staff()
+    for _ in range(CLIENT_FAILURES - 1):
         sign_in(client, user.email, "wrong password here")
     assert sign_in(client, user.email).status_code == 302
-    db.session.refresh(user)
-    assert user.failed_logins == 0
+    assert db.session.scalar(sa.select(sa.func.count(SignInFailure.id))) == 0
+    client.post("/staff/logout", data={"csrf_token": csrf_for(client)})
+    for _ in range(CLIENT_FAILURES - 1):  # would make more than five with the earlier ones
+        sign_in(client, user.email, "wrong password here")
+    assert sign_in(client, user.email).status_code == 302
 
 
 def test_sign_in_starts_a_new_session(app, client, create_staff):
@@ -177,24 +217,41 @@ def test_sign_in_and_out_are_audited(staff_client):
 
 @BOTH_DATABASES
 def test_wrong_passwords_sent_in_parallel_each_count(app, create_staff):
-    """Five wrong passwords at the same moment lock the account, as five in a row do."""
+    """Five wrong passwords at the same moment refuse the address, as five in a row do."""
     user = create_staff()
-    email, user_id = user.email, user.id
+    email = user.email
     db.session.remove()
-    barrier = threading.Barrier(MAX_FAILURES)
+    barrier = threading.Barrier(CLIENT_FAILURES)
     now = now_utc()
 
     def attempt():
         with app.app_context():
             barrier.wait(10)
-            authenticate(db.session, email, "wrong password, again", now)
+            authenticate(db.session, email, "wrong password, again", now, "203.0.113.50")
             db.session.commit()
             db.session.remove()
 
-    threads = [threading.Thread(target=attempt) for _ in range(MAX_FAILURES)]
+    threads = [threading.Thread(target=attempt) for _ in range(CLIENT_FAILURES)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    locked = db.session.scalar(sa.select(StaffUser.locked_until).where(StaffUser.id == user_id))
-    assert locked is not None and locked > now
+    assert db.session.scalar(sa.select(sa.func.count(SignInFailure.id))) == CLIENT_FAILURES
+    result = authenticate(db.session, email, STAFF_PASSWORD, now, "203.0.113.50")
+    assert result.user is None and result.locked
+    assert authenticate(db.session, email, STAFF_PASSWORD, now, "203.0.113.51").user is not None
+
+
+def test_the_worker_sweeps_failures_older_than_the_window(app, create_staff):
+    user = create_staff()
+    now = now_utc()
+    for minutes in (1, 14, 16, 60):
+        db.session.add(
+            SignInFailure(
+                staff_user_id=user.id, client="203.0.113.7", at=now - timedelta(minutes=minutes)
+            )
+        )
+    db.session.commit()
+    clear_old_failures(db.session, now)
+    left = db.session.scalars(sa.select(SignInFailure.at).order_by(SignInFailure.at)).all()
+    assert left == [now - timedelta(minutes=14), now - timedelta(minutes=1)]

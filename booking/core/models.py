@@ -45,8 +45,6 @@ class StaffUser(UserMixin, Model):
     # A clinician approves clinical text before patients see it (intake/clinical_review.py).
     is_clinician: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     active: so.Mapped[bool] = so.mapped_column(default=True)
-    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
-    locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Bumped on sign-out and password change: a cookie carrying an older version is refused.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=now_utc)
@@ -503,6 +501,25 @@ class OutboundEmail(Model):
         check_in("status", OutboxStatus, "status"),
         check_in("kind", MessageKind, "kind"),
         check_in("channel", Channel, "channel"),
+    )
+
+
+class SignInFailure(Model):
+    """One wrong password or code: from which client, naming which account (none for an
+    unknown email). Kept for the lockout window (staff_accounts/lockout.py), then swept."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    staff_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE")
+    )
+    client: so.Mapped[str] = so.mapped_column(sa.String(45))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.Index("ix_sign_in_failure_client_at", "client", "at"),
+        sa.Index("ix_sign_in_failure_staff_user_at", "staff_user_id", "at"),
     )
 
 

@@ -49,6 +49,7 @@ ACTIONS = {
     "password_changed": "changed their password",
     "password_reset": "reset a password",
     "signed_in": "signed in",
+    "account_locked": "locked an account to the addresses that failed on it",
     "signed_out": "signed out",
     "data_viewed": "looked at everything stored about the booking",
     "data_exported": "downloaded everything stored about the booking",

@@ -18,14 +18,9 @@ from werkzeug.security import check_password_hash
 from ..core.models import StaffUser
 from ..core.timeutil import now_utc
 from ..extensions import db, limiter
+from ..staff_accounts import lockout
 from ..staff_accounts import two_factor as second_factor
-from ..staff_accounts.accounts import (
-    PasswordRejected,
-    authenticate,
-    count_failure,
-    is_locked,
-    set_password,
-)
+from ..staff_accounts.accounts import PasswordRejected, authenticate, set_password
 from . import bp
 from .access import PENDING, load_user, record, safe_next
 from .forms import ActionForm, CodeForm, PasswordForm, SignInForm
@@ -57,8 +52,8 @@ def login():
         return redirect(url_for(".home"))
     if form.validate_on_submit():
         now = now_utc()
-        result = authenticate(db.session, form.email.data, form.password.data, now)
-        db.session.commit()  # keep the failure count, or its reset
+        result = authenticate(db.session, form.email.data, form.password.data, now, _client())
+        db.session.commit()  # keep the failure
         if result.user is None:
             current_app.logger.info("staff sign-in refused")
             return render_template("staff/login.html", form=form, error=FAILED), 401
@@ -89,10 +84,15 @@ def _start_again():
     return redirect(url_for(".login"))
 
 
+def _client() -> str:
+    """The address failures are counted by (the proxy's client when one is trusted)."""
+    return (request.remote_addr or "unknown")[:45]
+
+
 def _refused(user: StaffUser, template: str, form: CodeForm, message: str, **context):
-    """A wrong code: counted like a wrong password; the fifth locks the account."""
+    """A wrong code: counted like a wrong password (lockout.py)."""
     now = now_utc()
-    locked = count_failure(db.session, user, now)
+    locked = lockout.record_failure(db.session, user, _client(), now)
     db.session.commit()
     if locked:
         session.pop(PENDING, None)
@@ -106,7 +106,7 @@ def _finish(user: StaffUser, action: str = "signed_in") -> str:
     target = session.get(PENDING, {}).get("next") or url_for(".home")
     now = now_utc()
     session.clear()
-    user.failed_logins = 0
+    lockout.forget_failures(db.session, user, _client())
     login_user(user)
     session["seen"] = session["signed_in"] = now.timestamp()
     record(action, user_id=user.id)
@@ -134,7 +134,7 @@ def two_factor():
             422 if request.method == "POST" else 200
         )
     now = now_utc()
-    if is_locked(user, now):
+    if lockout.refused(db.session, user, _client(), now):
         session.pop(PENDING, None)
         return render_template("staff/login.html", form=SignInForm(), error=FAILED), 401
     if second_factor.check_code(db.session, user, form.code.data, now):

@@ -1,4 +1,4 @@
-"""Staff accounts: sign-in with lockout, password rules, and the session version.
+"""Staff accounts: sign-in (with lockout.py), password rules, and the session version.
 
 The session cookie carries the user's id *and* their session version; bumping the version in
 the database (sign-out, password change, reset, deactivation) ends every session of that user
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,9 +20,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..core.models import StaffUser
 from ..core.statuses import StaffRole
 from ..extensions import Session
+from . import lockout
 
-MAX_FAILURES = 5
-LOCK_TIME = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 # Checked against when nobody has that email, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
@@ -69,8 +68,6 @@ def set_password(user: StaffUser, password: str, *, checked: bool = True) -> Non
         check_password_rules(password, user.email, user.name)
     user.password_hash = _hash(password)
     user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
     # A password someone chose ends the temporary one; a generated one must be replaced.
     user.must_change_password = not checked
 
@@ -140,55 +137,26 @@ def _admins_left(session: Session, excluding: StaffUser) -> int:
 @dataclass
 class SignIn:
     user: StaffUser | None
-    locked: bool = False
+    locked: bool = False  # this client may not try again for now
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime) -> SignIn:
-    """Check a sign-in; count failures and lock after ``MAX_FAILURES`` in a row.
+def authenticate(session: Session, email: str, password: str, now: datetime, client: str) -> SignIn:
+    """Check a sign-in from ``client``; count each failure (lockout.py). The caller commits.
 
     The caller shows one message for every failure, so an unknown email, a wrong password
-    and a locked account cannot be told apart from outside.
+    and a refused client cannot be told apart from outside.
     """
     user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
-        return SignIn(None)
-    if is_locked(user, now):
+    known = user if user is not None and user.active else None
+    if lockout.refused(session, known, client, now):
         check_password_hash(_DUMMY_HASH, password)
         return SignIn(None, locked=True)
-    if not check_password_hash(user.password_hash, password):
-        return SignIn(None, locked=count_failure(session, user, now))
-    user.failed_logins = 0
-    user.locked_until = None
-    return SignIn(user)
-
-
-def is_locked(user: StaffUser, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
-
-
-def count_failure(session: Session, user: StaffUser, now: datetime) -> bool:
-    """Count one wrong password or second-factor code; True when it locks the account.
-
-    Counted in the database, not in this process's copy of the row: wrong attempts sent in
-    parallel must each count, or an attacker could try many for the price of one."""
-    failures = session.scalar(
-        sa.update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=StaffUser.failed_logins + 1)
-        .returning(StaffUser.failed_logins)
-        .execution_options(synchronize_session=False)
-    )
-    locked = (failures or 0) >= MAX_FAILURES
-    if locked:
-        session.execute(
-            sa.update(StaffUser)
-            .where(StaffUser.id == user.id)
-            .values(locked_until=now + LOCK_TIME, failed_logins=0)
-            .execution_options(synchronize_session=False)
-        )
-    session.expire(user)
-    return locked
+    if known is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return SignIn(None, locked=lockout.record_failure(session, None, client, now))
+    if not check_password_hash(known.password_hash, password):
+        return SignIn(None, locked=lockout.record_failure(session, known, client, now))
+    return SignIn(known)
 
 
 def new_staff_user(
@@ -201,7 +169,6 @@ def new_staff_user(
         is_consultant=is_consultant,
         password_hash="",
         session_version=1,
-        failed_logins=0,
         active=True,
     )
     check_password_rules(password, user.email, name)
