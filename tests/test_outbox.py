@@ -347,3 +347,33 @@ def test_patients_see_the_clinic_s_name_as_the_sender(app, smtp):
     sender = smtp.messages[0]["From"].addresses[0]
     assert sender.display_name == app.config["CLINIC_NAME"]
     assert sender.addr_spec == app.config["MAIL_DEFAULT_SENDER"]
+
+
+@BOTH_DATABASES
+def test_each_email_is_recorded_sent_before_the_next_goes(app, smtp):
+    """A worker killed mid-batch re-sends at most the message in flight: when the server
+    receives each message, every earlier one is already recorded as sent, as another
+    connection to the database sees it."""
+    now = now_utc()
+    add_emails(5, now)
+    watcher = sa.create_engine(db.engine.url)
+    seen: list[int] = []
+    receive = smtp.sink.handle_DATA
+
+    async def watching(server, session, envelope):
+        with watcher.connect() as connection:
+            seen.append(
+                connection.scalar(
+                    sa.select(sa.func.count(OutboundEmail.id)).where(
+                        OutboundEmail.status == "sent"
+                    )
+                )
+            )
+        return await receive(server, session, envelope)
+
+    smtp.sink.handle_DATA = watching
+    try:
+        assert dispatch_outbox(db.session, now).sent == 5
+    finally:
+        watcher.dispose()
+    assert seen == [0, 1, 2, 3, 4]
