@@ -114,6 +114,10 @@ class Config:
     MAX_BOOKINGS_PER_EMAIL = int(env("MAX_BOOKINGS_PER_EMAIL", "2"))
     # A chosen time is held this long for the browser that chose it, while the form is filled.
     HOLD_MINUTES = int(env("HOLD_MINUTES", "15"))
+    # Others' live holds may cover at most this share of a day's times (and always this many):
+    # a few addresses cannot hold the coming days empty (scheduling/holds.py, crowded).
+    HOLD_SHARE_PER_DAY = float(env("HOLD_SHARE_PER_DAY", "0.25"))
+    HOLDS_PER_DAY_MIN = int(env("HOLDS_PER_DAY_MIN", "3"))
     # Each video consult's meeting link is this plus a random room name (booking/video.py).
     VIDEO_BASE_URL = env("VIDEO_BASE_URL", "https://meet.jit.si/")
     MANAGE_RATE_LIMIT = env("MANAGE_RATE_LIMIT", "60 per hour")

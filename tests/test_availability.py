@@ -144,6 +144,21 @@ def test_new_york_patient_sees_right_times_across_their_dst_change(app, create_c
     assert monday["2027-03-15T13:30:00Z"] == "09:30 EDT (clinic 19:00 IST)"
 
 
+def test_the_clinic_time_beside_a_time_names_its_day_when_that_differs(app, create_consultant):
+    """A daughter in New Jersey at 22:30 on Monday is booking Tuesday 09:00 in Pune."""
+    create_consultant("Dr Morning", days=range(5), start=time(9), end=time(10))
+    now = at("2027-03-01T00:00")  # a Monday
+    slots = free_slots(db.session, rules(horizon=timedelta(days=7)), now)
+    new_york, kolkata = ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
+    picker = build_picker(slots, new_york, kolkata, wanted_day=date(2027, 3, 1))
+    first = picker.times[0]
+    assert (first.label, first.clinic_label) == ("22:30 EST", "Tue 09:00 IST")
+    assert first.summary == "Monday 1 March, 22:30 your time (Tuesday 09:00 IST at the clinic)"
+    # The same day in both places: the clinic's time alone.
+    london = build_picker(slots, ZoneInfo("Europe/London"), kolkata, wanted_day=date(2027, 3, 2))
+    assert london.times[0].clinic_label == "09:00 IST"
+
+
 def test_slot_query_count_does_not_grow_with_bookings(app, create_consultant):
     """The schedule's version and three queries for 30 days of slots, however many bookings
     there are; then, until the schedule changes, the version alone."""

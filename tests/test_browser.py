@@ -153,6 +153,11 @@ def book_with_the_keyboard(page):
 
     check = page.inner_text("section.check-answers")
     assert "Asha Verma" in check and "Melanoma" in check and "Star Health" in check
+    # Each answer reads as a line of words under its question, not a letter per line.
+    narrowest = page.eval_on_selector_all(
+        "section.check-answers dd", "els => Math.min(...els.map(e => e.clientWidth))"
+    )
+    assert narrowest > PHONE["width"] / 2
     shot(page, "01c-check-your-answers")
     assert_accessible(page, "the last step with the check of every answer")
     type_into(page, "#own_questions", "Can I keep working during treatment?")

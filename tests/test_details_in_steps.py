@@ -91,6 +91,9 @@ def test_a_family_books_through_the_five_steps(app, client, consultant):
     check = last[last.index("Check your answers") : last.index('id="s-questions"')]
     for words in ("Asha Verma", "Melanoma", "Private health insurance", "Star Health"):
         assert words in check, words
+    # The date of birth as it was read, and each question as the page asked it.
+    assert "<dd>15 August 1962</dd>" in check
+    assert check.count("How should we contact") == 1
     assert 'href="/book/details?step=3&amp;check=1"' in check
     response = send(client, 5, action="book", **answers_of_step(5))
     assert response.status_code == 302 and response.headers["Location"].endswith("/book/confirmed")

@@ -364,9 +364,7 @@ def test_each_email_is_recorded_sent_before_the_next_goes(app, smtp):
         with watcher.connect() as connection:
             seen.append(
                 connection.scalar(
-                    sa.select(sa.func.count(OutboundEmail.id)).where(
-                        OutboundEmail.status == "sent"
-                    )
+                    sa.select(sa.func.count(OutboundEmail.id)).where(OutboundEmail.status == "sent")
                 )
             )
         return await receive(server, session, envelope)

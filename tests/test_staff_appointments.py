@@ -207,6 +207,9 @@ def test_reassign_to_a_free_consultant(staff_client, appointment, create_consult
     reassign = f"/staff/appointments/{appointment.reference}/reassign"
     unchosen = staff_client.post(reassign, data={"csrf_token": csrf_for(staff_client)})
     assert unchosen.status_code == 422
+    # Said where the page opens, with a link down to the list.
+    top = unchosen.text[: unchosen.text.index('id="h-summary"')]
+    assert 'class="error-summary"' in top and 'href="#consultant_id"' in top
     assert error_for(unchosen.text, "consultant_id") == (
         "Choose the consultant to reassign the consult to."
     )

@@ -10,8 +10,9 @@ Sending, one batch at a time:
    mid-send) is due again.
 2. **Send** emails over one SMTP connection with a socket timeout, recording each row as
    ``sent`` (and committing) as soon as the server accepts it, so a worker killed mid-batch
-   resends at most the one message in flight, with its original Message-ID. Texts go one HTTP request each, recorded at once with the
-   provider's id (its statuses come back by webhook, see ``provider_events.py``).
+   resends at most the one message in flight, with its original Message-ID. Texts go one HTTP
+   request each, recorded at once with the provider's id (its statuses come back by webhook,
+   see ``provider_events.py``).
 3. On failure, **retry** with growing backoff; after ``OUTBOX_MAX_ATTEMPTS`` the row is ``dead``
    and waits for staff. The Message-ID is fixed when the row is written, so a resend after a
    crash carries the same ID and mail clients show one message.
@@ -51,7 +52,6 @@ MAX_BACKOFF = timedelta(hours=6)
 ENCRYPTED_BODY = (OutboundEmail.body_text, OutboundEmail.body_html, OutboundEmail.ics)
 # The facts a message is written from (see writing.py); encrypted like the bodies.
 ENCRYPTED = (*ENCRYPTED_BODY, OutboundEmail.context)
-
 
 
 def queue_message(

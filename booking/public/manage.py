@@ -212,7 +212,10 @@ def manage_cancel(token):
     except ChangeRefused:
         return _page(appointment, token, now, status=409)
     db.session.commit()
-    flash("Your consult is cancelled. We have emailed you and told the clinic.")
+    flash(
+        "Your consult is cancelled. The clinic knows, and everyone who gets messages about "
+        "this consult is being told."
+    )
     return redirect(url_for(".manage", token=token))
 
 
@@ -254,7 +257,8 @@ def manage_move(token):
         actor=Actor.patient(request.remote_addr, reader_id),
         default_zone=reader_of(appointment, reader_id).timezone,
         done_url=url_for(".manage", token=token),
-        done_message="Your consult has moved. We have emailed you the new time.",
+        done_message="Your consult has moved. Everyone who gets messages about this consult "
+        "is being sent the new time.",
         context={"token": token},
     )
     return move_page(appointment, door)

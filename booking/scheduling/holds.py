@@ -13,20 +13,25 @@ time next deletes it in the same transaction as their own claim. The worker also
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from math import ceil
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..core.models import Appointment, SlotClaim
 from ..extensions import Session
-from .availability import SlotRules
+from .availability import SlotRules, free_slots
 from .chosen_time import consultants_free_at
 from .schedule_version import bump
 
 
 class HoldRefused(Exception):
     """Every consultant free at that time was just claimed by someone else."""
+
+
+class DayCrowded(HoldRefused):
+    """Live holds on that day already cover their share of its times (see ``crowded``)."""
 
 
 def end_read_before_write(session: Session) -> None:
@@ -114,11 +119,51 @@ def release_holds(session: Session, holder: str | None) -> None:
             bump(session, {consultant_id for (consultant_id,) in released})
 
 
+def crowded(
+    session: Session, rules: SlotRules, starts_at: datetime, holder: str, now: datetime
+) -> bool:
+    """Whether others' live holds on the clinic's day of ``starts_at`` already cover
+    ``HOLD_SHARE_PER_DAY`` of that day's times (and at least ``HOLDS_PER_DAY_MIN``).
+
+    Holding costs nothing and needs no name: without a ceiling, a few addresses with fresh
+    sessions could hold every time of the next days, fifteen minutes at a time, and a family
+    would find the first free day days away. With it, most of every day stays bookable
+    whoever holds; booking a time without a hold is not affected."""
+    config = current_app.config
+    day = starts_at.astimezone(rules.clinic_tz).date()
+    start = datetime.combine(day, time(), rules.clinic_tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), rules.clinic_tz).astimezone(UTC)
+    held = (
+        session.scalar(
+            sa.select(sa.func.count(SlotClaim.id)).where(
+                SlotClaim.appointment_id.is_(None),
+                SlotClaim.expires_at > now,
+                SlotClaim.starts_at >= start,
+                SlotClaim.starts_at < end,
+                SlotClaim.holder_hash != holder,
+            )
+        )
+        or 0
+    )
+    free = len(free_slots(session, rules, now, start, end))
+    ceiling = max(config["HOLDS_PER_DAY_MIN"], ceil(config["HOLD_SHARE_PER_DAY"] * (free + held)))
+    return held >= ceiling
+
+
 def hold_and_commit(
-    session: Session, key: str, starts_at: datetime, rules: SlotRules, now: datetime
+    session: Session,
+    key: str,
+    starts_at: datetime,
+    rules: SlotRules,
+    now: datetime,
+    ceiling: bool = True,
 ) -> SlotClaim:
     """Hold ``starts_at`` for this browser (releasing its other hold) and commit, or raise
-    :class:`HoldRefused` with the browser's earlier hold kept."""
+    :class:`HoldRefused` with the browser's earlier hold kept: :class:`DayCrowded` when the
+    day's holds are at their ceiling (``ceiling=False`` for the front desk, who book for a
+    caller on the phone)."""
+    if ceiling and crowded(session, rules, starts_at, holder_hash(key), now):
+        raise DayCrowded()
     candidates = consultants_free_at(session, rules, now, starts_at, holder_hash(key))
     end_read_before_write(session)
     for consultant_id in candidates:

@@ -43,6 +43,7 @@ from ..intake.safety import Guidance, guidance_for, is_urgent
 from ..scheduling.availability import SlotRules, free_slots, slot_rules
 from ..scheduling.chosen_time import consultants_free_at
 from ..scheduling.holds import (
+    DayCrowded,
     HoldRefused,
     current_hold,
     held_claim,
@@ -202,10 +203,12 @@ def choose_time(flow: Flow):
         return render_time_page(flow, now, tz_name, error=error, status=422)
     starts_at = form.slot_start()
     try:
-        hold_and_commit(db.session, _hold_key(), starts_at, flow.rules(), now)
-    except HoldRefused:
+        hold_and_commit(
+            db.session, _hold_key(), starts_at, flow.rules(), now, ceiling=not flow.staff
+        )
+    except HoldRefused as refused:
         day = starts_at.astimezone(_zone(tz_name)).date()
-        error = "That time was just taken by someone else. Please choose another time."
+        error = _not_held(refused, day)
         return render_time_page(flow, now, tz_name, day, error=error, status=409)
     session[ZONE_KEY] = tz_name
     return redirect(url_for(flow.details_endpoint), code=303)
@@ -574,6 +577,18 @@ def _slot_is_open(
     return bool(free)
 
 
+def _not_held(refused: HoldRefused, day) -> str:
+    """Why a time could not be kept: taken meanwhile, or too many held on that day."""
+    if not isinstance(refused, DayCrowded):
+        return TAKEN
+    config = current_app.config
+    return (
+        f"Many people are choosing times on {day.strftime('%A')} {day.day} {day:%B} just now, "
+        "so we cannot keep one more for you on that day. Please choose a time on another "
+        f"day, or call {config['CLINIC_PHONE']} ({config['CLINIC_PHONE_HOURS']})."
+    )
+
+
 def _hold_from_details(flow, form, tz_name, now):
     """A new time chosen on the details page: hold it, keep every answer."""
     chosen = chosen_slot(form)
@@ -581,9 +596,9 @@ def _hold_from_details(flow, form, tz_name, now):
         form.slot.errors = ["Choose a time for the consult."]
         return render_details(flow, form, tz_name, now, status=422)
     try:
-        hold_and_commit(db.session, _hold_key(), chosen, flow.rules(), now)
-    except HoldRefused:
-        form.slot.errors = [TAKEN]
+        hold_and_commit(db.session, _hold_key(), chosen, flow.rules(), now, ceiling=not flow.staff)
+    except HoldRefused as refused:
+        form.slot.errors = [_not_held(refused, chosen.astimezone(_zone(tz_name)).date())]
         return render_details(flow, form, tz_name, now, status=409)
     session[ZONE_KEY] = tz_name
     return render_details(flow, form, tz_name, now)

@@ -14,11 +14,15 @@ the caller talks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
 
 from ..appointments.drafts import Answers
+from ..core.timeutil import clinic_today
+from ..intake.birth_dates import parse_birth_date
 from ..intake.booking_questions import BOOKING_QUESTIONS, BY_NAME
 
 
@@ -187,6 +191,23 @@ def answer_in_words(field) -> str:
     return str(data or "")
 
 
+# Where the page asks a question in other words than the field's own label.
+CHECK_LABELS = {"preferred_channel": "How should we contact the patient?"}
+
+
+def birth_in_words(typed: str, today: date) -> str:
+    """The date of birth as the form read it ("12 March 1955", "born in 1954, about 72"), so a
+    family sees what "12031955" or "72" became; as typed when it cannot be read."""
+    try:
+        born = parse_birth_date(typed, today)
+    except ValidationError:
+        return typed
+    exact = born.exact
+    if exact:
+        return f"{exact.day} {exact:%B %Y}"
+    return f"born in {born.year}, about {born.age_on(today)}"
+
+
 def check_rows(form) -> list[tuple[Step, list[tuple[str, str]]]]:
     """Each earlier step's answers, in words, for the check page: a question not answered, or
     not asked (a relative's details when the patient books), is left out."""
@@ -201,7 +222,9 @@ def check_rows(form) -> list[tuple[Step, list[tuple[str, str]]]]:
             if name in BY_NAME and not BY_NAME[name].asked(given):
                 continue
             words = answer_in_words(form[name])
+            if name == "birth_date":
+                words = birth_in_words(words, clinic_today())
             if words:
-                answered.append((form[name].label.text, words))
+                answered.append((CHECK_LABELS.get(name, form[name].label.text), words))
         rows.append((step, answered))
     return rows

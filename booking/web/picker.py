@@ -65,8 +65,19 @@ def describe(
     day = f"{local.strftime('%A')} {local.day} {local.strftime('%B')}"
     text = f"{day}, {local.strftime('%H:%M')} {whose}"
     if not _same_zone(patient_tz, clinic_tz):
-        text += f" ({format_local(moment, clinic_tz, with_date=False)} at the clinic)"
+        text += f" ({clinic_time_beside(moment, patient_tz, clinic_tz, long=True)} at the clinic)"
     return text
+
+
+def clinic_time_beside(moment: datetime, patient_tz: tzinfo, clinic_tz: tzinfo, long=False) -> str:
+    """The clinic's time shown beside the reader's: "09:00 IST", with the clinic's day when it
+    is not the reader's ("Tue 09:00 IST"), or a daughter in New Jersey tells her mother in
+    Pune the wrong day."""
+    clock = format_local(moment, clinic_tz, with_date=False)
+    clinic_day = moment.astimezone(clinic_tz)
+    if clinic_day.date() == moment.astimezone(patient_tz).date():
+        return clock
+    return f"{clinic_day.strftime('%A' if long else '%a')} {clock}"
 
 
 def build_picker(
@@ -100,7 +111,7 @@ def build_picker(
             label=moment.astimezone(patient_tz).strftime("%H:%M")
             if same
             else format_local(moment, patient_tz, with_date=False),
-            clinic_label=None if same else format_local(moment, clinic_tz, with_date=False),
+            clinic_label=None if same else clinic_time_beside(moment, patient_tz, clinic_tz),
             summary=describe(moment, patient_tz, clinic_tz, whose),
         )
         for moment in by_day[chosen_date]
