@@ -258,9 +258,10 @@ def register_security(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .web.errors import register
+    from .web import database_failures, errors
 
-    register(app)
+    errors.register(app)
+    database_failures.register(app)
 
 
 def register_commands(app: Flask) -> None:

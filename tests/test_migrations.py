@@ -1,9 +1,11 @@
 """The migrations build the whole schema on an empty database and match the models exactly."""
 
+import shutil
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from booking.appointments.changes import cancel_appointment
 from booking.core.audit import Actor
@@ -906,5 +908,59 @@ def test_0023_counts_failures_by_address_and_keeps_the_accounts(empty_database):
         db.session.remove()
         db.engine.dispose()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()
+
+
+FAILING_MIGRATION = '''"""Made to fail part way, after a new table and a new column."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+
+
+def upgrade():
+    op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
+    with op.batch_alter_table("staff_user") as batch_op:
+        batch_op.add_column(sa.Column("half_done", sa.Integer(), nullable=True))
+    op.execute("INSERT INTO half_done (id) VALUES (1)")
+    raise RuntimeError("made to fail")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_a_migration_that_fails_part_way_leaves_the_database_as_it_was(
+    empty_database, tmp_path, caplog
+):
+    head = ScriptDirectory("migrations").get_current_head()
+    migrations = tmp_path / "migrations"
+    shutil.copytree("migrations", migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.format(head=head))
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0022"]).exit_code == 0
+    with app.app_context():
+        insert_consultant()  # as that schema has it
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    failed = runner.invoke(args=["db", "upgrade", "-d", str(migrations)])
+    assert failed.exit_code != 0 and "made to fail" in failed.output + caplog.text
+    assert f"the database is at revision {head}, as before it" in failed.output + caplog.text
+    with app.app_context():
+        inspector = sa.inspect(db.engine)
+        assert "half_done" not in inspector.get_table_names()
+        assert "half_done" not in {c["name"] for c in inspector.get_columns("staff_user")}
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == head
+        assert db.session.scalar(sa.text("SELECT email FROM staff_user")) == "dr@c.example"
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
