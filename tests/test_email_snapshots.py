@@ -123,6 +123,9 @@ def every_kind():
             cancelled_video, "rao@clinic.example", MessageKind.CONSULTANT_VIDEO_CANCELLED
         ),
         "waitlist_offer": notifications.waitlist_offer_email(entry, offer, "tok"),
+        "contact_changed": notifications.contact_changed_email(
+            calm, "old.address@example.com", "email address and phone number"
+        ),
     }
 
 
@@ -172,6 +175,7 @@ NAMES = [
     "consultant_video-moved",
     "consultant_video-cancelled",
     "waitlist_offer",
+    "contact_changed",
 ]
 
 
@@ -207,6 +211,7 @@ def test_every_kind_has_a_snapshot(rendered):
         "consultant_video_moved",
         "consultant_video_cancelled",
         "waitlist_offer",
+        "contact_changed",
     }
     # Every kind the service sends by email has its snapshot; the one text-only kind below.
     assert kinds == set(MessageKind) - {MessageKind.CHANGE_LINK}

@@ -20,12 +20,15 @@ from tests.databases import require_postgres, throwaway_database
 
 
 def insert_consultant() -> None:
-    """A consultant (id 1) written with SQL, as an older schema has it."""
+    """A consultant (id 1) written with SQL, as an older schema has it (before 0023, with the
+    account's own failure counter)."""
+    columns = {c["name"] for c in sa.inspect(db.session.connection()).get_columns("staff_user")}
+    counter = ("failed_logins, ", "0, ") if "failed_logins" in columns else ("", "")
     db.session.execute(
         sa.text(
             "INSERT INTO staff_user (email, name, password_hash, role, is_consultant, active,"
-            " failed_logins, session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
-            " 'staff', true, true, 0, 1, '2026-11-01 00:00:00+00')"
+            f" {counter[0]}session_version, created_at) VALUES ('dr@c.example', 'Dr', 'x',"
+            f" 'staff', true, true, {counter[1]}1, '2026-11-01 00:00:00+00')"
         )
     )
 
@@ -962,5 +965,44 @@ def test_a_migration_that_fails_part_way_leaves_the_database_as_it_was(
         db.session.remove()
         db.engine.dispose()
     assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_0024_takes_the_contact_change_notice_and_keeps_the_messages_before(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0023"]).exit_code == 0
+    outbox_row = (
+        "INSERT INTO outbound_email (kind, channel, appointment_id, recipient, message_id,"
+        " status, attempts, next_attempt_at, created_at) VALUES (:kind, 'email', 1,"
+        " 'p@example.com', :message_id, 'sent', 1, '2026-11-01 00:00:00+00',"
+        " '2026-11-01 00:00:00+00')"
+    )
+    with app.app_context():
+        insert_consultant()
+        insert_appointment("CT-CONT01", "2027-03-01")
+        db.session.execute(sa.text(outbox_row), {"kind": "moved", "message_id": "<a@c>"})
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT data_held_at FROM appointment")) is None
+        db.session.execute(sa.text(outbox_row), {"kind": "contact_changed", "message_id": "<b@c>"})
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text(outbox_row), {"kind": "carrier_pigeon", "message_id": "<c>"})
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0023"]).exit_code == 0
+    with app.app_context():
+        kinds = db.session.scalars(sa.text("SELECT kind FROM outbound_email")).all()
+        assert kinds == ["moved"]
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()

@@ -116,3 +116,51 @@ def test_emails_waiting_for_the_old_address_go_to_the_new_one(
     ).all()
     assert waiting == ["new@example.com"]
     assert OutboxStatus.PENDING in db.session.scalars(sa.select(OutboundEmail.status)).all()
+
+
+def test_a_changed_email_is_told_to_the_old_address_and_holds_the_data_until_confirmed(
+    client, staff_client, consultant, booking_form, smtp
+):
+    assert client.post("/book", data=booking_form(patient_email="asha@example.com")).status_code
+    dispatch_outbox(db.session)
+    appointment = db.session.scalar(sa.select(Appointment))
+    reference = appointment.reference
+    old_link = re.search(r"(/manage/[\w-]+)", smtp.messages[0].get_body(("plain",)).get_content())
+    assert client.get(old_link[1]).status_code == 200
+    smtp.messages.clear()
+
+    # Someone calls the desk as the patient and has the email changed.
+    data = contact_form(staff_client, reference, patient_email="someone.else@example.com")
+    assert staff_client.post(f"/staff/appointments/{reference}/contact", data=data).status_code
+    dispatch_outbox(db.session)
+    [notice] = smtp.messages
+    text = notice.get_body(("plain",)).get_content()
+    assert notice["To"] == "asha@example.com" and reference in notice["Subject"]
+    assert "changed the email address" in text and "please call us now" in text
+    assert "someone.else" not in text and "Melanoma" not in text  # no new value, no health
+    # The old address's links stop working.
+    assert client.get(old_link[1]).status_code == 404
+
+    # The resend sends the confirmation only; its link does not open the data yet.
+    token = csrf_for(staff_client, f"/staff/appointments/{reference}")
+    staff_client.post(f"/staff/appointments/{reference}/resend", data={"csrf_token": token})
+    smtp.messages.clear()
+    dispatch_outbox(db.session)
+    [confirmation] = smtp.messages
+    assert confirmation["To"] == "someone.else@example.com" and "booked" in confirmation["Subject"]
+    link = re.search(r"(/manage/[\w-]+)", confirmation.get_body(("plain",)).get_content())[1]
+    held = client.get(f"{link}/data").get_data(as_text=True)
+    assert "Please call the clinic" in held and "changed recently" in held
+    assert "Melanoma" not in held
+    assert "melanoma" not in client.get(f"{link}/data.json").get_data(as_text=True).lower()
+
+    # The desk calls the number it had, and the patient confirms: the page opens.
+    page = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)
+    assert "the old address was told" in page
+    staff_client.post(
+        f"/staff/appointments/{reference}/contact-confirmed",
+        data={"csrf_token": csrf_for(staff_client, f"/staff/appointments/{reference}")},
+    )
+    assert "Melanoma" in client.get(f"{link}/data").get_data(as_text=True)
+    actions = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert "contact_confirmed" in actions

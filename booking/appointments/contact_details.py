@@ -15,10 +15,10 @@ import sqlalchemy.orm as so
 
 from ..core import audit
 from ..core.audit import Actor
-from ..core.models import Appointment, OutboundEmail
-from ..core.statuses import MessageKind, OutboxStatus
+from ..core.models import Appointment, ManageToken, OutboundEmail
+from ..core.statuses import MessageKind, OutboxStatus, Reader
 from ..extensions import Session
-from ..messages.outbox import ENCRYPTED_BODY, queue_for_readers
+from ..messages.outbox import ENCRYPTED_BODY, queue_for_readers, queue_message
 
 CONTACT_FIELDS = {
     "patient_name": "patient's name",
@@ -30,6 +30,13 @@ CONTACT_FIELDS = {
     "booker_phone": "booker's phone",
     "relative_channel": "booker's preferred channel",
     "messages_to": "messages go to",
+}
+# The details whose change is told to the address they replace, and whose they are.
+WHOSE_CONTACT = {
+    "patient_email": Reader.PATIENT,
+    "patient_phone": Reader.PATIENT,
+    "booker_email": Reader.RELATIVE,
+    "booker_phone": Reader.RELATIVE,
 }
 PATIENT_KINDS = (
     MessageKind.CONFIRMATION,
@@ -45,6 +52,7 @@ def correct_contact(
     """Set the contact fields given in ``values``; return the labels of those that changed.
     The caller commits."""
     changed = []
+    replaced: dict[Reader, dict[str, str | None]] = {}
     for name, label in CONTACT_FIELDS.items():
         if name not in values:
             continue
@@ -63,7 +71,45 @@ def correct_contact(
         )
         if name == "patient_email":
             _retarget_waiting(session, appointment, old, new)
+        if name in WHOSE_CONTACT:
+            replaced.setdefault(WHOSE_CONTACT[name], {})[name] = old
+    for reader, details in replaced.items():
+        _tell_the_replaced_address(session, appointment, reader, details, now)
+    if replaced:
+        appointment.data_held_at = now
     return changed
+
+
+def _tell_the_replaced_address(
+    session: Session, appointment: Appointment, reader: Reader, details: dict, now: datetime
+) -> None:
+    """Someone posing as the patient could ask the desk to change the email and then read
+    everything from the new address: the replaced address is told (which details changed,
+    not the new values), and the links sent to it stop working."""
+    email_field = "patient_email" if reader == Reader.PATIENT else "booker_email"
+    to = details.get(email_field) or getattr(appointment, email_field)
+    changed = " and ".join(
+        word
+        for field, word in (("email", "email address"), ("phone", "phone number"))
+        if any(name.endswith(field) for name in details)
+    )
+    if to:
+        queue_message(
+            session,
+            MessageKind.CONTACT_CHANGED,
+            to,
+            now,
+            appointment,
+            reader=reader,
+            changed=changed,
+        )
+    if email_field in details:
+        whose = ManageToken.reader == reader
+        if reader == Reader.PATIENT:  # links sent before readers were kept were the patient's
+            whose = sa.or_(whose, ManageToken.reader.is_(None))
+        session.execute(
+            sa.delete(ManageToken).where(ManageToken.appointment_id == appointment.id, whose)
+        )
 
 
 def _short(value: str | None) -> str:
@@ -84,6 +130,15 @@ def _retarget_waiting(session: Session, appointment: Appointment, old: str, new:
         .values(recipient=new)
         .execution_options(synchronize_session=False)
     )
+
+
+def confirm_contact_change(
+    session: Session, appointment: Appointment, now: datetime, actor: Actor
+) -> None:
+    """The desk confirmed a change with the patient by phone: the data pages open again.
+    The caller commits."""
+    appointment.data_held_at = None
+    audit.record(session, "contact_confirmed", now, actor, appointment=appointment)
 
 
 def resend_confirmation(

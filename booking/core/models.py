@@ -160,6 +160,9 @@ class Appointment(Model):
     # A reply to a WhatsApp reminder: "attending" or "change", and when it came.
     attendance: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     attendance_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Set when staff change an email or phone: "See and download everything" stays shut on
+    # every link until the desk has confirmed the change with the patient by phone.
+    data_held_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     consent_health_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     consent_reminders: so.Mapped[bool] = so.mapped_column(default=False)

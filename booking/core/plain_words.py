@@ -21,6 +21,7 @@ ACTIONS = {
     "reassigned": "gave the consult to another consultant",
     "note_added": "added a note",
     "contact_corrected": "corrected the contact details",
+    "contact_confirmed": "confirmed the changed contact details with the patient by phone",
     "confirmation_resent": "sent the confirmation again",
     "video_link_changed": "changed the video link",
     "mode_changed": "changed how the consult happens",

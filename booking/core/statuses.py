@@ -76,6 +76,9 @@ class MessageKind(StrEnum):
     CONSULTANT_VIDEO_MOVED = "consultant_video_moved"
     CONSULTANT_VIDEO_CANCELLED = "consultant_video_cancelled"
     WAITLIST_OFFER = "waitlist_offer"
+    # To an address (or the email of a phone) the clinic just replaced: "call us if this was
+    # not you", so a change made by someone posing as the patient does not go unseen.
+    CONTACT_CHANGED = "contact_changed"
     # A WhatsApp answer to "I need to change": the reader's manage link (a session message).
     CHANGE_LINK = "change_link"
 

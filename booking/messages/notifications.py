@@ -344,6 +344,21 @@ def cancelled_email(
     )
 
 
+def contact_changed_email(
+    appointment: Appointment, recipient: str, changed: str, reader: ReaderOf | None = None
+) -> Email:
+    """To the address the clinic just replaced (or the email of a replaced phone): which
+    detail changed, never the new value, and whom to call if nobody asked for it."""
+    words = reader_context(appointment, reader)
+    return render_email(
+        MessageKind.CONTACT_CHANGED,
+        recipient=recipient,
+        appointment=appointment,
+        changed=changed,
+        **words,
+    )
+
+
 def staff_change_email(
     appointment: Appointment,
     recipient: str,

@@ -29,6 +29,7 @@ from .notifications import (
     cancelled_email,
     confirmation_email,
     consultant_video_email,
+    contact_changed_email,
     moved_email,
     reminder_email,
     short_text,
@@ -158,6 +159,12 @@ def _consultant_video(session, row, appointment, facts, now) -> Email:
     return consultant_video_email(appointment, row.recipient, MessageKind(row.kind))
 
 
+def _contact_changed(session, row, appointment, facts, now) -> Email:
+    # To the replaced address: the reader is told by role (their address is no longer it).
+    reader = reader_of(appointment, Reader(facts.get("reader", Reader.PATIENT)))
+    return contact_changed_email(appointment, row.recipient, facts["changed"], reader)
+
+
 def _urgent_escalation(session, row, appointment, facts, now) -> Email:
     return urgent_escalation_email(appointment, row.recipient, now - facts["raised_at"])
 
@@ -175,6 +182,7 @@ WRITERS: dict[MessageKind, Writer] = {
     MessageKind.CONSULTANT_VIDEO: _consultant_video,
     MessageKind.CONSULTANT_VIDEO_MOVED: _consultant_video,
     MessageKind.CONSULTANT_VIDEO_CANCELLED: _consultant_video,
+    MessageKind.CONTACT_CHANGED: _contact_changed,
 }
 
 

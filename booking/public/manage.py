@@ -66,12 +66,14 @@ def is_discreet(appointment: Appointment, token: str) -> bool:
     return reader_of(appointment, reader_of_token(db.session, token)).discreet
 
 
-def ask_the_clinic(appointment: Appointment):
+def ask_the_clinic(appointment: Appointment, held: bool = False):
     """What a discreet reader's link shows instead of a page of health answers (the data
     page, the questionnaire, a form filled in with the answers): the clinic's phone. The
     patient can still see, correct or delete everything, through a person who checks it is
     them, and who can talk it through."""
-    return render_template("public/ask_the_clinic.html", appointment=appointment, discreet=True)
+    return render_template(
+        "public/ask_the_clinic.html", appointment=appointment, discreet=True, held=held
+    )
 
 
 def gone_page(appointment: Appointment | None):

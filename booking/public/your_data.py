@@ -30,12 +30,15 @@ from .manage import ask_the_clinic, gone_page, is_discreet, manage_rate_limit
 def _find(token: str):
     """The booking behind a token whose data is still held, or the page saying why not. A
     discreet reader's link (a patient who may not yet know) is sent to the clinic's phone:
-    these pages show the diagnosis."""
+    these pages show the diagnosis. After staff changed an email or phone, every link is
+    sent there too until the desk has confirmed the change with the patient."""
     appointment = find_by_token(db.session, token)
     if appointment is None or appointment.erased_at is not None:
         return None, gone_page(appointment)
     if is_discreet(appointment, token):
         return None, ask_the_clinic(appointment)
+    if appointment.data_held_at is not None:  # until the desk confirms a contact change
+        return None, ask_the_clinic(appointment, held=True)
     return appointment, None
 
 

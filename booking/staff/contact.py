@@ -8,7 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, TelField
 from wtforms.validators import Length, ValidationError
 
-from ..appointments.contact_details import correct_contact, resend_confirmation
+from ..appointments.contact_details import (
+    confirm_contact_change,
+    correct_contact,
+    resend_confirmation,
+)
 from ..core.statuses import AppointmentStatus
 from ..core.timeutil import now_utc
 from ..extensions import db
@@ -101,6 +105,17 @@ def appointment_contact(reference):
         return redirect(url_for(".appointment_detail", reference=appointment.reference))
     status = 422 if form.errors else 200
     return render_template("staff/contact.html", appointment=appointment, form=form), status
+
+
+@bp.post("/appointments/<reference>/contact-confirmed")
+def appointment_contact_confirmed(reference):
+    """The desk called the patient and they confirmed the new details: the data pages open."""
+    appointment = load(reference)
+    if ActionForm().validate_on_submit() and appointment.data_held_at is not None:
+        confirm_contact_change(db.session, appointment, now_utc(), staff_actor())
+        db.session.commit()
+        flash("Confirmed. The patient's links open everything again.")
+    return redirect(url_for(".appointment_detail", reference=appointment.reference))
 
 
 @bp.post("/appointments/<reference>/resend")
