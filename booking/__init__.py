@@ -150,16 +150,17 @@ def parse_settings(app: Flask) -> None:
 
 class HidePrivateUrlParts(logging.Filter):
     """Request logs (the development server's, gunicorn's access log) would otherwise keep
-    every manage link, and with it the power to cancel that booking, and every staff search
+    every manage link, and with it the power to cancel that booking (and the waitlist's
+    links, which hold a time or delete an entry), and every staff search
     and filter: a caller's name or phone, a cancer type."""
 
-    manage = re.compile(r"/manage/[A-Za-z0-9_-]+")
+    manage = re.compile(r"/(manage|waitlist/offer|waitlist/entry)/[A-Za-z0-9_-]+")
     staff_query = re.compile(r"(/staff/[^\s?\"]*)\?[^\s\"]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/manage/" in message or "/staff/" in message:
-            message = self.manage.sub("/manage/[token]", message)
+        if "/manage/" in message or "/staff/" in message or "/waitlist/" in message:
+            message = self.manage.sub(r"/\1/[token]", message)
             message = self.staff_query.sub(r"\1?[query hidden]", message)
             record.msg, record.args = message, ()
         return True

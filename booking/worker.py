@@ -15,7 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
 from .appointments.drafts import clear_expired_drafts
-from .appointments.waitlist import make_offers
+from .appointments.waitlist import forget_pending, make_offers
 from .core.timeutil import now_utc
 from .extensions import db
 from .intake.urgent_call_backs import escalate_waiting
@@ -80,6 +80,7 @@ def _reminders_holds_and_offers() -> None:
     clear_all_expired(db.session, now_utc())
     clear_expired_drafts(db.session, now_utc())
     clear_old_failures(db.session, now_utc())
+    forget_pending(db.session, now_utc())
     make_offers(db.session, now_utc())
 
 

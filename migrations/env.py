@@ -75,6 +75,9 @@ def run_migrations_online():
         try:
             with context.begin_transaction():
                 context.run_migrations()
+            # Whatever began after the last migration (reading the version) ends here: on
+            # SQLite, turning foreign keys back on is silently ignored inside a transaction.
+            connection.commit()
         except Exception:
             connection.rollback()
             revision = context.get_context().get_current_revision()

@@ -122,7 +122,8 @@ def every_kind():
         "consultant_video-cancelled": notifications.consultant_video_email(
             cancelled_video, "rao@clinic.example", MessageKind.CONSULTANT_VIDEO_CANCELLED
         ),
-        "waitlist_offer": notifications.waitlist_offer_email(entry, offer, "tok"),
+        "waitlist_offer": notifications.waitlist_offer_email(entry, offer, "tok", "entry-tok"),
+        "waitlist_confirm": notifications.waitlist_confirm_email(entry, "entry-tok"),
         "contact_changed": notifications.contact_changed_email(
             calm, "old.address@example.com", "email address and phone number"
         ),
@@ -175,6 +176,7 @@ NAMES = [
     "consultant_video-moved",
     "consultant_video-cancelled",
     "waitlist_offer",
+    "waitlist_confirm",
     "contact_changed",
 ]
 
@@ -211,6 +213,7 @@ def test_every_kind_has_a_snapshot(rendered):
         "consultant_video_moved",
         "consultant_video_cancelled",
         "waitlist_offer",
+        "waitlist_confirm",
         "contact_changed",
     }
     # Every kind the service sends by email has its snapshot; the one text-only kind below.

@@ -1006,3 +1006,59 @@ def test_0024_takes_the_contact_change_notice_and_keeps_the_messages_before(empt
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0025_keeps_who_waits_and_deletes_a_waitlist_entrys_messages_with_it(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0024"]).exit_code == 0
+    entry = (
+        "INSERT INTO waitlist_entry (id, created_at, name, email, phone, preferred_channel,"
+        " language, timezone, weekdays, day_parts, status) VALUES (:id, '2026-11-01 00:00:00',"
+        " 'Meera', :email, :phone, 'email', 'en', 'Asia/Kolkata', '0', 'morning', :status)"
+    )
+    with app.app_context():
+        db.session.execute(
+            sa.text(entry),
+            {"id": 1, "email": "m@example.com", "phone": "+919800000001", "status": "waiting"},
+        )
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    with app.app_context():
+        # Who joined before waits as before: there was nothing to confirm then.
+        assert db.session.scalar(sa.text("SELECT status FROM waitlist_entry")) == "waiting"
+        db.session.execute(
+            sa.text(entry),
+            {"id": 2, "email": "p@example.com", "phone": "+919800000002", "status": "pending"},
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO waitlist_link (entry_id, token_hash, created_at) VALUES"
+                " (2, 'h', '2026-11-01 00:00:00')"
+            )
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO outbound_email (kind, channel, waitlist_entry_id, recipient,"
+                " message_id, status, attempts, next_attempt_at, created_at) VALUES"
+                " ('waitlist_confirm', 'email', 2, 'p@example.com', '<w@c>', 'pending', 0,"
+                " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+        db.session.commit()
+        db.session.execute(sa.text("DELETE FROM waitlist_entry WHERE id = 2"))
+        db.session.commit()
+        for table in ("waitlist_link", "outbound_email"):
+            assert db.session.scalar(sa.text(f"SELECT count(*) FROM {table}")) == 0, table
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0024"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT name FROM waitlist_entry")) == "Meera"
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

@@ -131,18 +131,19 @@ def test_logs_carry_references_never_health_data(client, consultant, booking_for
     assert db.session.scalar(sa.text("SELECT count(*) FROM appointment")) == 1
 
 
-def test_request_logs_do_not_keep_manage_tokens(app, caplog):
+@pytest.mark.parametrize("path", ["manage", "waitlist/offer", "waitlist/entry"])
+def test_request_logs_do_not_keep_link_tokens(app, caplog, path):
     import logging
 
     caplog.set_level(logging.INFO)
     logging.getLogger("werkzeug").info(
         '%s - - "%s" %s',
         "127.0.0.1",
-        "GET /manage/AbC_123-xyz456789012345678901234567890 HTTP/1.1",
+        f"GET /{path}/AbC_123-xyz456789012345678901234567890 HTTP/1.1",
         200,
     )
     assert "AbC_123" not in caplog.text
-    assert "/manage/[token]" in caplog.text
+    assert f"/{path}/[token]" in caplog.text
 
 
 def test_request_logs_do_not_keep_staff_searches(app, caplog):

@@ -11,9 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from booking.appointments.changes import cancel_appointment
-from booking.appointments.waitlist import make_offers
+from booking.appointments.waitlist import forget_pending, make_offers
 from booking.core.audit import Actor
-from booking.core.models import AuditEvent, OutboundEmail, WaitlistEntry, WaitlistOffer
+from booking.core.models import (
+    AuditEvent,
+    OutboundEmail,
+    SlotClaim,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
@@ -45,10 +51,29 @@ def daytime(hour: int = 10, minute: int = 0) -> datetime:
     return (moment if moment > local else moment + timedelta(days=1)).astimezone(UTC)
 
 
-def join(client, **changes):
+def join(client, confirm=True, **changes):
+    """Join through the form; then, unless ``confirm`` is false, follow the link in the
+    confirmation email and press "Keep me on the waitlist", as the person would."""
     page = client.get("/waitlist?tz=Asia/Kolkata").get_data(as_text=True)
     data = {**JOIN, "csrf_token": csrf_token(page), **changes}
-    return client.post("/waitlist", data={k: v for k, v in data.items() if v is not None})
+    response = client.post("/waitlist", data={k: v for k, v in data.items() if v is not None})
+    if confirm and response.status_code == 303:
+        link = entry_link(data["email"])
+        entry_page = client.get(link).get_data(as_text=True)
+        kept = client.post(f"{link}/confirm", data={"csrf_token": csrf_token(entry_page)})
+        assert kept.status_code == 302
+    return response
+
+
+def entry_link(email: str, kind: str = "waitlist_confirm") -> str:
+    """The link to the entry in the latest message of ``kind`` to ``email``."""
+    write_unwritten_emails(db.session)
+    body = db.session.scalars(
+        sa.select(OutboundEmail.body_text)
+        .where(OutboundEmail.recipient == email, OutboundEmail.kind == kind)
+        .order_by(OutboundEmail.id.desc())
+    ).first()
+    return re.search(r"http://[^/\s]+(/waitlist/entry/[\w-]+)", body)[1]
 
 
 def test_joining_keeps_the_answers_when_one_is_missing(client, consultant):
@@ -80,12 +105,12 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
         for index, moment in enumerate(free_slots(db.session, rules, now))
     ]
     assert booked and not free_slots(db.session, rules, now)
-    for name, email, days in (
-        ("First", "first@example.com", ["0"]),
-        ("Second", "second@example.com", ["0"]),
-        ("Tuesday", "tuesday@example.com", ["1"]),
+    for name, email, days, phone in (
+        ("First", "first@example.com", ["0"], "+91 98470 12341"),
+        ("Second", "second@example.com", ["0"], "+91 98470 12342"),
+        ("Tuesday", "tuesday@example.com", ["1"], "+91 98470 12343"),
     ):
-        assert join(client, name=name, email=email, weekdays=days).status_code == 303
+        assert join(client, name=name, email=email, weekdays=days, phone=phone).status_code == 303
     assert make_offers(db.session, now) == 0  # nothing free: nobody is offered anything
 
     freed = booked[1]
@@ -98,7 +123,9 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
     # The offered time is held: nobody else is offered it, online or on the list.
     assert freed.starts_at not in free_slots(db.session, rules, now)
     dispatch_outbox(db.session, now)
-    [message] = [m for m in smtp.messages if m["To"] == "first@example.com"]
+    [message] = [
+        m for m in smtp.messages if m["To"] == "first@example.com" and "available" in m["Subject"]
+    ]
     assert "A consult time is available for you" in message["Subject"]
     assert "Melanoma" not in message.as_string()  # nothing about health on the list
 
@@ -114,7 +141,9 @@ def test_a_freed_time_goes_to_the_longest_waiting_match_once_then_to_the_next(
 
     # The second person opens the link and books the held time.
     dispatch_outbox(db.session, later)
-    [mail] = [m for m in smtp.messages if m["To"] == "second@example.com"]
+    [mail] = [
+        m for m in smtp.messages if m["To"] == "second@example.com" and "available" in m["Subject"]
+    ]
     text = mail.get_body(("plain",)).get_content()
     link = re.search(r"http://[^/\s]+(/waitlist/offer/[\w-]+)", text)[1]
     response = client.get(link)
@@ -148,7 +177,11 @@ def test_staff_see_the_waitlist_and_take_someone_off(client, consultant, admin_c
     )
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(WaitlistEntry, entry.id).status == "removed"
+    # Off the list means forgotten: the entry and every message sent to it are deleted.
+    assert db.session.get(WaitlistEntry, entry.id) is None
+    assert not db.session.scalars(
+        sa.select(OutboundEmail).where(OutboundEmail.recipient == JOIN["email"])
+    ).all()
     assert (
         db.session.scalar(
             sa.select(AuditEvent.detail).where(AuditEvent.action == "waitlist_removed")
@@ -170,8 +203,10 @@ def test_an_offer_email_shows_the_name_as_typed_and_nothing_else(app, client, cr
     join(client, name="Anita D'Souza & family")
     assert make_offers(db.session, daytime()) == 1
     write_unwritten_emails(db.session)
-    email = db.session.scalar(sa.select(OutboundEmail))
-    assert email.kind == "waitlist_offer" and email.appointment_id is None
+    email = db.session.scalar(
+        sa.select(OutboundEmail).where(OutboundEmail.kind == "waitlist_offer")
+    )
+    assert email.appointment_id is None
     parsed = assert_only_app_markup(email.body_html, app.config["BASE_URL"], email.kind)
     assert "Hello Anita D'Souza & family," in parsed.seen
 
@@ -188,7 +223,12 @@ def test_no_offer_is_sent_in_the_night_it_waits_for_the_morning(app, client, cre
 
 def test_waitlist_entries_are_deleted_when_the_retention_period_ends(app, client, consultant):
     assert join(client).status_code == 303
-    assert join(client, name="Ended Long Ago", email="ended@example.com").status_code == 303
+    ended_long_ago = {
+        "name": "Ended Long Ago",
+        "email": "ended@example.com",
+        "phone": "+91 98470 99999",
+    }
+    assert join(client, **ended_long_ago).status_code == 303
     entry = db.session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.name == "Meera Nair"))
     assert entry.consent_version == NOTICE_VERSION
     ended = db.session.scalar(
@@ -201,5 +241,67 @@ def test_waitlist_entries_are_deleted_when_the_retention_period_ends(app, client
     assert apply_retention(db.session, now).waitlist_removed == 1
     names = db.session.scalars(sa.select(WaitlistEntry.name)).all()
     assert names == ["Meera Nair"]  # still waiting, joined today
+    # The messages sent to the entry went with it.
+    recipients = db.session.scalars(sa.select(OutboundEmail.recipient)).all()
+    assert recipients == [JOIN["email"]]
     later = apply_retention(db.session, now + timedelta(days=days + 1))
     assert later.waitlist_removed == 1 and not db.session.scalars(sa.select(WaitlistEntry)).all()
+
+
+def test_joining_sends_one_message_and_holds_nothing_until_confirmed(
+    app, client, create_consultant
+):
+    create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
+    assert join(client, confirm=False).status_code == 303
+    joined = client.get("/waitlist/joined").get_data(as_text=True)
+    assert "Check your email" in joined
+    entry = db.session.scalar(sa.select(WaitlistEntry))
+    assert entry.status == "pending"
+    # A stranger's address typed again, or the same phone with another email: nothing new,
+    # and the same page, which tells nobody who is on the list.
+    assert join(client, confirm=False).status_code == 303
+    assert join(client, confirm=False, email="other@example.com").status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id))) == 1
+    [message] = db.session.scalars(sa.select(OutboundEmail)).all()
+    assert message.kind == "waitlist_confirm" and message.recipient == JOIN["email"]
+    # Nothing is offered or held for it while it is not confirmed.
+    assert make_offers(db.session, daytime()) == 0
+    assert not db.session.scalars(sa.select(WaitlistOffer)).all()
+
+    # Opening the link (as a mail scanner would) confirms nothing; the button does.
+    link = entry_link(JOIN["email"])
+    page = client.get(link).get_data(as_text=True)
+    assert "You are not on the waitlist yet" in page and "Meera Nair" in page
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == "pending"
+    client.post(f"{link}/confirm", data={"csrf_token": csrf_token(page)})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == "waiting"
+    assert make_offers(db.session, daytime()) == 1
+
+
+def test_the_offer_carries_a_link_to_leave_and_leaving_forgets_everything(
+    app, client, create_consultant
+):
+    create_consultant("Dr Monday", days=[0], start=time(9), end=time(10))
+    join(client)
+    assert make_offers(db.session, daytime()) == 1
+    link = entry_link(JOIN["email"], kind="waitlist_offer")
+    page = client.get(link).get_data(as_text=True)
+    assert "Leave the waitlist and delete my details" in page
+    left = client.post(f"{link}/leave", data={"csrf_token": csrf_token(page)})
+    assert "You have left the waitlist" in left.get_data(as_text=True)
+    for model in (WaitlistEntry, WaitlistOffer, OutboundEmail):
+        assert not db.session.scalars(sa.select(model)).all(), model.__name__
+    # The time it held is free again, and the links no longer work.
+    assert not db.session.scalars(sa.select(SlotClaim)).all()
+    assert client.get(link).status_code == 404
+
+
+def test_an_entry_never_confirmed_is_forgotten_after_two_days(app, client, consultant):
+    join(client, confirm=False)
+    now = now_utc()
+    assert forget_pending(db.session, now + timedelta(days=1)) == 0
+    assert forget_pending(db.session, now + timedelta(days=2, minutes=1)) == 1
+    assert not db.session.scalars(sa.select(WaitlistEntry)).all()
+    assert not db.session.scalars(sa.select(OutboundEmail)).all()

@@ -13,23 +13,23 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..core import audit
 from ..core.audit import Actor
-from ..core.models import Appointment, SlotClaim, WaitlistEntry, WaitlistOffer
+from ..core.models import Appointment, SlotClaim, WaitlistEntry, WaitlistLink, WaitlistOffer
 from ..core.statuses import MessageKind, OfferStatus, WaitlistStatus
 from ..core.timeutil import zone
-from ..core.tokens import TOKEN_SHAPE, hash_token
+from ..core.tokens import TOKEN_SHAPE, hash_token, issue_waitlist_link
 from ..extensions import Session
 from ..intake.choices import DAY_PART_HOURS
 from ..messages.outbox import queue_message
 from ..scheduling.availability import free_slots, slot_rules
 from ..scheduling.chosen_time import consultants_free_at
-from ..scheduling.holds import clear_expired, hold_period, holder_hash
+from ..scheduling.holds import clear_expired, hold_period, holder_hash, release_holds
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _offer(session: Session, entry_id: int, moment: datetime, rules, now: dateti
     session.add(offer)
     try:
         session.flush()  # the offer's id, for the message written from it
-        queue_message(
+        message = queue_message(
             session,
             MessageKind.WAITLIST_OFFER,
             entry.email,
@@ -150,6 +150,7 @@ def _offer(session: Session, entry_id: int, moment: datetime, rules, now: dateti
             offer_id=offer.id,
             token=token,
         )
+        message.waitlist_entry_id = entry.id
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -183,7 +184,85 @@ def take_offer(session: Session, offer_id: int, appointment: Appointment) -> Non
 
 
 def remove(session: Session, entry: WaitlistEntry, now: datetime, actor: Actor) -> None:
-    """Take someone off the list (they asked, or booked another way). The caller commits."""
-    entry.status = WaitlistStatus.REMOVED
-    entry.ended_at = now
+    """Take someone off the list (they asked, by the link or on the phone, or booked another
+    way): their name, contact details, offers and the messages sent to them are deleted now,
+    not kept for the retention period. The caller commits."""
     audit.record(session, "waitlist_removed", now, actor, detail=f"waitlist {entry.id}")
+    for offer in entry.offers:
+        if offer.status == OfferStatus.OPEN:  # the time it holds is free again now
+            release_holds(session, offer.token_hash)  # the hold is named by the same hash
+    session.delete(entry)
+
+
+# Who has not followed the link in their confirmation within this long is forgotten.
+PENDING_FOR = timedelta(days=2)
+OPEN = (WaitlistStatus.PENDING, WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+def join(session: Session, entry: WaitlistEntry, now: datetime) -> bool:
+    """Add ``entry`` as pending and send the one message that asks to confirm it; False (and
+    nothing added or sent) when the email or phone already has an open entry. The caller
+    commits.
+
+    Anyone can type anyone's address: before, five entries for a stranger's address sent
+    ten offers in sixteen minutes, each holding a real time. Now nothing is offered or held
+    for an entry until the link in its confirmation is followed, and an address or number
+    is on the list once."""
+    already = session.scalar(
+        sa.select(WaitlistEntry.id)
+        .where(
+            WaitlistEntry.status.in_(OPEN),
+            sa.or_(WaitlistEntry.email == entry.email, WaitlistEntry.phone == entry.phone),
+        )
+        .limit(1)
+    )
+    if already is not None:
+        return False
+    entry.status = WaitlistStatus.PENDING
+    entry.created_at = now
+    session.add(entry)
+    session.flush()
+    message = queue_message(
+        session,
+        MessageKind.WAITLIST_CONFIRM,
+        entry.email,
+        now,
+        entry_id=entry.id,
+        token=issue_waitlist_link(session, entry, now),
+    )
+    message.waitlist_entry_id = entry.id
+    return True
+
+
+def find_entry(session: Session, token: str) -> WaitlistEntry | None:
+    """The open entry behind a link from one of its messages."""
+    if not TOKEN_SHAPE.match(token or ""):
+        return None
+    return session.scalar(
+        sa.select(WaitlistEntry)
+        .join(WaitlistLink, WaitlistLink.entry_id == WaitlistEntry.id)
+        .where(WaitlistLink.token_hash == hash_token(token), WaitlistEntry.status.in_(OPEN))
+    )
+
+
+def confirm(session: Session, entry: WaitlistEntry, now: datetime) -> None:
+    """The link was followed and "keep me on the list" pressed: offers may go out now. The
+    caller commits."""
+    if entry.status == WaitlistStatus.PENDING:
+        entry.status = WaitlistStatus.WAITING
+        entry.created_at = now  # the wait counts from the confirmation
+        log.info("waitlist entry %s confirmed", entry.id)
+
+
+def forget_pending(session: Session, now: datetime) -> int:
+    """The worker's sweep: entries never confirmed are deleted with their messages."""
+    old = session.scalars(
+        sa.select(WaitlistEntry).where(
+            WaitlistEntry.status == WaitlistStatus.PENDING,
+            WaitlistEntry.created_at < now - PENDING_FOR,
+        )
+    ).all()
+    for entry in old:
+        session.delete(entry)
+    session.commit()
+    return len(old)

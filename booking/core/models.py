@@ -464,6 +464,10 @@ class OutboundEmail(Model):
     appointment_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
+    # A message about a waitlist entry (its confirmation, an offer): it goes with the entry.
+    waitlist_entry_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True
+    )
     # email, or a short text on WhatsApp or SMS (statuses.Channel), sent by the same worker.
     channel: so.Mapped[str] = so.mapped_column(
         sa.String(10), default=Channel.EMAIL, server_default=Channel.EMAIL.value
@@ -645,6 +649,13 @@ class WaitlistEntry(Model):
     offers: so.Mapped[list[WaitlistOffer]] = so.relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="WaitlistOffer.created_at"
     )
+    # Deleting an entry deletes its links and its messages, in the database.
+    links: so.Mapped[list[WaitlistLink]] = so.relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+    messages: so.Mapped[list[OutboundEmail]] = so.relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
     __table_args__ = (
         sa.Index("ix_waitlist_entry_status_created_at", "status", "created_at"),
@@ -658,6 +669,20 @@ class WaitlistEntry(Model):
     @property
     def day_part_list(self) -> list[str]:
         return [part for part in self.day_parts.split(",") if part]
+
+
+class WaitlistLink(Model):
+    """The hash of one link to a waitlist entry: each message about the entry carries its own,
+    to confirm the entry, see it, and leave the list without signing in."""
+
+    __tablename__ = "waitlist_link"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    entry_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
 
 
 class WaitlistOffer(Model):

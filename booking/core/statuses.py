@@ -79,6 +79,8 @@ class MessageKind(StrEnum):
     # To an address (or the email of a phone) the clinic just replaced: "call us if this was
     # not you", so a change made by someone posing as the patient does not go unseen.
     CONTACT_CHANGED = "contact_changed"
+    # "Confirm you want to join the waitlist": nothing is offered or held before it is.
+    WAITLIST_CONFIRM = "waitlist_confirm"
     # A WhatsApp answer to "I need to change": the reader's manage link (a session message).
     CHANGE_LINK = "change_link"
 
@@ -120,6 +122,7 @@ class QuestionnaireStatus(StrEnum):
 
 
 class WaitlistStatus(StrEnum):
+    PENDING = "pending"  # joined; the link in its confirmation not yet followed
     WAITING = "waiting"  # no open offer
     OFFERED = "offered"  # an offer is open (its time held for them)
     BOOKED = "booked"

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..extensions import Session
-from .models import Appointment, ManageToken
+from .models import Appointment, ManageToken, WaitlistEntry, WaitlistLink
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -54,3 +54,11 @@ def reader_of_token(session: Session, token: str) -> str | None:
     return session.scalar(
         sa.select(ManageToken.reader).where(ManageToken.token_hash == hash_token(token))
     )
+
+
+def issue_waitlist_link(session: Session, entry: WaitlistEntry, now: datetime) -> str:
+    """A new link to a waitlist entry (its hash kept): each message about the entry carries
+    its own, to confirm it, see it and leave the list without signing in."""
+    token = secrets.token_urlsafe(32)
+    session.add(WaitlistLink(entry_id=entry.id, token_hash=hash_token(token), created_at=now))
+    return token

@@ -76,6 +76,9 @@ KINDS: dict[MessageKind, KindSpec] = {
     MessageKind.WAITLIST_OFFER: _email(
         "the person on the waitlist", "Waitlist offer", "waitlist_offer"
     ),
+    MessageKind.WAITLIST_CONFIRM: _email(
+        "the person who joined the waitlist", "Waitlist: confirm", "waitlist_confirm"
+    ),
     MessageKind.CONTACT_CHANGED: _email(
         "the address the clinic replaced", "Contact details changed", "contact_changed"
     ),

@@ -423,9 +423,21 @@ def urgent_escalation_email(appointment: Appointment, recipient: str, waited: ti
     )
 
 
-def waitlist_offer_email(entry, offer, token: str) -> Email:
+def waitlist_confirm_email(entry, token: str) -> Email:
+    """The one message joining the waitlist sends: follow the link to stay on it. Nothing is
+    offered or held before; whoever did not ask can ignore it and is forgotten."""
+    return render_email(
+        MessageKind.WAITLIST_CONFIRM,
+        recipient=entry.email,
+        entry=entry,
+        entry_link=f"{current_app.config['BASE_URL']}/waitlist/entry/{token}",
+    )
+
+
+def waitlist_offer_email(entry, offer, token: str, entry_token: str) -> Email:
     """A time has come free for someone on the waitlist: when, until when it is kept for
-    them, and the link that books it. Nothing about their health (none is on the list)."""
+    them, the link that books it, and the one to see or leave the list. Nothing about their
+    health (none is on the list)."""
     tz = zone(entry.timezone, current_app.config["CLINIC_TIMEZONE"])
     clinic_tz = zone(current_app.config["CLINIC_TIMEZONE"], "UTC")
     return render_email(
@@ -436,6 +448,7 @@ def waitlist_offer_email(entry, offer, token: str) -> Email:
         clinic_when=None if str(tz) == str(clinic_tz) else format_local(offer.starts_at, clinic_tz),
         until=format_local(offer.expires_at, tz, with_date=False),
         offer_link=f"{current_app.config['BASE_URL']}/waitlist/offer/{token}",
+        entry_link=f"{current_app.config['BASE_URL']}/waitlist/entry/{entry_token}",
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from ..core.models import Appointment, OutboundEmail, StaffUser, WaitlistEntry, WaitlistOffer
 from ..core.statuses import Channel, MessageKind, Reader
-from ..core.tokens import issue_manage_token
+from ..core.tokens import issue_manage_token, issue_waitlist_link
 from ..extensions import Session
 from ..intake.previsit_questions import questions_for
 from .notifications import (
@@ -36,6 +36,7 @@ from .notifications import (
     staff_change_email,
     staff_new_booking_email,
     urgent_escalation_email,
+    waitlist_confirm_email,
     waitlist_offer_email,
 )
 from .readers import ReaderOf, reader_of
@@ -186,13 +187,23 @@ WRITERS: dict[MessageKind, Writer] = {
 }
 
 
-def _waitlist_offer(session: Session, facts: dict) -> Email:
-    """An offer is about a waitlist entry, not a booking; the entry or offer may be gone."""
+def _waitlist_offer(session: Session, facts: dict, now: datetime) -> Email:
+    """An offer is about a waitlist entry, not a booking; the entry or offer may be gone. It
+    carries a link of its own to see the entry or leave the list."""
     entry = session.get(WaitlistEntry, facts["entry_id"])
     offer = session.get(WaitlistOffer, facts["offer_id"])
     if entry is None or offer is None:
         raise NothingToWrite(MessageKind.WAITLIST_OFFER)
-    return waitlist_offer_email(entry, offer, facts["token"])
+    return waitlist_offer_email(
+        entry, offer, facts["token"], issue_waitlist_link(session, entry, now)
+    )
+
+
+def _waitlist_confirm(session: Session, facts: dict) -> Email:
+    entry = session.get(WaitlistEntry, facts["entry_id"])
+    if entry is None:  # left, or forgotten, before the worker wrote it
+        raise NothingToWrite(MessageKind.WAITLIST_CONFIRM)
+    return waitlist_confirm_email(entry, facts["token"])
 
 
 def write_text(
@@ -211,7 +222,9 @@ def write(session: Session, row: OutboundEmail, facts: dict, now: datetime) -> E
     commits). An erased booking gets only the staff's notice of the erasure."""
     kind = MessageKind(row.kind)
     if kind == MessageKind.WAITLIST_OFFER:
-        email = _waitlist_offer(session, facts)
+        email = _waitlist_offer(session, facts, now)
+    elif kind == MessageKind.WAITLIST_CONFIRM:
+        email = _waitlist_confirm(session, facts)
     else:
         appointment = row.appointment
         if appointment is None or (

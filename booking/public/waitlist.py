@@ -3,16 +3,17 @@ gives this browser the offer's hold and continues to the details like any bookin
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from ..appointments.waitlist import OFFER_KEY, find_offer
+from ..appointments.waitlist import OFFER_KEY, confirm, find_entry, find_offer, join, remove
+from ..core.audit import Actor
 from ..core.models import WaitlistEntry
 from ..core.timeutil import now_utc
 from ..extensions import csrf, db, limiter
 from ..intake import choices
 from ..privacy.notice import NOTICE_VERSION
 from ..web.booking_flow import HOLD_KEY, ZONE_KEY
-from ..web.booking_form import WaitlistForm
+from ..web.booking_form import ConfirmForm, WaitlistForm
 from ..web.fields import chosen_timezone
 from . import bp
 from .routes import _made, booking_rate_limit
@@ -34,7 +35,6 @@ def waitlist():
         return _page(form, 422)
     order = {value: index for index, (value, _) in enumerate(choices.WEEKDAYS)}
     entry = WaitlistEntry(
-        created_at=now_utc(),
         name=form.name.data,
         email=form.email.data,
         phone=form.phone.data,
@@ -45,9 +45,11 @@ def waitlist():
         day_parts=",".join(p for p, _ in choices.DAY_PARTS if p in form.day_parts.data),
         consent_version=NOTICE_VERSION,
     )
-    db.session.add(entry)
+    # The same page whether or not the email or phone was on the list already: it must not
+    # tell a stranger who is.
+    if join(db.session, entry, now_utc()):
+        current_app.logger.info("waitlist entry %s added, to be confirmed", entry.id)
     db.session.commit()
-    current_app.logger.info("waitlist entry %s added", entry.id)
     return redirect(url_for(".waitlist_joined"), code=303)
 
 
@@ -75,3 +77,53 @@ def waitlist_offer(token):
     session[ZONE_KEY] = offer.entry.timezone
     session[OFFER_KEY] = offer.id
     return redirect(url_for(".details"))
+
+
+def _entry_gone():
+    return (
+        render_template(
+            "public/manage_gone.html",
+            title="This link does not work",
+            message="You may have left the waitlist, or booked, or not confirmed in time. To "
+            "join it again, use the form on the booking page.",
+        ),
+        404,
+    )
+
+
+@bp.get("/waitlist/entry/<token>")
+@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
+def waitlist_entry(token):
+    """From any waitlist message: what the person told us, to keep (confirm) or to leave."""
+    entry = find_entry(db.session, token)
+    if entry is None:
+        return _entry_gone()
+    return render_template(
+        "public/waitlist_entry.html", entry=entry, token=token, choices=choices, form=ConfirmForm()
+    )
+
+
+@bp.post("/waitlist/entry/<token>/confirm")
+@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
+def waitlist_entry_confirm(token):
+    entry = find_entry(db.session, token)
+    if entry is None:
+        return _entry_gone()
+    if ConfirmForm().validate_on_submit():
+        confirm(db.session, entry, now_utc())
+        db.session.commit()
+        flash("You are on the waitlist. We will email you when a time that suits comes free.")
+    return redirect(url_for(".waitlist_entry", token=token))
+
+
+@bp.post("/waitlist/entry/<token>/leave")
+@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
+def waitlist_entry_leave(token):
+    entry = find_entry(db.session, token)
+    if entry is None:
+        return _entry_gone()
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".waitlist_entry", token=token))
+    remove(db.session, entry, now_utc(), Actor.patient(request.remote_addr))
+    db.session.commit()
+    return render_template("public/waitlist_left.html")

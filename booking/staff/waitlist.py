@@ -1,5 +1,6 @@
 """The waitlist for staff: who is waiting (longest first), for which days and times, what was
-offered to them, and taking someone off the list when they ask."""
+offered to them, and taking someone off the list when they ask (their details are deleted).
+Entries not confirmed yet are listed too, marked so: nothing is offered to them."""
 
 from __future__ import annotations
 
@@ -7,17 +8,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import flash, redirect, render_template, url_for
 
-from ..appointments.waitlist import remove
+from ..appointments.waitlist import OPEN, remove
 from ..core.models import WaitlistEntry
-from ..core.statuses import WaitlistStatus
 from ..core.timeutil import now_utc
 from ..extensions import db
 from ..intake import choices
 from . import bp
 from .access import staff_actor
 from .forms import ActionForm
-
-OPEN = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
 
 
 @bp.get("/waitlist")
@@ -38,7 +36,8 @@ def waitlist_remove(entry_id):
     entry = db.get_or_404(WaitlistEntry, entry_id)
     form = ActionForm()
     if form.validate_on_submit() and entry.status in OPEN:
+        name = entry.name
         remove(db.session, entry, now_utc(), staff_actor())
         db.session.commit()
-        flash(f"{entry.name} is off the waitlist.")
+        flash(f"{name} is off the waitlist, and their details are deleted.")
     return redirect(url_for(".waitlist"))
