@@ -41,6 +41,7 @@ def booking_data(csrf: str, slot: str, name: str) -> dict:
         "payment_routes": "private_insurance",
         "insurer": "Bench Insurance",
         "policy_after_diagnosis": "no",
+        "card_holder": "patient",
         "red_flags": "none",
         "consult_mode": "phone",
         "timezone": "Asia/Kolkata",

@@ -157,7 +157,8 @@ def main() -> int:
         "5xx responses = 0": totals["server_errors"] == 0,
         "double bookings = 0": doubles == 0,
         "every email received": missing == 0 and unsent == 0,
-        f"duplicate Message-IDs <= one batch ({BATCH})": duplicates <= BATCH,
+        # Each email is marked sent before the next goes: a kill resends the one in flight.
+        "duplicate Message-IDs <= 1": duplicates <= 1,
         "bookings made > 0": bookings > 0,
     }
     for event in events:

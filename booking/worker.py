@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from apscheduler.schedulers.base import BaseScheduler
-from flask import Flask
+from flask import Flask, current_app
 
 from .appointments.drafts import clear_expired_drafts
 from .appointments.waitlist import forget_pending, make_offers
+from .core.statuses import MessageKind
 from .core.timeutil import now_utc
+from .core.worker_health import ESCALATIONS, REMINDERS, allowed_gap, beat
 from .extensions import db
 from .intake.urgent_call_backs import escalate_waiting
-from .messages.outbox import dispatch_outbox
+from .messages.outbox import dispatch_outbox, queue_message
 from .messages.reminders import queue_due_reminders
 from .privacy.retention import apply_retention
 from .scheduling.holds import clear_all_expired
@@ -82,11 +85,35 @@ def _reminders_holds_and_offers() -> None:
     clear_old_failures(db.session, now_utc())
     forget_pending(db.session, now_utc())
     make_offers(db.session, now_utc())
+    # Last: a run that failed part way does not count as a run (the staff page says so).
+    beat(db.session, REMINDERS, now_utc())
+    db.session.commit()
 
 
 def _escalations() -> None:
+    _say_if_the_worker_was_away(now_utc())
     while escalate_waiting(db.session, now_utc()):
         pass
+
+
+def _say_if_the_worker_was_away(now: datetime) -> None:
+    """The escalation job's own check: when its previous run is longer ago than it allows,
+    the worker was down (or the machine slept), and urgent escalations may have gone late:
+    the escalation addresses are told, once, as it comes back."""
+    config = current_app.config
+    before = beat(db.session, ESCALATIONS, now)
+    if before is not None and now - before > allowed_gap(config["URGENT_CHECK_INTERVAL"]):
+        log.warning("the worker did not run for %s", now - before)
+        for recipient in config["URGENT_ESCALATION_EMAILS"]:
+            queue_message(
+                db.session,
+                MessageKind.STAFF_WORKER_LATE,
+                recipient,
+                now,
+                stopped=before.isoformat(),
+                back=now.isoformat(),
+            )
+    db.session.commit()
 
 
 def run_reminders(app: Flask) -> None:

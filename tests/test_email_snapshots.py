@@ -112,6 +112,9 @@ def every_kind():
         "urgent_escalation": notifications.urgent_escalation_email(
             urgent, staff, timedelta(minutes=61)
         ),
+        "staff_worker_late": notifications.worker_late_email(
+            staff, STARTS - timedelta(minutes=40), STARTS
+        ),
         "staff_erased": notifications.staff_change_email(
             calm, staff, "erased", by="the patient, with the link in their email"
         ),
@@ -172,6 +175,7 @@ NAMES = [
     "staff_cancelled",
     "urgent_escalation",
     "staff_erased",
+    "staff_worker_late",
     "consultant_video",
     "consultant_video-moved",
     "consultant_video-cancelled",
@@ -209,6 +213,7 @@ def test_every_kind_has_a_snapshot(rendered):
         "staff_cancelled",
         "urgent_escalation",
         "staff_erased",
+        "staff_worker_late",
         "consultant_video",
         "consultant_video_moved",
         "consultant_video_cancelled",

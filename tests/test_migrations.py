@@ -1062,3 +1062,36 @@ def test_0025_keeps_who_waits_and_deletes_a_waitlist_entrys_messages_with_it(emp
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+def test_0026_adds_the_worker_heartbeat_and_its_late_notice(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0025"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "check"]).exit_code == 0
+    late = (
+        "INSERT INTO outbound_email (kind, channel, recipient, message_id, status, attempts,"
+        " next_attempt_at, created_at) VALUES ('staff_worker_late', 'email', 'lead@c.example',"
+        " '<l@c>', 'pending', 0, '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+    )
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO worker_heartbeat (job, last_run_at) VALUES"
+                " ('reminders', '2026-11-01 00:00:00+00')"
+            )
+        )
+        db.session.execute(sa.text(late))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "downgrade", "0025"]).exit_code == 0
+    with app.app_context():
+        assert "worker_heartbeat" not in sa.inspect(db.engine).get_table_names()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM outbound_email")) == 0
+        db.session.remove()
+        db.engine.dispose()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        db.engine.dispose()

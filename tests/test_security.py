@@ -77,7 +77,12 @@ def test_no_inline_script_in_the_form(client, consultant):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "rate_limit_storage": "ok"}
+    assert response.json == {
+        "status": "ok",
+        "rate_limit_storage": "ok",
+        "worker_last_ran_seconds_ago": None,  # no worker in this test
+        "worker": "late",
+    }
 
 
 def test_healthz_reports_a_dead_database():
@@ -85,6 +90,7 @@ def test_healthz_reports_a_dead_database():
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "database unavailable"}
+    assert broken.test_client().get("/readyz").status_code == 503
 
 
 @pytest.mark.parametrize("path", ["/nothing-here", "/book/confirmed"])

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from booking.core.models import Appointment, OutboundEmail, Reminder, UrgentCase
+from booking.core.models import Appointment, OutboundEmail, Reminder, UrgentCase, WorkerHeartbeat
 from booking.core.timeutil import now_utc
 from booking.extensions import db
 from booking.worker import (
@@ -125,3 +125,44 @@ def test_run_urgent_escalations_emails_about_a_case_nobody_called_on_the_real_cl
 
 def escalations_sent(smtp):
     return [m for m in smtp.messages if m["To"] == "lead@clinic.example"]
+
+
+def test_a_worker_nobody_runs_shows_on_the_staff_home_and_in_the_health_check(
+    app, client, staff_client, consultant
+):
+    # Never ran: said at once.
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert "Reminders and urgent escalations are not being sent: the worker has not run" in home
+    assert client.get("/healthz").get_json()["worker"] == "late"
+    run_reminders(app)
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert "are not being sent" not in home
+    health = client.get("/healthz").get_json()
+    assert health["worker"] == "ok" and health["worker_last_ran_seconds_ago"] < 60
+    # Killed twelve minutes ago: red on the home page; the health check stays 200.
+    db.session.execute(
+        sa.update(WorkerHeartbeat).values(last_run_at=now_utc() - timedelta(minutes=12))
+    )
+    db.session.commit()
+    home = staff_client.get("/staff/").get_data(as_text=True)
+    assert "not being sent: the worker last ran 12 min ago" in home
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["worker"] == "late"
+    assert response.get_json()["worker_last_ran_seconds_ago"] >= 12 * 60
+    assert client.get("/readyz").get_json() == {"ready": True}
+
+
+def test_the_escalation_job_says_when_it_was_not_running(app, smtp):
+    app.config["URGENT_ESCALATION_EMAILS"] = ["lead@clinic.example"]
+    run_urgent_escalations(app)
+    assert escalations_sent(smtp) == []  # the first run has nothing to compare with
+    away_since = now_utc() - timedelta(minutes=40)
+    db.session.execute(sa.update(WorkerHeartbeat).values(last_run_at=away_since))
+    db.session.commit()
+    run_urgent_escalations(app)
+    [message] = escalations_sent(smtp)
+    assert message["Subject"].startswith("The booking service's worker did not run for 40 min")
+    text = message.get_body(("plain",)).get_content()
+    assert "reminders and urgent escalations may have gone out late" in text
+    run_urgent_escalations(app)  # back on time: said once
+    assert len(escalations_sent(smtp)) == 1

@@ -783,3 +783,13 @@ class BookingDraft(Model):
     answers: so.Mapped[str] = so.mapped_column(EncryptedText())
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
+class WorkerHeartbeat(Model):
+    """When each of the worker's jobs last ran: reminders, urgent escalations and sending all
+    rest on the worker, and a worker that died would otherwise be noticed by nobody."""
+
+    __tablename__ = "worker_heartbeat"
+
+    job: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    last_run_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

@@ -81,6 +81,9 @@ class MessageKind(StrEnum):
     CONTACT_CHANGED = "contact_changed"
     # "Confirm you want to join the waitlist": nothing is offered or held before it is.
     WAITLIST_CONFIRM = "waitlist_confirm"
+    # To the escalation addresses: the worker was not running for a while, so reminders and
+    # urgent escalations may have gone late.
+    STAFF_WORKER_LATE = "staff_worker_late"
     # A WhatsApp answer to "I need to change": the reader's manage link (a session message).
     CHANGE_LINK = "change_link"
 

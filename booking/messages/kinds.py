@@ -64,6 +64,9 @@ KINDS: dict[MessageKind, KindSpec] = {
         "Urgent call-back not made (to staff)",
         "staff_urgent_escalation",
     ),
+    MessageKind.STAFF_WORKER_LATE: _email(
+        "the escalation addresses", "Worker was not running (to staff)", "staff_worker_late"
+    ),
     MessageKind.CONSULTANT_VIDEO: _email(
         "the consultant", "Video link (to the consultant)", "staff_consultant_video"
     ),

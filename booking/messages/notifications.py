@@ -423,6 +423,19 @@ def urgent_escalation_email(appointment: Appointment, recipient: str, waited: ti
     )
 
 
+def worker_late_email(recipient: str, stopped: datetime, back: datetime) -> Email:
+    """The worker was not running for a while: when, and where to look first."""
+    tz = zone(current_app.config["CLINIC_TIMEZONE"], "UTC")
+    return render_email(
+        MessageKind.STAFF_WORKER_LATE,
+        recipient=recipient,
+        stopped=format_local(stopped, tz),
+        back=format_local(back, tz),
+        gap=format_waiting(back - stopped),
+        home_link=f"{current_app.config['BASE_URL']}/staff/",
+    )
+
+
 def waitlist_confirm_email(entry, token: str) -> Email:
     """The one message joining the waitlist sends: follow the link to stay on it. Nothing is
     offered or held before; whoever did not ask can ignore it and is forgotten."""

@@ -38,6 +38,7 @@ from .notifications import (
     urgent_escalation_email,
     waitlist_confirm_email,
     waitlist_offer_email,
+    worker_late_email,
 )
 from .readers import ReaderOf, reader_of
 
@@ -225,6 +226,12 @@ def write(session: Session, row: OutboundEmail, facts: dict, now: datetime) -> E
         email = _waitlist_offer(session, facts, now)
     elif kind == MessageKind.WAITLIST_CONFIRM:
         email = _waitlist_confirm(session, facts)
+    elif kind == MessageKind.STAFF_WORKER_LATE:
+        email = worker_late_email(
+            row.recipient,
+            datetime.fromisoformat(facts["stopped"]),
+            datetime.fromisoformat(facts["back"]),
+        )
     else:
         appointment = row.appointment
         if appointment is None or (

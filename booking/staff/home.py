@@ -13,7 +13,8 @@ from flask import current_app, render_template
 from ..appointments.front_desk import desk_view
 from ..core.models import ACTIVE_STATUSES, Appointment, OutboundEmail, Questionnaire
 from ..core.statuses import OutboxStatus
-from ..core.timeutil import clinic_zone, now_utc
+from ..core.timeutil import clinic_zone, format_waiting, now_utc
+from ..core.worker_health import worker_late_by
 from ..extensions import db
 from ..intake.urgent_call_backs import waiting_cases
 from ..messages.channels import channel_notes
@@ -74,4 +75,15 @@ def home():
         chart_max=max(c for _, c, _ in chart) or 1,
         undelivered=undelivered,
         channel_notes=channel_notes(current_app.config),
+        worker_late=_worker_late_words(),
     )
+
+
+def _worker_late_words() -> str | None:
+    """ "12 min ago", "has not run yet", or None while the worker keeps time."""
+    late = worker_late_by(db.session, now_utc())
+    if late is None:
+        return None
+    if late == timedelta.max:
+        return "the worker has not run yet"
+    return f"the worker last ran {format_waiting(late)} ago"
