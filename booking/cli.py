@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from werkzeug.serving import run_simple
 from wtforms.validators import ValidationError
 
-from .core import crypto
+from .core import backups, crypto
 from .core.audit import Actor
 from .core.crypto import EncryptedText
 from .core.models import Appointment, StaffUser, WeeklyHours
@@ -43,8 +43,39 @@ def register(app: Flask) -> None:
         worker,
         serve,
         clinical_review_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
+
+
+@click.command("backup")
+@click.argument("folder", type=click.Path(path_type=Path))
+def backup_command(folder: Path) -> None:
+    """Write a consistent copy of the database and a manifest into FOLDER (new or empty).
+
+    The copy holds health answers encrypted with ENCRYPTION_KEYS: keep the keys too, but
+    apart from the backups, or the copy cannot be read."""
+    try:
+        manifest = backups.backup(
+            db.engine, folder, current_app.config["ENCRYPTION_KEYS"], now_utc()
+        )
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    total = sum(manifest["rows"].values())
+    click.echo(f"Backed up {total} rows at revision {manifest['revision']} into {folder}.")
+
+
+@click.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(folder: Path) -> None:
+    """Bring the backup in FOLDER back into an empty database, and check every row is back.
+    Needs at least one of the encryption keys the backup was made with."""
+    try:
+        manifest = backups.restore(db.engine, folder, current_app.config["ENCRYPTION_KEYS"])
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored the backup of {manifest['made_at']}: every table has its rows.")
 
 
 @click.command("clinical-review")
