@@ -135,6 +135,8 @@ class Config:
     # when unset).
     GRIEVANCE_CONTACT = env("GRIEVANCE_CONTACT")
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
+    # "json": one JSON object per line, with the request id (web/request_log.py).
+    LOG_FORMAT = env("LOG_FORMAT", "text")
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
     # hide_parameters: a database error would otherwise put the bound values (names, phone

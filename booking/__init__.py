@@ -2,7 +2,6 @@
 
 import logging
 import os
-import re
 import secrets
 import sqlite3
 from pathlib import Path
@@ -148,25 +147,10 @@ def parse_settings(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-class HidePrivateUrlParts(logging.Filter):
-    """Request logs (the development server's, gunicorn's access log) would otherwise keep
-    every manage link, and with it the power to cancel that booking (and the waitlist's
-    links, which hold a time or delete an entry), and every staff search
-    and filter: a caller's name or phone, a cancer type."""
-
-    manage = re.compile(r"/(manage|waitlist/offer|waitlist/entry)/[A-Za-z0-9_-]+")
-    staff_query = re.compile(r"(/staff/[^\s?\"]*)\?[^\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/manage/" in message or "/staff/" in message or "/waitlist/" in message:
-            message = self.manage.sub(r"/\1/[token]", message)
-            message = self.staff_query.sub(r"\1?[query hidden]", message)
-            record.msg, record.args = message, ()
-        return True
-
-
 def configure_logging(app: Flask) -> None:
+    from .web import request_log
+    from .web.request_log import HidePrivateUrlParts
+
     for name in ("werkzeug", "gunicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, HidePrivateUrlParts) for f in logger.filters):
@@ -179,6 +163,7 @@ def configure_logging(app: Flask) -> None:
     # skipped because the previous one is still sending is normal, not a warning.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    request_log.register(app)
 
 
 def register_extensions(app: Flask) -> None:

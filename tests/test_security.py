@@ -1,6 +1,7 @@
 """Headers, caching, health check, error pages, and no health data in logs."""
 
 import io
+import json
 import logging
 import re
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from booking.core.models import Appointment
 from booking.extensions import db
 from booking.messages.outbox import dispatch_outbox
+from booking.web.request_log import JsonLines
 from tests.apps import make_app
 from tests.factories import VALID_ANSWERS
 
@@ -106,13 +108,18 @@ def test_session_cookie_flags(client, consultant, booking_form):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_logs_carry_references_never_health_data(client, consultant, booking_form, caplog, smtp):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_logs_carry_references_never_health_data(
+    app, client, consultant, booking_form, caplog, smtp, log_format
+):
+    app.config["LOG_FORMAT"] = log_format
     caplog.set_level(logging.DEBUG)
     client.post("/book", data=booking_form())
     client.post("/book", data=booking_form(patient_phone="12"))  # a failed attempt too
     smtp.stop()
     dispatch_outbox(db.session)
-    logged = "\n".join(record.getMessage() for record in caplog.records)
+    format_line = JsonLines().format if log_format == "json" else logging.LogRecord.getMessage
+    logged = "\n".join(format_line(record) for record in caplog.records)
     assert "booking CT-" in logged
     for name, value in VALID_ANSWERS.items():
         if name in {
@@ -135,6 +142,13 @@ def test_logs_carry_references_never_health_data(client, consultant, booking_for
         assert value not in logged, name
     assert "melanoma" not in logged.lower()
     assert db.session.scalar(sa.text("SELECT count(*) FROM appointment")) == 1
+    if log_format == "json":
+        lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+        [booked] = [
+            line for line in lines if line["message"] == "request" and line["status"] == 302
+        ]
+        assert booked["method"] == "POST" and booked["path"] == "/book"
+        assert booked["request_id"] and booked["duration_ms"] >= 0
 
 
 @pytest.mark.parametrize("path", ["manage", "waitlist/offer", "waitlist/entry"])
@@ -150,6 +164,25 @@ def test_request_logs_do_not_keep_link_tokens(app, caplog, path):
     )
     assert "AbC_123" not in caplog.text
     assert f"/{path}/[token]" in caplog.text
+
+
+def test_every_response_has_a_request_id_and_a_500_page_shows_it(app, client):
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/broken-for-the-test", "broken_for_the_test", broken)  # before any request
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the 500 page, not a raise
+    response = client.get("/book")
+    generated = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{16}", generated)
+    kept = client.get("/healthz", headers={"X-Request-ID": "proxy-1234-abcd"})
+    assert kept.headers["X-Request-ID"] == "proxy-1234-abcd"
+    odd = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+    assert odd.headers["X-Request-ID"] != "<script>"
+    failed = client.get("/broken-for-the-test")
+    assert failed.status_code == 500
+    code = failed.headers["X-Request-ID"]
+    assert f"please quote this code: <strong>{code}</strong>" in failed.get_data(as_text=True)
 
 
 def test_request_logs_do_not_keep_staff_searches(app, caplog):

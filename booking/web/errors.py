@@ -1,6 +1,6 @@
 """Friendly error pages: a patient never sees a stack trace or a bare status line."""
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
 MESSAGES = {
@@ -31,8 +31,14 @@ MESSAGES = {
 
 
 def render_error(code: int):
+    """The page for ``code``; a 500 shows the request's id, for a patient to quote on the
+    phone and the operator to find in the logs."""
     title, message = MESSAGES.get(code, MESSAGES[500])
-    return render_template("errors/error.html", title=title, message=message), code
+    request_id = g.get("request_id") if code >= 500 else None
+    return (
+        render_template("errors/error.html", title=title, message=message, request_id=request_id),
+        code,
+    )
 
 
 FORM_ENCODED = "application/x-www-form-urlencoded"
