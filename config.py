@@ -137,6 +137,8 @@ class Config:
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
     # "json": one JSON object per line, with the request id (web/request_log.py).
     LOG_FORMAT = env("LOG_FORMAT", "text")
+    # /metrics answers only with this bearer token, and not at all while it is unset.
+    METRICS_TOKEN = env("METRICS_TOKEN")
     PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
     # hide_parameters: a database error would otherwise put the bound values (names, phone

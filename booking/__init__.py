@@ -244,10 +244,11 @@ def register_security(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .web import database_failures, errors
+    from .web import database_failures, errors, metrics
 
     errors.register(app)
     database_failures.register(app)
+    metrics.register(app)
 
 
 def register_commands(app: Flask) -> None:
