@@ -178,3 +178,15 @@ def test_a_step_without_a_time_held_keeps_the_answers_and_asks_for_a_time(client
     )
     assert response.status_code == 303 and response.headers["Location"].endswith("/book")
     assert "your answers are kept" in client.get("/book").get_data(as_text=True)
+
+
+def test_the_steps_on_the_way_do_not_count_against_the_booking_limit(app, client, consultant):
+    """Many families share one mobile network address: the limit counts the time held and
+    the booking made, not the five steps between them."""
+    app.config["BOOKING_RATE_LIMIT"] = "2 per hour"
+    choose(client, slots(app)[5])
+    for number in (1, 2, 3, 4):
+        assert send(client, number, **answers_of_step(number)).status_code == 303
+    response = send(client, 5, action="book", **answers_of_step(5))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/book/confirmed")
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1

@@ -153,6 +153,12 @@ def test_a_changed_email_is_told_to_the_old_address_and_holds_the_data_until_con
     assert "Please call the clinic" in held and "changed recently" in held
     assert "Melanoma" not in held
     assert "melanoma" not in client.get(f"{link}/data.json").get_data(as_text=True).lower()
+    # Nor the questionnaire (its answers are health data), and the page says why at once.
+    questionnaire = client.get(f"{link}/questionnaire").get_data(as_text=True)
+    assert "Please call the clinic" in questionnaire and "<form" not in questionnaire
+    manage_page = client.get(link).get_data(as_text=True)
+    assert "were changed recently" in manage_page
+    assert "See and download everything" not in manage_page
 
     # The desk calls the number it had, and the patient confirms: the page opens.
     page = staff_client.get(f"/staff/appointments/{reference}").get_data(as_text=True)

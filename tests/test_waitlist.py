@@ -305,3 +305,18 @@ def test_an_entry_never_confirmed_is_forgotten_after_two_days(app, client, consu
     assert forget_pending(db.session, now + timedelta(days=2, minutes=1)) == 1
     assert not db.session.scalars(sa.select(WaitlistEntry)).all()
     assert not db.session.scalars(sa.select(OutboundEmail)).all()
+
+
+def test_over_the_limit_the_waitlist_keeps_what_was_typed(app, client, consultant):
+    app.config["BOOKING_RATE_LIMIT"] = "1 per hour"
+    assert join(client, confirm=False).status_code == 303
+    response = join(
+        client,
+        confirm=False,
+        name="Second Person",
+        email="second@example.com",
+        phone="+91 98470 22222",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429 and "Your answers are kept" in page
+    assert 'value="Second Person"' in page and 'value="second@example.com"' in page

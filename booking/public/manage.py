@@ -229,7 +229,9 @@ def manage_rebook(token):
     appointment = find_by_token(db.session, token)
     if appointment is None or appointment.erased_at is not None:
         return gone_page(appointment)
-    if is_discreet(appointment, token):  # no form filled in with the health answers
+    # No form filled in with the health answers for a reader who may not know, nor while a
+    # contact change waits for the desk's confirmation.
+    if is_discreet(appointment, token) or appointment.data_held_at is not None:
         return redirect(url_for(".book"))
     session[REBOOK_KEY] = appointment.id
     flash(

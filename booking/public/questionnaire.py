@@ -65,6 +65,8 @@ def questionnaire(token):
     reader = reader_of(appointment, reader_of_token(db.session, token))
     if reader.discreet:
         return ask_the_clinic(appointment)
+    if appointment.data_held_at is not None:  # until the desk confirms a contact change
+        return ask_the_clinic(appointment, held=True)
     if request.method == "GET":
         answers = answers_of(appointment.questionnaire)
         # Until answered, the questions speak to whoever the link was sent to.

@@ -45,9 +45,15 @@ def booking_rate_limit() -> str:
 
 
 def _made(response) -> bool:
-    """Only what was made counts against the booking limit (a hold, a booking), not a form
-    shown again with errors: many patients share one mobile network address."""
+    """Only what was made counts against the booking limit (a hold, a waitlist entry), not a
+    form shown again with errors: many patients share one mobile network address."""
     return response.status_code in (302, 303)
+
+
+def _booked(response) -> bool:
+    """On the details form only the booking itself counts (302 to its confirmation): the
+    steps on the way (303 to the next) do not, or one booking would use up six."""
+    return response.status_code == 302
 
 
 def _too_many(limit):
@@ -101,7 +107,7 @@ def _show_confirmation(result):
 
 @bp.post("/book")
 @csrf.exempt  # the form checks its own token, so an expired one can keep the patient's answers
-@limiter.shared_limit(booking_rate_limit, scope="booking", deduct_when=_made, on_breach=_too_many)
+@limiter.shared_limit(booking_rate_limit, scope="booking", deduct_when=_booked, on_breach=_too_many)
 def book_submit():
     return steps.submit(PATIENT, _show_confirmation)
 

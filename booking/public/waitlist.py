@@ -3,7 +3,19 @@ gives this browser the offer's hold and continues to the details like any bookin
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+import math
+import time
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from ..appointments.waitlist import OFFER_KEY, confirm, find_entry, find_offer, join, remove
 from ..core.audit import Actor
@@ -19,13 +31,29 @@ from . import bp
 from .routes import _made, booking_rate_limit
 
 
-def _page(form, status=200):
-    return render_template("public/waitlist.html", form=form, choices=choices), status
+def _page(form, status=200, notice=None):
+    page = render_template("public/waitlist.html", form=form, choices=choices, notice=notice)
+    return page, status
+
+
+def _too_many(limit):
+    """Over the limit: the form again with every answer kept, and when to try again."""
+    minutes = max(math.ceil((limit.reset_at - time.time()) / 60), 1)
+    notice = (
+        "Many requests have come from your network in the last hour, so we cannot add you just "
+        f"now. Your answers are kept: please press the button again in {minutes} minute"
+        f"{'s' if minutes != 1 else ''}, or call {current_app.config['CLINIC_PHONE']} "
+        f"({current_app.config['CLINIC_PHONE_HOURS']})."
+    )
+    body, _ = _page(WaitlistForm(), notice=notice)
+    return Response(body, status=429, headers={"Retry-After": str(minutes * 60)})
 
 
 @bp.route("/waitlist", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one can keep the answers
-@limiter.shared_limit(booking_rate_limit, scope="booking", deduct_when=_made, methods=["POST"])
+@limiter.shared_limit(
+    booking_rate_limit, scope="booking", deduct_when=_made, methods=["POST"], on_breach=_too_many
+)
 def waitlist():
     if request.method == "GET":
         tz_name = chosen_timezone(request.args.get("tz"), current_app.config["CLINIC_TIMEZONE"])
