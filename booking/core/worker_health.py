@@ -22,8 +22,8 @@ REMINDERS = "reminders"
 ESCALATIONS = "escalations"
 # A job this many periods late is late (never less than LATE_AT_LEAST): one slow run, or a
 # restart, is not worth a red line.
-LATE_AFTER_PERIODS = 3
-LATE_AT_LEAST = timedelta(minutes=5)
+LATE_AFTER_PERIODS = 2
+LATE_AT_LEAST = timedelta(minutes=2)
 
 
 def beat(session: Session, job: str, now: datetime) -> datetime | None:
