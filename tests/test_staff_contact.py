@@ -170,3 +170,19 @@ def test_a_changed_email_is_told_to_the_old_address_and_holds_the_data_until_con
     assert "Melanoma" in client.get(f"{link}/data").get_data(as_text=True)
     actions = db.session.scalars(sa.select(AuditEvent.action)).all()
     assert "contact_confirmed" in actions
+
+
+def test_a_patient_who_gets_no_messages_is_not_written_to_about_a_change(
+    client, staff_client, consultant, booking_form, smtp
+):
+    """The son gets the messages and his mother may not know of the consult: changing her
+    phone tells nobody at her address."""
+    data = booking_form(**CAREGIVER, messages_to="relative", knows_diagnosis="no")
+    assert client.post("/book", data=data).status_code == 302
+    dispatch_outbox(db.session)
+    smtp.messages.clear()
+    reference = db.session.scalar(sa.select(Appointment.reference))
+    changed = contact_form(staff_client, reference, patient_phone="+91 98765 11111")
+    assert staff_client.post(f"/staff/appointments/{reference}/contact", data=changed).status_code
+    dispatch_outbox(db.session)
+    assert [m["To"] for m in smtp.messages] == []

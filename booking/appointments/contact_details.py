@@ -19,6 +19,7 @@ from ..core.models import Appointment, ManageToken, OutboundEmail
 from ..core.statuses import MessageKind, OutboxStatus, Reader
 from ..extensions import Session
 from ..messages.outbox import ENCRYPTED_BODY, queue_for_readers, queue_message
+from ..messages.readers import readers
 
 CONTACT_FIELDS = {
     "patient_name": "patient's name",
@@ -93,7 +94,9 @@ def _tell_the_replaced_address(
         for field, word in (("email", "email address"), ("phone", "phone number"))
         if any(name.endswith(field) for name in details)
     )
-    if to:
+    # Only someone who gets messages about this consult is told: a patient whose messages go
+    # to the relative (perhaps not knowing of it at all) is not written to now.
+    if to and reader in {someone.role for someone in readers(appointment)}:
         queue_message(
             session,
             MessageKind.CONTACT_CHANGED,
