@@ -263,6 +263,8 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     # The booking's picker, in the clinic's time: a day (weeks ahead, so the patient can
     # still change it), then a time, then a second step that names the change.
     desk.locator("#days a.day").last.click()
+    # The day's times come in place of the others: wait for them before choosing one.
+    desk.wait_for_function("() => document.querySelector('#days li:last-child a.day.current')")
     desk.locator("#picker input[name=slot]").first.check()
     assert "You are moving to:" in desk.inner_text("[data-summary-line]")
     desk.click("text=Continue")
@@ -282,6 +284,9 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     page.click("text=Move to another time")
     assert not page.locator("#picker input[name=slot]:checked").count()
     page.locator("#days a.day").nth(-2).click()
+    page.wait_for_function(
+        "() => document.querySelector('#days li:nth-last-child(2) a.day.current')"
+    )
     page.locator("#picker input[name=slot]").last.check()
     assert "your time" in page.inner_text("[data-summary-line]")
     shot(page, "05b-move-picker")

@@ -59,6 +59,21 @@ def suits(entry: WaitlistEntry, moment: datetime) -> bool:
     )
 
 
+def could_ever_suit(session: Session, entry: WaitlistEntry, now: datetime) -> bool:
+    """Whether any of the clinic's consult times in the coming weeks, free or booked, falls on
+    the person's days and times of day: a Saturday evening at a clinic open Monday to Friday
+    would keep someone waiting for an offer that can never come."""
+    rules = slot_rules(current_app.config)
+    if any(suits(entry, moment) for moment in free_slots(session, rules, now)):
+        return True
+    booked = session.scalars(
+        sa.select(Appointment.starts_at).where(
+            Appointment.starts_at > now, Appointment.starts_at < now + rules.horizon
+        )
+    )
+    return any(suits(entry, moment) for moment in booked)
+
+
 def expire_offers(session: Session, now: datetime) -> None:
     """Offers past their hold end; their people wait again. The caller commits."""
     expired = session.scalars(

@@ -17,7 +17,15 @@ from flask import (
     url_for,
 )
 
-from ..appointments.waitlist import OFFER_KEY, confirm, find_entry, find_offer, join, remove
+from ..appointments.waitlist import (
+    OFFER_KEY,
+    confirm,
+    could_ever_suit,
+    find_entry,
+    find_offer,
+    join,
+    remove,
+)
 from ..core.audit import Actor
 from ..core.models import WaitlistEntry
 from ..core.timeutil import now_utc
@@ -73,6 +81,12 @@ def waitlist():
         day_parts=",".join(p for p, _ in choices.DAY_PARTS if p in form.day_parts.data),
         consent_version=NOTICE_VERSION,
     )
+    if not could_ever_suit(db.session, entry, now_utc()):
+        form.day_parts.errors = [
+            "The clinic has no consult times on these days at these times of day in the "
+            "coming weeks. Please tick more days or times of day."
+        ]
+        return _page(form, 422)
     # The same page whether or not the email or phone was on the list already: it must not
     # tell a stranger who is.
     if join(db.session, entry, now_utc()):
