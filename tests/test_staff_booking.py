@@ -21,6 +21,19 @@ from tests.helpers import csrf_token, offered_times
 pytestmark = BOTH_DATABASES
 
 
+def held_for_a_caller(staff_client, page: str, target: str, **changes) -> dict:
+    """The desk holds ``target`` from the picker ``page``; the details it would then send."""
+    staff_client.post("/staff/book/time", data={"csrf_token": csrf_token(page), "slot": target})
+    details = staff_client.get("/staff/book/details").get_data(as_text=True)
+    return dict(
+        VALID_ANSWERS,
+        csrf_token=csrf_token(details),
+        submission_key="desk-booking-key-0000000002",
+        slot=target,
+        **changes,
+    )
+
+
 def test_the_desk_books_a_caller_inside_the_notice_and_the_patient_is_emailed(
     app, staff_client, consultant
 ):
@@ -78,15 +91,7 @@ def test_the_desk_form_keeps_every_answer_when_one_is_wrong(app, staff_client, c
     second_day = re.findall(r"[?&]day=(\d{4}-\d\d-\d\d)", first)[1]
     page = staff_client.get(f"/staff/book?day={second_day}").get_data(as_text=True)
     target = offered_times(page)[3]
-    staff_client.post("/staff/book/time", data={"csrf_token": csrf_token(page), "slot": target})
-    details = staff_client.get("/staff/book/details").get_data(as_text=True)
-    answers = dict(
-        VALID_ANSWERS,
-        csrf_token=csrf_token(details),
-        submission_key="desk-booking-key-0000000002",
-        slot=target,
-        patient_phone="12",
-    )
+    answers = held_for_a_caller(staff_client, page, target, patient_phone="12")
     response = staff_client.post("/staff/book", data=answers)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -100,18 +105,7 @@ def test_the_desk_is_told_the_real_reason_a_booking_is_refused(
     app.config["MAX_BOOKINGS_PER_EMAIL"] = 1
     assert staff_client.post("/book", data=booking_form(slot_index=40)).status_code == 302
     page = staff_client.get("/staff/book?tz=Asia/Kolkata").get_data(as_text=True)
-    target = offered_times(page)[0]
-    staff_client.post(
-        "/staff/book/time",
-        data={"csrf_token": csrf_token(page), "slot": target, "timezone": "Asia/Kolkata"},
-    )
-    details = staff_client.get("/staff/book/details").get_data(as_text=True)
-    answers = dict(
-        VALID_ANSWERS,
-        csrf_token=csrf_token(details),
-        submission_key="desk-booking-key-0000000002",
-        slot=target,
-    )
+    answers = held_for_a_caller(staff_client, page, offered_times(page)[0])
     response = staff_client.post("/staff/book", data=answers)
     assert response.status_code == 409
     assert "This email already has 1 upcoming consults." in response.get_data(as_text=True)

@@ -47,11 +47,14 @@ def allowed_gap(period: timedelta) -> timedelta:
 
 
 def worker_late_by(session: Session, now: datetime) -> timedelta | None:
-    """How long ago the reminders job last ran, when that is longer than it should be (also
-    when it never ran); None while the worker keeps time."""
-    ran = last_run(session)
-    period = current_app.config["REMINDER_INTERVAL"]
+    """How long ago the reminders job last ran, when that is longer than it should be
+    (``timedelta.max`` when it never ran); None while the worker keeps time."""
+    return late_by(last_run(session), now)
+
+
+def late_by(ran: datetime | None, now: datetime) -> timedelta | None:
+    """``worker_late_by`` for a last run already read."""
     if ran is None:
         return timedelta.max
     since = now - ran
-    return since if since > allowed_gap(period) else None
+    return since if since > allowed_gap(current_app.config["REMINDER_INTERVAL"]) else None

@@ -56,19 +56,27 @@ def _booked(response) -> bool:
     return response.status_code == 302
 
 
+def over_the_limit(limit, what: str, button: str) -> tuple[str, dict[str, str]]:
+    """What a form refused by the booking limit says (the answers are kept, when to press the
+    button again, the clinic's phone), and the Retry-After header of the 429."""
+    minutes = max(math.ceil((limit.reset_at - time.time()) / 60), 1)
+    config = current_app.config
+    notice = (
+        f"Many {what} have come from your network in the last hour, so we cannot take "
+        f"another just now. Your answers are kept: please press {button} again in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}, or call {config['CLINIC_PHONE']} "
+        f"({config['CLINIC_PHONE_HOURS']})."
+    )
+    return notice, {"Retry-After": str(minutes * 60)}
+
+
 def _too_many(limit):
     """Over the booking limit: the form again, every answer kept, and when to try again."""
-    minutes = max(math.ceil((limit.reset_at - time.time()) / 60), 1)
+    notice, headers = over_the_limit(limit, "bookings", "Book")
     form = BookingForm()
     tz_name = chosen_timezone(form.timezone.data, current_app.config["CLINIC_TIMEZONE"])
-    notice = (
-        "Many bookings have come from your network in the last hour, so we cannot take "
-        f"another just now. Your answers are kept: please press Book again in {minutes} "
-        f"minute{'s' if minutes != 1 else ''}, or call {current_app.config['CLINIC_PHONE']} "
-        f"({current_app.config['CLINIC_PHONE_HOURS']})."
-    )
     body, _ = steps.render_details(PATIENT, form, tz_name, now_utc(), notice=notice)
-    return Response(body, status=429, headers={"Retry-After": str(minutes * 60)})
+    return Response(body, status=429, headers=headers)
 
 
 @bp.get("/")

@@ -3,8 +3,7 @@ gives this browser the offer's hold and continues to the details like any bookin
 
 from __future__ import annotations
 
-import math
-import time
+import functools
 
 from flask import (
     Response,
@@ -36,7 +35,8 @@ from ..web.booking_flow import HOLD_KEY, ZONE_KEY
 from ..web.booking_form import ConfirmForm, WaitlistForm
 from ..web.fields import chosen_timezone
 from . import bp
-from .routes import _made, booking_rate_limit
+from .manage import manage_rate_limit
+from .routes import _made, booking_rate_limit, over_the_limit
 
 
 def _page(form, status=200, notice=None):
@@ -46,15 +46,9 @@ def _page(form, status=200, notice=None):
 
 def _too_many(limit):
     """Over the limit: the form again with every answer kept, and when to try again."""
-    minutes = max(math.ceil((limit.reset_at - time.time()) / 60), 1)
-    notice = (
-        "Many requests have come from your network in the last hour, so we cannot add you just "
-        f"now. Your answers are kept: please press the button again in {minutes} minute"
-        f"{'s' if minutes != 1 else ''}, or call {current_app.config['CLINIC_PHONE']} "
-        f"({current_app.config['CLINIC_PHONE_HOURS']})."
-    )
+    notice, headers = over_the_limit(limit, "requests", "Join the waitlist")
     body, _ = _page(WaitlistForm(), notice=notice)
-    return Response(body, status=429, headers={"Retry-After": str(minutes * 60)})
+    return Response(body, status=429, headers=headers)
 
 
 @bp.route("/waitlist", methods=["GET", "POST"])
@@ -101,7 +95,7 @@ def waitlist_joined():
 
 
 @bp.get("/waitlist/offer/<token>")
-@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
+@limiter.limit(manage_rate_limit)
 def waitlist_offer(token):
     offer = find_offer(db.session, token, now_utc())
     if offer is None:
@@ -121,36 +115,40 @@ def waitlist_offer(token):
     return redirect(url_for(".details"))
 
 
-def _entry_gone():
-    return (
-        render_template(
-            "public/manage_gone.html",
-            title="This link does not work",
-            message="You may have left the waitlist, or booked, or not confirmed in time. To "
-            "join it again, use the form on the booking page.",
-        ),
-        404,
-    )
+def _with_open_entry(view):
+    """The entry behind a link from one of its messages, or a page saying the link no longer
+    works (the person left, booked, or never confirmed)."""
+
+    @functools.wraps(view)
+    def with_entry(token):
+        entry = find_entry(db.session, token)
+        if entry is None:
+            gone = render_template(
+                "public/manage_gone.html",
+                title="This link does not work",
+                message="You may have left the waitlist, or booked, or not confirmed in time. "
+                "To join it again, use the form on the booking page.",
+            )
+            return gone, 404
+        return view(token, entry)
+
+    return with_entry
 
 
 @bp.get("/waitlist/entry/<token>")
-@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
-def waitlist_entry(token):
+@limiter.limit(manage_rate_limit)
+@_with_open_entry
+def waitlist_entry(token, entry):
     """From any waitlist message: what the person told us, to keep (confirm) or to leave."""
-    entry = find_entry(db.session, token)
-    if entry is None:
-        return _entry_gone()
     return render_template(
         "public/waitlist_entry.html", entry=entry, token=token, choices=choices, form=ConfirmForm()
     )
 
 
 @bp.post("/waitlist/entry/<token>/confirm")
-@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
-def waitlist_entry_confirm(token):
-    entry = find_entry(db.session, token)
-    if entry is None:
-        return _entry_gone()
+@limiter.limit(manage_rate_limit)
+@_with_open_entry
+def waitlist_entry_confirm(token, entry):
     if ConfirmForm().validate_on_submit():
         confirm(db.session, entry, now_utc())
         db.session.commit()
@@ -159,11 +157,9 @@ def waitlist_entry_confirm(token):
 
 
 @bp.post("/waitlist/entry/<token>/leave")
-@limiter.limit(lambda: current_app.config["MANAGE_RATE_LIMIT"])
-def waitlist_entry_leave(token):
-    entry = find_entry(db.session, token)
-    if entry is None:
-        return _entry_gone()
+@limiter.limit(manage_rate_limit)
+@_with_open_entry
+def waitlist_entry_leave(token, entry):
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".waitlist_entry", token=token))
     remove(db.session, entry, now_utc(), Actor.patient(request.remote_addr))

@@ -108,7 +108,8 @@ class Flow:
         return current_app.config["CLINIC_TIMEZONE"]
 
 
-def _zone(tz_name: str):
+def reader_zone(tz_name: str):
+    """The zone a reader's times are shown in: the one named, or the clinic's."""
     return zone(tz_name, current_app.config["CLINIC_TIMEZONE"])
 
 
@@ -130,12 +131,12 @@ def _open_slots(flow: Flow, now: datetime):
 
 
 def _picker(slots, tz_name: str, day=None, from_day=None):
-    return build_picker(slots, _zone(tz_name), clinic_zone(), day, from_day)
+    return build_picker(slots, reader_zone(tz_name), clinic_zone(), day, from_day)
 
 
 def _until(hold: SlotClaim, tz_name: str) -> str:
     expires_at = hold.expires_at or now_utc()  # a hold always has one
-    return expires_at.astimezone(_zone(tz_name)).strftime("%H:%M")
+    return expires_at.astimezone(reader_zone(tz_name)).strftime("%H:%M")
 
 
 def recent_booking(now: datetime) -> Appointment | None:
@@ -180,10 +181,10 @@ def render_time_page(
             timezones=timezone_choices(tz_name, every=every_zone),
             error=error,
             hold=hold,
-            held=describe(hold.starts_at, _zone(tz_name), clinic_zone()) if hold else None,
+            held=describe(hold.starts_at, reader_zone(tz_name), clinic_zone()) if hold else None,
             held_until=_until(hold, tz_name) if hold else None,
             recent=recent,
-            recent_when=describe(recent.starts_at, _zone(tz_name), clinic_zone())
+            recent_when=describe(recent.starts_at, reader_zone(tz_name), clinic_zone())
             if recent
             else None,
         ),
@@ -207,7 +208,7 @@ def choose_time(flow: Flow):
             db.session, _hold_key(), starts_at, flow.rules(), now, ceiling=not flow.staff
         )
     except HoldRefused as refused:
-        day = starts_at.astimezone(_zone(tz_name)).date()
+        day = starts_at.astimezone(reader_zone(tz_name)).date()
         error = _not_held(refused, day)
         return render_time_page(flow, now, tz_name, day, error=error, status=409)
     session[ZONE_KEY] = tz_name
@@ -304,7 +305,7 @@ def render_details(
     picker = None
     if picking:
         if day is None and chosen is not None:
-            day = chosen.astimezone(_zone(tz_name)).date()
+            day = chosen.astimezone(reader_zone(tz_name)).date()
         picker = _picker(_open_slots(flow, now), tz_name, day)
     held = hold is not None and chosen is not None and hold.starts_at == chosen
     return (
@@ -316,7 +317,7 @@ def render_details(
             notice=notice,
             picker=picker,
             timezones=timezone_choices(tz_name),
-            chosen=describe(chosen, _zone(tz_name), clinic_zone()) if chosen else None,
+            chosen=describe(chosen, reader_zone(tz_name), clinic_zone()) if chosen else None,
             held_until=_until(hold, tz_name) if held and hold else None,
             conditional=choices.CANCER_TYPES_WITH_NAME,
             already=already,
@@ -422,7 +423,14 @@ def _submit_whole(flow: Flow, on_booked, formdata: MultiDict | None = None, step
     except AlreadyBooked as error:
         return _already_booked(flow, form, tz_name, now, error.appointment, step)
     except TooManyBookings as error:
-        form.patient_email.errors = [_at_the_limit(flow, error, config)]
+        if flow.staff:  # the desk is told the real reason
+            form.patient_email.errors = [
+                f"This email already has {error.count} upcoming consults. To book another, "
+                "cancel one first."
+            ]
+        else:
+            _record_refusal(flow, error)
+            form.patient_email.errors = [_not_booked_for_this_email(config)]
         return again(status=409)
     except SlotTaken:
         form.slot.errors = [TAKEN]
@@ -524,26 +532,19 @@ def _not_booked_for_this_email(config) -> str:
     )
 
 
-def _at_the_limit(flow: Flow, error: TooManyBookings, config) -> str:
-    """Staff are told the real reason on the page; online, the page says nothing a stranger
-    could learn from, and the refusal goes on the latest booking's trail for staff."""
-    if flow.staff:
-        return (
-            f"This email already has {error.count} upcoming consults. To book another, "
-            "cancel one first."
-        )
+def _record_refusal(flow: Flow, error: TooManyBookings) -> None:
+    """Online, the page says nothing a stranger could learn from; the real reason goes on the
+    latest booking's trail, where staff see it."""
     db.session.rollback()
-    latest = db.session.get(Appointment, error.latest_id)
     audit.record(
         db.session,
         "booking_refused",
         now_utc(),
         flow.actor(),
-        appointment=latest,
+        appointment=db.session.get(Appointment, error.latest_id),
         detail=f"{error.count} upcoming consults",
     )
     db.session.commit()
-    return _not_booked_for_this_email(config)
 
 
 def _already_booked(flow, form, tz_name, now, appointment: Appointment, step=None):
@@ -598,7 +599,7 @@ def _hold_from_details(flow, form, tz_name, now):
     try:
         hold_and_commit(db.session, _hold_key(), chosen, flow.rules(), now, ceiling=not flow.staff)
     except HoldRefused as refused:
-        form.slot.errors = [_not_held(refused, chosen.astimezone(_zone(tz_name)).date())]
+        form.slot.errors = [_not_held(refused, chosen.astimezone(reader_zone(tz_name)).date())]
         return render_details(flow, form, tz_name, now, status=409)
     session[ZONE_KEY] = tz_name
     return render_details(flow, form, tz_name, now)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from ..core.timeutil import now_utc
-from ..core.worker_health import last_run, worker_late_by
+from ..core.worker_health import last_run, late_by
 from ..extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -18,10 +18,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError:
-        current_app.logger.exception("health check: database did not answer")
+    if not _database_answers():
         return {"status": "database unavailable"}, 503
     now = now_utc()
     ran = last_run(db.session)
@@ -29,18 +26,26 @@ def healthz():
         "status": "ok",
         "rate_limit_storage": _limit_storage_state(),
         "worker_last_ran_seconds_ago": None if ran is None else int((now - ran).total_seconds()),
-        "worker": "late" if worker_late_by(db.session, now) is not None else "ok",
+        "worker": "late" if late_by(ran, now) is not None else "ok",
     }
 
 
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
+    if not _database_answers():
+        return {"ready": False}, 503
+    return {"ready": True}
+
+
+def _database_answers() -> bool:
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
-        return {"ready": False}, 503
-    return {"ready": True}
+        current_app.logger.exception("health check: the database did not answer")
+        db.session.rollback()
+        return False
+    return True
 
 
 def _limit_storage_state() -> str:

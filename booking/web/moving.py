@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, flash, redirect, render_template, request
+from flask import flash, redirect, render_template, request
 
 from ..appointments.bookings import SlotTaken
 from ..appointments.changes import move_and_commit
 from ..core.audit import Actor
 from ..core.models import Appointment
-from ..core.timeutil import clinic_zone, now_utc, zone
+from ..core.timeutil import clinic_zone, now_utc
 from ..extensions import db
 from ..scheduling.availability import SlotRules, free_slots
+from .booking_flow import reader_zone
 from .fields import MORE_ZONES, TimeChoiceForm, chosen_timezone, slot_value, timezone_choices
 from .picker import build_picker, describe, parse_day
 
@@ -95,17 +96,13 @@ def _day_of(slot: str | None, tz_name: str):
         return None
     if moment.tzinfo is None:
         return None
-    return moment.astimezone(_zone(tz_name)).date()
-
-
-def _zone(tz_name: str):
-    return zone(tz_name, current_app.config["CLINIC_TIMEZONE"])
+    return moment.astimezone(reader_zone(tz_name)).date()
 
 
 def _choose(
     appointment, door, slots, tz_name, day=None, from_day=None, error=None, status=200, **more
 ):
-    picker = build_picker(slots, _zone(tz_name), clinic_zone(), day, from_day, door.whose)
+    picker = build_picker(slots, reader_zone(tz_name), clinic_zone(), day, from_day, door.whose)
     return _render(
         appointment,
         door,
@@ -123,9 +120,9 @@ def _confirm(appointment, door, new_start: datetime, tz_name: str):
         door,
         tz_name,
         200,
-        moving_to=describe(new_start, _zone(tz_name), clinic_zone(), door.whose),
+        moving_to=describe(new_start, reader_zone(tz_name), clinic_zone(), door.whose),
         chosen=slot_value(new_start),
-        chosen_day=new_start.astimezone(_zone(tz_name)).date().isoformat(),
+        chosen_day=new_start.astimezone(reader_zone(tz_name)).date().isoformat(),
     )
 
 
@@ -136,7 +133,9 @@ def _render(appointment, door, tz_name, status, **page):
             appointment=appointment,
             move=door,
             tz_name=tz_name,
-            moving_from=describe(appointment.starts_at, _zone(tz_name), clinic_zone(), door.whose),
+            moving_from=describe(
+                appointment.starts_at, reader_zone(tz_name), clinic_zone(), door.whose
+            ),
             **door.context,
             **page,
         ),
