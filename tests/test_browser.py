@@ -96,7 +96,7 @@ def choose_a_time_with_the_keyboard(page):
     tab_to(page, "button.primary")
     page.keyboard.press("Enter")
     page.wait_for_url("**/book/details")
-    assert page.is_visible("text=We keep it for you until")
+    page.wait_for_selector("text=We keep it for you until")
 
 
 def continue_with_the_keyboard(page, to_step: int) -> None:
@@ -109,8 +109,8 @@ def continue_with_the_keyboard(page, to_step: int) -> None:
 
 def book_with_the_keyboard(page):
     choose_a_time_with_the_keyboard(page)
-    assert page.is_visible("text=Step 1 of 5")
-    assert page.is_visible("text=We keep it for you until")
+    page.wait_for_selector("text=Step 1 of 5")
+    page.wait_for_selector("text=We keep it for you until")
     choose_radio(page, "booked_by", 0)
     type_into(page, "#patient_name", "Asha Verma")
     type_into(page, "#patient_email", "asha.verma@example.com")
@@ -144,7 +144,7 @@ def book_with_the_keyboard(page):
     assert page.is_hidden("#insurer"), "insurer asked before the patient said they are insured"
     tab_to(page, "#payment_routes-0")  # private health insurance
     page.keyboard.press("Space")
-    assert page.is_visible("#insurer")
+    page.wait_for_selector("#insurer")
     type_into(page, "#insurer", "Star Health")
     type_into(page, "#tpa", "Medi Assist")
     choose_radio(page, "policy_after_diagnosis", 1)  # No
@@ -181,25 +181,25 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert_accessible(page, "booking form")
 
     book_with_the_keyboard(page)
-    assert page.is_visible("text=These symptoms should not wait for the consult")
-    assert page.is_visible("text=Our team will also call you on +91 98765 43210")
+    page.wait_for_selector("text=These symptoms should not wait for the consult")
+    page.wait_for_selector("text=Our team will also call you on +91 98765 43210")
     reference = page.inner_text(".reference")
     shot(page, "02-confirmation")
     assert_accessible(page, "confirmation")
 
     # The patient starts the health questionnaire, saves it part-way, and sends it later.
     page.click("text=Fill in the health questionnaire")
-    assert page.is_visible("h1:text('Health questionnaire')")
+    page.wait_for_selector("h1:text('Health questionnaire')")
     assert_accessible(page, "health questionnaire")
     # The questions speak to the patient, and name her when a relative fills it in.
     page.wait_for_load_state("load")  # the page's script is running
     assert page.is_checked("#filled_by-0")  # the link was sent to the patient
-    assert page.is_visible("legend:text-is('Are you pregnant or breastfeeding?')")
+    page.wait_for_selector("legend:text-is('Are you pregnant or breastfeeding?')")
     page.check("#filled_by-1")
-    assert page.is_visible("legend:text-is('Is Asha Verma pregnant or breastfeeding?')")
-    assert page.is_visible("text=Has Asha Verma ever had any of these?")
+    page.wait_for_selector("legend:text-is('Is Asha Verma pregnant or breastfeeding?')")
+    page.wait_for_selector("text=Has Asha Verma ever had any of these?")
     page.check("#filled_by-0")
-    assert page.is_visible("legend:text-is('Are you pregnant or breastfeeding?')")
+    page.wait_for_selector("legend:text-is('Are you pregnant or breastfeeding?')")
     # A question that follows from an answer shows once it is given.
     assert not page.is_visible("#steroid_dose")
     page.check("#medicine_steroids-0")  # yes
@@ -209,7 +209,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     page.click("button[value=save]")
     page.wait_for_selector("text=You can finish it later", timeout=5000)
     page.click("button[value=send]")
-    assert page.is_visible("text=Please check these answers")
+    page.wait_for_selector("text=Please check these answers")
     assert page.input_value("#medicines") == "Telmisartan 40 mg"
     shot(page, "02c-questionnaire-errors")
     assert_accessible(page, "health questionnaire with errors")
@@ -222,7 +222,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     page.check("#can_stay-0")
     page.check("#distress-2")
     page.click("button[value=send]")
-    assert page.is_visible("text=the questionnaire is sent to the consultant")
+    page.wait_for_selector("text=the questionnaire is sent to the consultant")
 
     # Staff sign in, find the booking and move it.
     staff = new_context(browser, viewport={"width": 1280, "height": 900})
@@ -248,7 +248,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     assert_accessible(desk, "staff list")
     assert "done" in desk.inner_text(f"tr:has(a:text('{reference}'))")  # the questionnaire
     desk.click(f"a:text('{reference}')")
-    assert desk.is_visible("text=Can I keep working during treatment?")
+    desk.wait_for_selector("text=Can I keep working during treatment?")
     summary = desk.inner_text("section.consultant-summary")
     assert "Heart disease" in summary and "Not sure: Thyroid disease" in summary
     assert "Takes steroids: Dexamethasone 4 mg twice a day" in summary
@@ -258,7 +258,7 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.check("#outcome-0")  # reached and advised
     desk.fill("#note", "Advised to call the treating hospital now")
     desk.click("text=Record the call")
-    assert desk.is_visible("text=The patient is off the urgent list.")
+    desk.wait_for_selector("text=The patient is off the urgent list.")
     desk.click("text=Move to another time")
     # The booking's picker, in the clinic's time: a day (weeks ahead, so the patient can
     # still change it), then a time, then a second step that names the change.
@@ -268,9 +268,10 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     desk.locator("#picker input[name=slot]").first.check()
     assert "You are moving to:" in desk.inner_text("[data-summary-line]")
     desk.click("text=Continue")
-    assert desk.is_visible("text=You are moving to") and "clinic time" in desk.inner_text("main")
+    desk.wait_for_selector("text=You are moving to")
+    assert "clinic time" in desk.inner_text("main")
     desk.click("text=Yes, move to this time")
-    assert desk.is_visible("text=Moved.")
+    desk.wait_for_selector("text=Moved.")
 
     # The worker sends the emails; the patient opens the link in the "moved" email file.
     dispatch_outbox(db.session)
@@ -292,37 +293,40 @@ def test_patient_books_staff_move_patient_cancels(browser, live, app, mail_folde
     shot(page, "05b-move-picker")
     assert_accessible(page, "move picker")
     page.click("text=Continue")
-    assert page.is_visible("text=Check the new time")
+    page.wait_for_selector("text=Check the new time")
     assert_accessible(page, "move check")
     page.click("text=Yes, move to this time")
-    assert page.is_visible("text=Your consult has moved")
+    page.wait_for_selector("text=Your consult has moved")
     page.click("text=Cancel the consult")
     # A second step names the consult; "No" keeps it, "Yes" cancels.
-    assert page.is_visible("text=Cancel your consult?") and reference in page.inner_text("main")
+    page.wait_for_selector("text=Cancel your consult?")
+    assert reference in page.inner_text("main")
     shot(page, "06-cancel-step")
     assert_accessible(page, "cancel step")
     page.click("text=No, keep my consult")
-    assert reference in page.inner_text("main") and page.is_visible("text=Cancel the consult")
+    page.wait_for_selector("text=Cancel the consult")
+    assert reference in page.inner_text("main")
     page.click("text=Cancel the consult")
     page.click("text=Yes, cancel my consult")
-    assert page.is_visible("text=This booking is cancelled")
+    page.wait_for_selector("text=This booking is cancelled")
     shot(page, "07-cancelled")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.status)) == "cancelled"
 
     # After the consult is cancelled, the same link still reaches the patient's data.
     page.click("text=See and download everything we hold about this booking")
+    page.wait_for_url("**/data")
     assert "Asha Verma" in page.inner_text("main")
     shot(page, "08-your-data")
     assert_accessible(page, "your data")
     page.click("text=Delete my data")
     assert_accessible(page, "delete step")
     page.click("text=Yes, delete my data")
-    assert page.is_visible("text=Your data is deleted")
+    page.wait_for_selector("text=Your data is deleted")
     db.session.remove()
     assert db.session.scalar(sa.select(Appointment.patient_name)) == ""
     page.click("text=Privacy notice: how we use your information")
-    assert page.is_visible("text=Your rights")
+    page.wait_for_selector("text=Your rights")
     assert_accessible(page, "privacy notice")
 
 
@@ -334,7 +338,7 @@ def test_booking_form_with_errors_is_accessible(browser, live):
     page.click("button.primary")
     page.wait_for_url("**/book/details")
     page.click("button.primary")
-    assert page.is_visible("text=Please check these answers")
+    page.wait_for_selector("text=Please check these answers")
     # The summary is on screen before the page's script has run: wait for the script to
     # give it the focus (this fails after the timeout if it never does).
     page.wait_for_function(
@@ -354,7 +358,7 @@ def test_without_script_the_confirmation_carries_the_guidance(browser, live):
     page.check("#slot-0")
     page.click("button.primary")
     page.wait_for_url("**/book/details")
-    assert page.is_visible("text=Step 1 of 5")
+    page.wait_for_selector("text=Step 1 of 5")
     page.check("#booked_by-0")
     page.fill("#patient_name", "Asha Verma")
     page.fill("#patient_email", "asha.verma@example.com")
@@ -434,12 +438,12 @@ def test_the_desk_on_a_phone(browser, live, app, create_staff, book_at):
 
     desk.click(f"a:text('{reference}')")
     desk.click("text=Cancel this consult")
-    assert desk.is_visible(f"h1:text('Cancel {reference}?')")
+    desk.wait_for_selector(f"h1:text('Cancel {reference}?')")
     assert_accessible(desk, "staff cancel step")
     desk.click("text=No, keep the consult")
-    assert desk.is_visible("text=Cancel this consult")
+    desk.wait_for_selector("text=Cancel this consult")
     desk.click("text=Availability")
-    assert desk.is_visible("th:text('Monday')")
+    desk.wait_for_selector("th:text('Monday')")
     shot(desk, "09-hours-grid-phone")
     assert_accessible(desk, "weekly hours grid")
     db.session.remove()
